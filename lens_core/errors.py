@@ -1,0 +1,48 @@
+"""Exceptions a user can act on. Every message says what is wrong and what to do."""
+from __future__ import annotations
+
+
+class LensError(Exception):
+    """Base class of every error ExperimentLens raises on purpose."""
+
+
+class UnknownTrackerSchemeError(LensError):
+    """The tracking URI names a scheme no adapter handles."""
+
+
+class TrackerNotFoundError(LensError):
+    """The tracking URI points at a file or folder that does not exist or is not a tracker store."""
+
+
+class TrackerUnreachableError(LensError):
+    """A tracking server did not answer in time."""
+
+
+class TrackerAuthError(LensError):
+    """A tracking server refused our credentials (HTTP 401/403)."""
+
+
+class UnsupportedStoreError(LensError):
+    """The store exists but was written by a tracker version we cannot read."""
+
+
+class ExperimentNotFoundError(LensError, KeyError):
+    """No active experiment has this id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RunNotFoundError(LensError, KeyError):
+    """No run has this id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ArtifactNotFoundError(LensError, FileNotFoundError):
+    """A run has no artifact at this path."""
+
+
+class TrackerWriteError(LensError):
+    """Writing tags back to the tracker failed."""

@@ -1,0 +1,85 @@
+"""Pick the adapter for a tracking URI. Adapters are imported on first use (MLflow alone costs ~1.3 s)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from lens_core.errors import TrackerNotFoundError, UnknownTrackerSchemeError
+from lens_core.trackers.base import Tracker
+
+SUPPORTED = (
+    "sqlite:////path/to/mlflow.db, http(s)://host:port of an `mlflow server`, file:///path/to/mlruns or a plain "
+    "path to an mlruns folder or a .db file, or nothing for the built-in demo store"
+)
+_CLIENT_SCHEMES = ("postgresql", "mysql", "mssql", "databricks")
+
+
+def open_tracker(uri: str | os.PathLike[str] | None = None, **options: Any) -> Tracker:
+    """Open the tracker a URI names.
+
+    ``None`` (or "") opens the embedded demo store, building it on first use. Options go to the adapter
+    (e.g. ``mode="client"`` for sqlite, ``ttl_seconds=…``).
+
+    >>> t = open_tracker("sqlite:////data/mlflow.db")      # doctest: +SKIP
+    >>> t.runs(t.experiments()[0].experiment_id).shape    # doctest: +SKIP
+    """
+    if uri is None or str(uri).strip() == "":
+        from lens_core.demo import ensure_demo_store
+
+        uri = ensure_demo_store()
+    text = str(uri).strip()
+    scheme = urlparse(text).scheme.lower()
+    if scheme == "sqlite":
+        return _sqlite(_sqlite_path(text), options)
+    if scheme in ("http", "https"):
+        from lens_core.trackers.mlflow_client import MlflowClientTracker
+
+        return MlflowClientTracker(text.rstrip("/"), **options)
+    if scheme.split("+")[0] in _CLIENT_SCHEMES:
+        from lens_core.trackers.mlflow_client import MlflowClientTracker
+
+        return MlflowClientTracker(text, **options)
+    if scheme == "file" or scheme == "" or (len(scheme) == 1 and os.name == "nt"):
+        path = Path(unquote(urlparse(text).path) if scheme == "file" else text).expanduser()
+        return _local(path, options)
+    raise UnknownTrackerSchemeError(f"ExperimentLens cannot open {text!r}: unknown scheme {scheme!r}. Use {SUPPORTED}.")
+
+
+def _sqlite_path(uri: str) -> Path:
+    # sqlite:////abs/path → /abs/path ; sqlite:///relative.db → relative.db (SQLAlchemy's convention)
+    rest = uri[len("sqlite:") :]
+    if rest.startswith("///"):
+        rest = rest[3:]
+    elif rest.startswith("//"):
+        rest = rest[2:]
+    return Path(unquote(rest.split("?")[0])).expanduser()
+
+
+def _sqlite(path: Path, options: dict[str, Any]) -> Tracker:
+    from lens_core.trackers.mlflow_sqlite import SqliteTracker
+
+    return SqliteTracker(path, **options)
+
+
+def _local(path: Path, options: dict[str, Any]) -> Tracker:
+    if path.is_file():
+        return _sqlite(path, options)
+    if path.is_dir():
+        from lens_core.trackers.mlruns import MlrunsTracker, looks_like_mlruns
+
+        if looks_like_mlruns(path):
+            return MlrunsTracker(path, **options)
+        if (path / "mlflow.db").is_file():
+            return _sqlite(path / "mlflow.db", options)
+        if (path / "mlruns").is_dir() and looks_like_mlruns(path / "mlruns"):
+            return MlrunsTracker(path / "mlruns", **options)
+        raise TrackerNotFoundError(
+            f"{path} is a folder but holds no MLflow experiments (no <id>/meta.yaml) and no mlflow.db. "
+            "Point at the mlruns folder itself."
+        )
+    raise TrackerNotFoundError(f"Nothing at {path}. Check the path; use {SUPPORTED}.")
+
+
+__all__ = ["Tracker", "open_tracker", "SUPPORTED"]

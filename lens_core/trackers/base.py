@@ -1,0 +1,145 @@
+"""The tracker interface every adapter implements, and the behaviour they share.
+
+Adapters implement the ``_load_*`` / ``_list_*`` hooks; this class adds the local catalog cache (an unchanged
+experiment is never read twice: each adapter supplies a cheap change token), history downsampling and id checks.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from lens_core.errors import ExperimentNotFoundError
+from lens_core.model import ArtifactRef, Experiment, RunDetail
+from lens_core.series import HISTORY_COLUMNS, downsample_minmax
+
+#: How long a runs table is trusted when an adapter has no change token (e.g. over HTTP), in seconds.
+DEFAULT_TTL_SECONDS = 30.0
+#: How many experiments' runs tables one tracker keeps in memory.
+CATALOG_SIZE = 8
+
+
+class Tracker(ABC):
+    """Read-mostly access to one experiment tracker. Thread-safe; one instance serves every app session."""
+
+    uri: str
+    #: A short word for the UI: "sqlite", "http", "mlruns".
+    kind: str = ""
+
+    def __init__(self, uri: str, *, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+        self.uri = uri
+        self._ttl_seconds = ttl_seconds
+        self._catalog: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+    # ---- public API -------------------------------------------------------------------------------------------
+    @abstractmethod
+    def experiments(self) -> list[Experiment]:
+        """Active experiments, ordered by id."""
+
+    def experiment(self, experiment_id: str) -> Experiment:
+        for experiment in self.experiments():
+            if experiment.experiment_id == str(experiment_id):
+                return experiment
+        raise ExperimentNotFoundError(
+            f"No active experiment with id {experiment_id!r} in {self.uri}. "
+            "Pick one of the listed experiments; it may have been deleted or the link is from another tracker."
+        )
+
+    def runs(self, experiment_id: str) -> pd.DataFrame:
+        """The wide runs table of an experiment (see :mod:`lens_core.runs_table`), served from the catalog
+        while the tracker reports no change. Callers get their own copy."""
+        experiment_id = str(experiment_id)
+        token = self.change_token(experiment_id)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._catalog.get(experiment_id)
+        if cached is not None:
+            cached_token, loaded_at, frame = cached
+            fresh = cached_token == token if token is not None else now - loaded_at < self._ttl_seconds
+            if fresh:
+                with self._lock:
+                    self._catalog.move_to_end(experiment_id)
+                return frame.copy()
+        self._check_experiment(experiment_id)
+        frame = self._load_runs(experiment_id)
+        with self._lock:
+            self._catalog[experiment_id] = (token, now, frame)
+            self._catalog.move_to_end(experiment_id)
+            while len(self._catalog) > CATALOG_SIZE:
+                self._catalog.popitem(last=False)
+        return frame.copy()
+
+    def metric_history(
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str] | None = None,
+        max_points: int | None = None,
+    ) -> pd.DataFrame:
+        """Long history ``run_id, key, step, timestamp, value`` (timestamp in epoch ms), ordered by run (as
+        given), key, then logging order (timestamp, step). ``keys=None`` means every metric of those runs.
+        ``max_points`` caps each series, keeping every bucket's minimum and maximum so spikes stay visible."""
+        run_ids = list(dict.fromkeys(str(r) for r in run_ids))
+        if not run_ids or (keys is not None and len(keys) == 0):
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in HISTORY_COLUMNS.items()})
+        history = self._load_history(run_ids, None if keys is None else list(dict.fromkeys(keys)))
+        history = _order_history(history, run_ids)
+        if max_points is not None:
+            history = downsample_minmax(history, max_points)
+        return history
+
+    @abstractmethod
+    def run(self, run_id: str) -> RunDetail:
+        """Params, latest metrics, tags, dataset inputs and child runs of one run (active or deleted)."""
+
+    @abstractmethod
+    def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
+        """The artifacts directly under ``path`` of a run's artifact root, folders first."""
+
+    @abstractmethod
+    def fetch_artifact(self, run_id: str, path: str) -> Path:
+        """A local file (or folder) holding the artifact; remote artifacts go through the bounded file cache."""
+
+    @abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Write run tags (ratings, notes). The only write ExperimentLens makes."""
+
+    def change_token(self, experiment_id: str) -> Hashable | None:
+        """A cheap value that changes whenever the experiment's runs may have changed; ``None`` when the
+        adapter cannot tell, in which case a runs table is trusted for ``ttl_seconds``."""
+        return None
+
+    def forget(self) -> None:
+        """Drop the catalog: the next ``runs()`` reads the tracker again."""
+        with self._lock:
+            self._catalog.clear()
+
+    # ---- adapter hooks ----------------------------------------------------------------------------------------
+    @abstractmethod
+    def _load_runs(self, experiment_id: str) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def _load_history(self, run_ids: list[str], keys: list[str] | None) -> pd.DataFrame:
+        """Rows ``run_id, key, step, timestamp, value`` for those runs (all keys when ``keys`` is None)."""
+
+    def _check_experiment(self, experiment_id: str) -> None:
+        self.experiment(experiment_id)
+
+
+def _order_history(history: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
+    history = history.astype(HISTORY_COLUMNS)
+    run_order = pd.Categorical(history["run_id"], categories=run_ids, ordered=True)
+    return (
+        history.assign(_run=run_order)
+        .sort_values(["_run", "key", "timestamp", "step", "value"], kind="stable")
+        .drop(columns="_run")
+        .reset_index(drop=True)
+    )

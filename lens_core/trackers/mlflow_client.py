@@ -1,0 +1,306 @@
+"""Any MLflow tracking URI through MLflow's own client: the path for ``mlflow server`` over HTTP(S), for SQL
+stores we do not read directly, and the reference the direct readers are tested against."""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lens_core.errors import (
+    ArtifactNotFoundError,
+    LensError,
+    RunNotFoundError,
+    TrackerAuthError,
+    TrackerNotFoundError,
+    TrackerUnreachableError,
+    TrackerWriteError,
+)
+from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
+from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.trackers.artifacts import ArtifactCache, sort_refs
+from lens_core.trackers.base import Tracker
+
+#: Seconds the opening probe of a server may take before we call it unreachable.
+PROBE_TIMEOUT_SECONDS = 5
+_PAGE_RUNS = 50_000  # the server's maximum page size for runs/search
+_BULK_RUN_IDS = 100  # ajax-api metrics/get-history-bulk accepts at most 100 runs …
+_BULK_MAX_POINTS = 25_000  # … and returns at most 25,000 points per call
+_RUN_ID = re.compile(r"^[0-9A-Za-z_\-]{1,64}$")
+
+
+def _quiet_mlflow() -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # MLflow's defaults retry for minutes against a dead server; a page should fail within seconds.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+
+
+class MlflowClientTracker(Tracker):
+    kind = "mlflow"
+
+    def __init__(self, uri: str, **options: Any) -> None:
+        _quiet_mlflow()
+        super().__init__(uri, **options)
+        from mlflow import MlflowClient
+
+        self.is_http = uri.startswith(("http://", "https://"))
+        self.kind = "http" if self.is_http else "mlflow"
+        if self.is_http:
+            self._probe()
+        self.client = MlflowClient(tracking_uri=uri)
+        self._cache = ArtifactCache()
+
+    # ---- errors -----------------------------------------------------------------------------------------------
+    def _probe(self) -> None:
+        """One quick request without retries, so a wrong URL fails in seconds with a precise message."""
+        import requests
+        from mlflow.utils.credentials import get_default_host_creds
+        from mlflow.utils.rest_utils import http_request
+
+        try:
+            response = http_request(
+                get_default_host_creds(self.uri),
+                "/api/2.0/mlflow/experiments/search",
+                "GET",
+                max_retries=0,
+                timeout=PROBE_TIMEOUT_SECONDS,
+                raise_on_status=False,
+                params={"max_results": 1},
+            )
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise TrackerUnreachableError(
+                f"The MLflow server at {self.uri} did not answer within {PROBE_TIMEOUT_SECONDS} s ({type(exc).__name__}). "
+                "Check that it is running and that the URL, port and network are right."
+            ) from exc
+        _raise_for_status(self.uri, response.status_code, response.text)
+
+    @contextmanager
+    def _errors(self, what: str = "", run_id: str | None = None) -> Iterator[None]:
+        import requests
+        from mlflow.exceptions import MlflowException, RestException
+
+        try:
+            yield
+        except LensError:
+            raise
+        except RestException as exc:
+            status = getattr(exc, "get_http_status_code", lambda: 0)()
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") and run_id is not None:
+                raise RunNotFoundError(f"No run with id {run_id!r} on {self.uri}.") from exc
+            _raise_for_status(self.uri, status, str(exc))
+            raise
+        except MlflowException as exc:
+            text = str(exc)
+            if run_id is not None and ("not found" in text.lower() or exc.error_code == "RESOURCE_DOES_NOT_EXIST"):
+                raise RunNotFoundError(f"No run with id {run_id!r} in {self.uri}.") from exc
+            if "API request to" in text and ("failed" in text or "Max retries" in text):
+                raise TrackerUnreachableError(
+                    f"The MLflow server at {self.uri} stopped answering while {what or 'reading'}: {text[:300]}"
+                ) from exc
+            raise
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise TrackerUnreachableError(
+                f"The MLflow server at {self.uri} stopped answering while {what or 'reading'}. Try again later."
+            ) from exc
+
+    # ---- reading ----------------------------------------------------------------------------------------------
+    def experiments(self) -> list[Experiment]:
+        from mlflow.entities import ViewType
+
+        out: list[Experiment] = []
+        token = None
+        with self._errors("listing experiments"):
+            while True:
+                page = self.client.search_experiments(
+                    view_type=ViewType.ACTIVE_ONLY, max_results=1000, page_token=token
+                )
+                for e in page:
+                    created = to_utc_times([e.creation_time])[0] if e.creation_time else None
+                    out.append(Experiment(e.experiment_id, e.name, e.artifact_location or "", created, dict(e.tags)))
+                token = page.token
+                if not token:
+                    break
+        return sorted(out, key=lambda e: (len(e.experiment_id), e.experiment_id))
+
+    def _search_all(self, experiment_id: str, filter_string: str = "") -> list[Any]:
+        from mlflow.entities import ViewType
+
+        runs: list[Any] = []
+        token = None
+        while True:
+            page = self.client.search_runs(
+                [experiment_id], filter_string, ViewType.ACTIVE_ONLY, _PAGE_RUNS, page_token=token
+            )
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def _load_runs(self, experiment_id: str) -> pd.DataFrame:
+        with self._errors("reading runs"):
+            runs = self._search_all(experiment_id)
+        info = pd.DataFrame(
+            {
+                "run_id": [r.info.run_id for r in runs],
+                "run_name": [r.info.run_name for r in runs],
+                "experiment_id": [r.info.experiment_id for r in runs],
+                "status": [r.info.status for r in runs],
+                "artifact_uri": [r.info.artifact_uri for r in runs],
+                "start_time": pd.array([r.info.start_time for r in runs], dtype="Int64"),
+                "end_time": pd.array([r.info.end_time for r in runs], dtype="Int64"),
+            }
+        )
+
+        def long(attr: str) -> pd.DataFrame:
+            rows = [(r.info.run_id, k, v) for r in runs for k, v in getattr(r.data, attr).items()]
+            return pd.DataFrame(rows, columns=["run_id", "key", "value"])
+
+        return build_runs_table(sort_runs(info), long("metrics"), long("params"), long("tags"))
+
+    def _check_experiment(self, experiment_id: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            with self._errors("checking the experiment"):
+                experiment = self.client.get_experiment(experiment_id)
+        except MlflowException:
+            experiment = None
+        if experiment is None or experiment.lifecycle_stage != "active":
+            super()._check_experiment(experiment_id)
+
+    def _load_history(self, run_ids: list[str], keys: list[str] | None) -> pd.DataFrame:
+        rows: list[tuple[str, str, int, int, float]] = []
+        with self._errors("reading metric histories"):
+            if keys is None:
+                keys_of = {r: list(self.client.get_run(r).data.metrics) for r in run_ids}
+            else:
+                keys_of = {r: keys for r in run_ids}
+            for key in dict.fromkeys(k for ks in keys_of.values() for k in ks):
+                wanted = [r for r in run_ids if key in keys_of[r]]
+                rows += self._history_of_key(wanted, key)
+        return pd.DataFrame(rows, columns=["run_id", "key", "step", "timestamp", "value"])
+
+    def _history_of_key(self, run_ids: list[str], key: str) -> list[tuple[str, str, int, int, float]]:
+        rows: list[tuple[str, str, int, int, float]] = []
+        remaining = list(run_ids)
+        if self.is_http:  # the UI's bulk endpoint: one request for up to 100 runs
+            remaining = []
+            for start in range(0, len(run_ids), _BULK_RUN_IDS):
+                chunk = run_ids[start : start + _BULK_RUN_IDS]
+                points = self._bulk_history(chunk, key)
+                if points is None or len(points) >= _BULK_MAX_POINTS:
+                    remaining += chunk  # truncated or unavailable: page through the public API instead
+                    continue
+                rows += [(p["run_id"], key, int(p.get("step", 0)), int(p["timestamp"]), float(p["value"])) for p in points]
+        for run_id in remaining:
+            for m in self.client.get_metric_history(run_id, key):
+                rows.append((run_id, key, m.step, m.timestamp, m.value))
+        return rows
+
+    def _bulk_history(self, run_ids: list[str], key: str) -> list[dict[str, Any]] | None:
+        from mlflow.utils.credentials import get_default_host_creds
+        from mlflow.utils.rest_utils import http_request
+
+        response = http_request(
+            get_default_host_creds(self.uri),
+            "/ajax-api/2.0/mlflow/metrics/get-history-bulk",
+            "GET",
+            raise_on_status=False,
+            params={"run_id": run_ids, "metric_key": key, "max_results": _BULK_MAX_POINTS},
+        )
+        if response.status_code != 200:
+            return None
+        return response.json().get("metrics", [])
+
+    def run(self, run_id: str) -> RunDetail:
+        _check_run_id(run_id)
+        with self._errors("reading a run", run_id=run_id):
+            run = self.client.get_run(run_id)
+            children = self._search_all(run.info.experiment_id, f"tags.mlflow.parentRunId = '{run_id}'")
+        inputs = tuple(
+            DatasetInput(
+                name=d.dataset.name,
+                digest=d.dataset.digest,
+                source_type=d.dataset.source_type,
+                source=d.dataset.source,
+                schema=d.dataset.schema or "",
+                profile=d.dataset.profile or "",
+                context=next((t.value for t in d.tags if t.key == "mlflow.data.context"), ""),
+            )
+            for d in sorted(run.inputs.dataset_inputs if run.inputs else [], key=lambda d: d.dataset.name)
+        )
+        times = to_utc_times([run.info.start_time, run.info.end_time])
+        return RunDetail(
+            run_id=run.info.run_id,
+            experiment_id=run.info.experiment_id,
+            run_name=run.info.run_name or run.data.tags.get("mlflow.runName", ""),
+            status=run.info.status,
+            start_time=None if pd.isna(times[0]) else times[0],
+            end_time=None if pd.isna(times[1]) else times[1],
+            user_id=run.info.user_id or "",
+            artifact_uri=run.info.artifact_uri or "",
+            lifecycle_stage=run.info.lifecycle_stage,
+            params=dict(run.data.params),
+            metrics=dict(run.data.metrics),
+            tags=dict(run.data.tags),
+            inputs=inputs,
+            child_run_ids=tuple(r.info.run_id for r in sorted(children, key=lambda r: r.info.start_time or 0)),
+        )
+
+    def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
+        _check_run_id(run_id)
+        with self._errors("listing artifacts", run_id=run_id):
+            files = self.client.list_artifacts(run_id, path or None)
+        return sort_refs([ArtifactRef(f.path, f.is_dir, f.file_size) for f in files])
+
+    def fetch_artifact(self, run_id: str, path: str) -> Path:
+        _check_run_id(run_id)
+
+        def download(dst: Path) -> Path:
+            return Path(self.client.download_artifacts(run_id, path, dst_path=str(dst)))
+
+        try:
+            with self._errors("downloading an artifact", run_id=run_id):
+                return self._cache.get(f"{self.uri}|{run_id}|{path}", download)
+        except (OSError, Exception) as exc:
+            if isinstance(exc, LensError):
+                raise
+            raise ArtifactNotFoundError(f"Run {run_id} has no readable artifact {path!r}: {exc}") from exc
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        from mlflow.entities import RunTag
+        from mlflow.exceptions import MlflowException
+
+        _check_run_id(run_id)
+        try:
+            with self._errors("saving tags", run_id=run_id):
+                self.client.log_batch(run_id, tags=[RunTag(str(k), str(v)) for k, v in tags.items()])
+        except MlflowException as exc:
+            raise TrackerWriteError(f"Could not save tags on run {run_id}: {exc}") from exc
+        self.forget()
+
+
+def _check_run_id(run_id: str) -> None:
+    if not _RUN_ID.match(str(run_id)):
+        raise RunNotFoundError(f"{run_id!r} is not a run id (expected 32 hexadecimal characters).")
+
+
+def _raise_for_status(uri: str, status: int, body: str) -> None:
+    if status in (401, 403):
+        raise TrackerAuthError(
+            f"The MLflow server at {uri} refused access (HTTP {status}). Set MLFLOW_TRACKING_USERNAME and "
+            "MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) to an account that can read this server."
+        )
+    if status == 404:
+        raise TrackerNotFoundError(
+            f"{uri} answered 404 for MLflow's REST API: it is not an MLflow tracking server, or the URL needs "
+            "a path prefix (e.g. https://host/mlflow)."
+        )
+    if status >= 400:
+        raise TrackerUnreachableError(f"The MLflow server at {uri} answered HTTP {status}: {body[:200]}")

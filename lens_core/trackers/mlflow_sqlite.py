@@ -1,0 +1,342 @@
+"""MLflow sqlite stores read directly: one read-only connection, four long queries, one pivot.
+
+``mlflow.search_runs`` materialises a Python object per run, param, metric and tag; at 10k runs that costs
+seconds and a gigabyte. Reading MLflow's own tables through ADBC into Arrow returns the same table ~50× faster.
+The direct path is used only for schema revisions we know (:mod:`.mlflow_revisions`); any other store is read
+with the MLflow client on a private copy, because MLflow's client migrates an older store in place.
+"""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+import pandas as pd
+
+from lens_core.errors import (
+    ArtifactNotFoundError,
+    RunNotFoundError,
+    TrackerNotFoundError,
+    TrackerWriteError,
+    UnsupportedStoreError,
+)
+from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
+from lens_core.paths import cache_dir
+from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.trackers.artifacts import (
+    ArtifactCache,
+    download_remote,
+    list_local,
+    list_remote,
+    local_path_from_uri,
+    safe_join,
+)
+from lens_core.trackers.base import Tracker
+from lens_core.trackers.mlflow_revisions import DIRECT_READ_REVISIONS
+
+ReadMode = Literal["auto", "direct", "client"]
+#: SQLite's bound-parameter limit is 32766 in current builds, 999 in old ones.
+_ID_CHUNK = 900
+#: MLflow's limits for tag keys and values (values were 5000 characters before MLflow 2.x).
+_MAX_TAG_KEY, _MAX_TAG_VALUE = 250, 8000
+
+_RUN_FILTER = "r.experiment_id = ? AND r.lifecycle_stage = 'active'"
+_INFO_SQL = f"""SELECT r.run_uuid AS run_id, r.name AS run_name, CAST(r.experiment_id AS TEXT) AS experiment_id,
+    r.status, r.artifact_uri, r.start_time, r.end_time FROM runs r WHERE {_RUN_FILTER}"""
+_LATEST_SQL = f"""SELECT m.run_uuid AS run_id, m.key, CASE WHEN m.is_nan THEN NULL ELSE m.value END AS value
+    FROM latest_metrics m JOIN runs r ON r.run_uuid = m.run_uuid WHERE {_RUN_FILTER}"""
+_PARAMS_SQL = f"""SELECT p.run_uuid AS run_id, p.key, p.value
+    FROM params p JOIN runs r ON r.run_uuid = p.run_uuid WHERE {_RUN_FILTER}"""
+_TAGS_SQL = f"""SELECT t.run_uuid AS run_id, t.key, t.value
+    FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid WHERE {_RUN_FILTER}"""
+
+
+def read_revision(db_path: Path) -> str:
+    """The store's alembic revision; raises TrackerNotFoundError when the file is no MLflow store."""
+    try:
+        with closing_sqlite(db_path) as con:
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise TrackerNotFoundError(
+            f"{db_path} is not an MLflow tracking database ({exc}). Point the tracking URI at the mlflow.db "
+            "file your team logs to, e.g. sqlite:////path/to/mlflow.db."
+        ) from exc
+    if row is None:
+        raise TrackerNotFoundError(f"{db_path} has an empty alembic_version table: it is not a usable MLflow store.")
+    return str(row[0])
+
+
+@contextmanager
+def closing_sqlite(db_path: Path, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+    mode = "rw" if write else "ro"
+    con = sqlite3.connect(f"file:{quote(str(db_path))}?mode={mode}", uri=True, timeout=10)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+class SqliteTracker(Tracker):
+    """An MLflow sqlite store. ``mode="auto"`` reads known schema revisions directly, others via the client."""
+
+    kind = "sqlite"
+
+    def __init__(self, db_path: Path, *, mode: ReadMode = "auto", **options: Any) -> None:
+        db_path = Path(db_path).expanduser().resolve()
+        if not db_path.is_file():
+            raise TrackerNotFoundError(
+                f"No MLflow database at {db_path}. Check the path in MLFLOW_TRACKING_URI / tracking_uri "
+                "(sqlite:////absolute/path/mlflow.db has four slashes)."
+            )
+        super().__init__(f"sqlite:///{db_path}", **options)
+        self.db_path = db_path
+        self.revision = read_revision(db_path)
+        self.direct = mode == "direct" or (mode == "auto" and self.revision in DIRECT_READ_REVISIONS)
+        self._cache = ArtifactCache()
+        self._fallback: tuple[Hashable, Tracker] | None = None
+        self._columns: dict[str, set[str]] = {}
+
+    # ---- reading ----------------------------------------------------------------------------------------------
+    @contextmanager
+    def _arrow(self) -> Iterator[Any]:
+        import adbc_driver_sqlite.dbapi as adbc
+
+        con = adbc.connect(f"file:{quote(str(self.db_path))}?mode=ro")
+        try:
+            cur = con.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+        finally:
+            con.close()
+
+    def _frames(self, queries: Sequence[tuple[str, Sequence[object]]]) -> list[pd.DataFrame]:
+        """Run queries in one short read transaction: MLflow's writers wait while we read."""
+        frames = []
+        with self._arrow() as cur:
+            for sql, params in queries:
+                cur.execute(sql, parameters=tuple(params))
+                frames.append(cur.fetch_arrow_table().to_pandas())
+        return frames
+
+    def _table_columns(self, table: str) -> set[str]:
+        if table not in self._columns:
+            with closing_sqlite(self.db_path) as con:
+                rows = con.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
+            self._columns[table] = {r[0] for r in rows}
+        return self._columns[table]
+
+    def change_token(self, experiment_id: str) -> Hashable:
+        stats = []
+        for suffix in ("", "-wal"):
+            try:
+                st = Path(f"{self.db_path}{suffix}").stat()
+                stats.append((st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                stats.append(None)
+        return tuple(stats)
+
+    def _client_tracker(self) -> Tracker:
+        """The MLflow client on a private copy of the store, refreshed when the original changes."""
+        from lens_core.trackers.mlflow_client import MlflowClientTracker
+
+        token = self.change_token("")
+        if self._fallback is None or self._fallback[0] != token:
+            copy_dir = cache_dir() / "store-copies" / self.db_path.as_posix().strip("/").replace("/", "_")
+            copy_dir.mkdir(parents=True, exist_ok=True)
+            copy = copy_dir / "mlflow.db"
+            with closing_sqlite(self.db_path) as src, sqlite3.connect(copy) as dst:
+                src.backup(dst)  # a consistent snapshot even while someone logs
+            try:
+                tracker = MlflowClientTracker(f"sqlite:///{copy}", ttl_seconds=self._ttl_seconds)
+                tracker.experiments()
+            except Exception as exc:
+                raise UnsupportedStoreError(
+                    f"{self.db_path} has schema revision {self.revision}, which this MLflow cannot read ({exc}). "
+                    "It was probably written by a newer MLflow: upgrade mlflow in this environment."
+                ) from exc
+            self._fallback = (token, tracker)
+        return self._fallback[1]
+
+    def experiments(self) -> list[Experiment]:
+        if not self.direct:
+            return self._client_tracker().experiments()
+        has_created = "creation_time" in self._table_columns("experiments")
+        created = "creation_time" if has_created else "NULL"
+        sql = f"""SELECT CAST(experiment_id AS TEXT) AS experiment_id, name, artifact_location,
+                  {created} AS creation_time FROM experiments WHERE lifecycle_stage = 'active'
+                  ORDER BY experiment_id"""
+        tags_sql = "SELECT CAST(experiment_id AS TEXT) AS experiment_id, key, value FROM experiment_tags"
+        queries: list[tuple[str, Sequence[object]]] = [(sql, ())]
+        has_tags = bool(self._table_columns("experiment_tags"))
+        if has_tags:
+            queries.append((tags_sql, ()))
+        frames = self._frames(queries)
+        tags: dict[str, dict[str, str]] = {}
+        if has_tags:
+            for exp_id, key, value in frames[1].itertuples(index=False):
+                tags.setdefault(exp_id, {})[key] = value
+        created_at = to_utc_times(frames[0]["creation_time"])
+        return [
+            Experiment(
+                experiment_id=row.experiment_id,
+                name=row.name,
+                artifact_location=row.artifact_location or "",
+                creation_time=None if pd.isna(created_at[i]) else created_at[i],
+                tags=tags.get(row.experiment_id, {}),
+            )
+            for i, row in enumerate(frames[0].itertuples(index=False))
+        ]
+
+    def _load_runs(self, experiment_id: str) -> pd.DataFrame:
+        if not self.direct:
+            return self._client_tracker().runs(experiment_id)
+        key = (int(experiment_id),)
+        info, metrics, params, tags = self._frames(
+            [(_INFO_SQL, key), (_LATEST_SQL, key), (_PARAMS_SQL, key), (_TAGS_SQL, key)]
+        )
+        return build_runs_table(sort_runs(info), metrics, params, tags)
+
+    def _check_experiment(self, experiment_id: str) -> None:
+        if not experiment_id.isdigit():
+            super()._check_experiment(experiment_id)  # raises the clear message
+        if self.direct:
+            with closing_sqlite(self.db_path) as con:
+                row = con.execute(
+                    "SELECT 1 FROM experiments WHERE experiment_id = ? AND lifecycle_stage = 'active'",
+                    (int(experiment_id),),
+                ).fetchone()
+            if row is None:
+                super()._check_experiment(experiment_id)
+
+    def _load_history(self, run_ids: list[str], keys: list[str] | None) -> pd.DataFrame:
+        if not self.direct:
+            return self._client_tracker().metric_history(run_ids, keys)
+        queries = []
+        for start in range(0, len(run_ids), _ID_CHUNK):
+            chunk = run_ids[start : start + _ID_CHUNK]
+            sql = f"""SELECT run_uuid AS run_id, key, step, timestamp,
+                      CASE WHEN is_nan THEN NULL ELSE value END AS value
+                      FROM metrics WHERE run_uuid IN ({", ".join("?" * len(chunk))})"""
+            params: list[object] = list(chunk)
+            if keys is not None:
+                sql += f" AND key IN ({', '.join('?' * len(keys))})"
+                params += keys
+            queries.append((sql, params))
+        return pd.concat(self._frames(queries), ignore_index=True)
+
+    def run(self, run_id: str) -> RunDetail:
+        if not self.direct:
+            return self._client_tracker().run(run_id)
+        info_sql = """SELECT run_uuid AS run_id, name AS run_name, CAST(experiment_id AS TEXT) AS experiment_id,
+                      status, artifact_uri, start_time, end_time, user_id, lifecycle_stage
+                      FROM runs WHERE run_uuid = ?"""
+        queries: list[tuple[str, Sequence[object]]] = [
+            (info_sql, (run_id,)),
+            ("SELECT key, value FROM params WHERE run_uuid = ?", (run_id,)),
+            ("SELECT key, CASE WHEN is_nan THEN NULL ELSE value END AS value FROM latest_metrics "
+             "WHERE run_uuid = ?", (run_id,)),
+            ("SELECT key, value FROM tags WHERE run_uuid = ?", (run_id,)),
+            ("""SELECT t.run_uuid FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid
+                WHERE t.key = 'mlflow.parentRunId' AND t.value = ? AND r.lifecycle_stage = 'active'
+                ORDER BY r.start_time""", (run_id,)),
+        ]
+        has_inputs = bool(self._table_columns("inputs")) and bool(self._table_columns("input_tags"))
+        if has_inputs:
+            queries.append((
+                """SELECT d.name, d.digest, d.dataset_source_type, d.dataset_source, d.dataset_schema,
+                          d.dataset_profile, COALESCE(it.value, '') AS context
+                   FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id
+                   LEFT JOIN input_tags it ON it.input_uuid = i.input_uuid AND it.name = 'mlflow.data.context'
+                   WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id = ?
+                   ORDER BY d.name""",
+                (run_id,),
+            ))
+        frames = self._frames(queries)
+        info = frames[0]
+        if info.empty:
+            raise RunNotFoundError(f"No run with id {run_id!r} in {self.uri}.")
+        row = info.iloc[0]
+        tags = dict(frames[3].itertuples(index=False))
+        inputs = ()
+        if has_inputs:
+            inputs = tuple(
+                DatasetInput(name=n, digest=d, source_type=st, source=s, schema=sc or "", profile=p or "", context=c)
+                for n, d, st, s, sc, p, c in frames[5].itertuples(index=False)
+            )
+        times = to_utc_times([row["start_time"], row["end_time"]])
+        return RunDetail(
+            run_id=row["run_id"],
+            experiment_id=row["experiment_id"],
+            run_name=(row["run_name"] if isinstance(row["run_name"], str) else None) or tags.get("mlflow.runName", ""),
+            status=row["status"],
+            start_time=None if pd.isna(times[0]) else times[0],
+            end_time=None if pd.isna(times[1]) else times[1],
+            user_id=row["user_id"] if isinstance(row["user_id"], str) else tags.get("mlflow.user", ""),
+            artifact_uri=row["artifact_uri"] or "",
+            lifecycle_stage=row["lifecycle_stage"],
+            params=dict(frames[1].itertuples(index=False)),
+            metrics={k: float(v) for k, v in frames[2].itertuples(index=False)},
+            tags=tags,
+            inputs=inputs,
+            child_run_ids=tuple(frames[4]["run_uuid"]),
+        )
+
+    # ---- artifacts --------------------------------------------------------------------------------------------
+    def _artifact_root(self, run_id: str) -> tuple[str, Path | None]:
+        with closing_sqlite(self.db_path) as con:
+            row = con.execute("SELECT artifact_uri FROM runs WHERE run_uuid = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(f"No run with id {run_id!r} in {self.uri}.")
+        uri = row[0] or ""
+        local = local_path_from_uri(uri)
+        if local is not None and not local.is_absolute():
+            local = self.db_path.parent / local
+        return uri, local
+
+    def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
+        uri, local = self._artifact_root(run_id)
+        if local is not None:
+            return list_local(local, path)
+        return list_remote(uri, path, self.uri)
+
+    def fetch_artifact(self, run_id: str, path: str) -> Path:
+        uri, local = self._artifact_root(run_id)
+        if local is None:
+            return download_remote(uri, path, self.uri, self._cache)
+        target = safe_join(local, path)
+        if not target.exists():
+            raise ArtifactNotFoundError(f"Run {run_id} has no artifact {path!r} (looked in {local}).")
+        return target
+
+    # ---- writing ----------------------------------------------------------------------------------------------
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Upsert run tags with one short write transaction (last write wins, other tags untouched)."""
+        rows = []
+        for key, value in tags.items():
+            key, value = str(key), str(value)
+            if not key or len(key) > _MAX_TAG_KEY:
+                raise TrackerWriteError(f"Tag key {key[:40]!r} must have 1–{_MAX_TAG_KEY} characters.")
+            if len(value) > _MAX_TAG_VALUE:
+                raise TrackerWriteError(f"Tag {key!r} is {len(value)} characters long; MLflow keeps at most {_MAX_TAG_VALUE}.")
+            rows.append((key, value, run_id))
+        try:
+            with closing_sqlite(self.db_path, write=True) as con, con:
+                if con.execute("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() is None:
+                    raise RunNotFoundError(f"No run with id {run_id!r} in {self.uri}.")
+                con.executemany(
+                    "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
+                    rows,
+                )
+        except sqlite3.OperationalError as exc:
+            raise TrackerWriteError(
+                f"Could not save tags to {self.db_path}: {exc}. The file may be read-only or locked by a long "
+                "write; try again in a moment."
+            ) from exc
+        self.forget()

@@ -1,0 +1,330 @@
+"""MLflow ``mlruns`` folders (the file store, MLflow 1.x–3.x) read straight from the files.
+
+Teams commit these folders to git and copy them between machines, which breaks MLflow's own reader in two
+ways we repair: git drops empty ``metrics/``, ``params/`` and ``artifacts/`` folders (MLflow's ``get_run`` then
+says "Run not found"), and ``artifact_uri`` points at the machine that logged the run (``file:///C:/Users/…``,
+``/home/someone/…``, ``mlflow-artifacts:/…``); we fall back to the run folder's own ``artifacts/``. Reading
+the files directly, without MLflow's per-entity objects, is also much faster than ``mlflow.search_runs``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Hashable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from lens_core.errors import ArtifactNotFoundError, RunNotFoundError, TrackerWriteError
+from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
+from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.trackers.artifacts import list_local, local_path_from_uri, safe_join
+from lens_core.trackers.base import Tracker
+
+_RESERVED = {"tags", "datasets", "traces", "models", ".trash"}
+#: MLflow's RunStatus enum as the file store persists it.
+_STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def looks_like_mlruns(path: Path) -> bool:
+    return (path / "0" / "meta.yaml").is_file() or any(
+        (child / "meta.yaml").is_file() for child in _subdirs(path) if child.name not in _RESERVED
+    )
+
+
+def _subdirs(path: Path) -> Iterator[Path]:
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    yield Path(entry.path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+
+
+def _read_yaml(path: Path) -> dict[str, Any] | None:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _read_key_files(folder: Path) -> dict[str, str]:
+    """Files under ``folder`` as {relative "/" path: content}: params and tags, whose keys may hold "/"."""
+    out: dict[str, str] = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            full = os.path.join(root, name)
+            key = os.path.relpath(full, folder).replace(os.sep, "/")
+            try:
+                with open(full, encoding="utf-8") as f:
+                    out[key] = f.read()
+            except (OSError, UnicodeDecodeError):
+                continue
+    return out
+
+
+def _metric_files(folder: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            full = os.path.join(root, name)
+            out[os.path.relpath(full, folder).replace(os.sep, "/")] = full
+    return out
+
+
+def _parse_metric_lines(path: str) -> list[tuple[int, float, int]]:
+    """(timestamp, value, step) per line; lines of 2 fields (MLflow 1.x) have step 0; bad lines are skipped."""
+    points = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) not in (2, 3, 5):
+                continue
+            try:
+                points.append((int(parts[0]), float(parts[1]), int(parts[2]) if len(parts) >= 3 else 0))
+            except ValueError:
+                continue
+    return points
+
+
+def _latest(points: list[tuple[int, float, int]]) -> float:
+    # MLflow's rule: the point with the largest (step, timestamp, value)
+    return max(points, key=lambda p: (p[2], p[0], p[1]))[1]
+
+
+class MlrunsTracker(Tracker):
+    kind = "mlruns"
+
+    def __init__(self, root: Path, **options: Any) -> None:
+        root = Path(root).expanduser().resolve()
+        super().__init__(root.as_uri(), **options)
+        self.root = root
+        self._run_dirs: dict[str, Path] = {}
+
+    # ---- experiments and run folders --------------------------------------------------------------------------
+    def _experiment_dirs(self) -> dict[str, tuple[Path, dict[str, Any]]]:
+        found = {}
+        for folder in _subdirs(self.root):
+            if folder.name in _RESERVED:
+                continue
+            meta = _read_yaml(folder / "meta.yaml")
+            if meta is None or meta.get("lifecycle_stage", "active") != "active":
+                continue
+            found[str(meta.get("experiment_id", folder.name))] = (folder, meta)
+        return found
+
+    def experiments(self) -> list[Experiment]:
+        out = []
+        for exp_id, (folder, meta) in self._experiment_dirs().items():
+            created = meta.get("creation_time")
+            out.append(
+                Experiment(
+                    experiment_id=exp_id,
+                    name=str(meta.get("name", exp_id)),
+                    artifact_location=str(meta.get("artifact_location") or ""),
+                    creation_time=to_utc_times([created])[0] if created else None,
+                    tags=_read_key_files(folder / "tags"),
+                )
+            )
+        return sorted(out, key=lambda e: (len(e.experiment_id), e.experiment_id))
+
+    def _experiment_dir(self, experiment_id: str) -> Path:
+        dirs = self._experiment_dirs()
+        if experiment_id not in dirs:
+            self.experiment(experiment_id)  # raises ExperimentNotFoundError with the message
+        return dirs[experiment_id][0]
+
+    def _run_metas(self, experiment_id: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+        for run_dir in _subdirs(self._experiment_dir(experiment_id)):
+            if run_dir.name in _RESERVED:
+                continue
+            meta = _read_yaml(run_dir / "meta.yaml")
+            if meta is None or str(meta.get("experiment_id")) != experiment_id:
+                continue  # MLflow ignores malformed runs and runs recorded under another experiment
+            self._run_dirs[run_dir.name] = run_dir
+            yield run_dir, meta
+
+    def _find_run(self, run_id: str) -> tuple[Path, dict[str, Any]]:
+        run_dir = self._run_dirs.get(run_id)
+        if run_dir is None and run_id and "/" not in run_id and run_id not in (".", ".."):
+            for exp_dir in _subdirs(self.root):
+                candidate = exp_dir / run_id
+                if (candidate / "meta.yaml").is_file():
+                    run_dir = self._run_dirs[run_id] = candidate
+                    break
+        meta = _read_yaml(run_dir / "meta.yaml") if run_dir is not None else None
+        if run_dir is None or meta is None:
+            raise RunNotFoundError(f"No run with id {run_id!r} in {self.root}.")
+        return run_dir, meta
+
+    def change_token(self, experiment_id: str) -> Hashable:
+        """Stats of every meta, metric, param and tag file (not artifacts): new runs, appended metric points and
+        rewritten tags all move an mtime or a size."""
+        try:
+            exp_dir = self._experiment_dir(experiment_id)
+        except Exception:
+            return None
+        stats = []
+        for root, dirs, files in os.walk(exp_dir):
+            dirs[:] = [d for d in dirs if d != "artifacts"]
+            for name in files:
+                try:
+                    st = os.stat(os.path.join(root, name))
+                except FileNotFoundError:
+                    continue
+                stats.append((root, name, st.st_mtime_ns, st.st_size))
+        return hash(tuple(stats))
+
+    # ---- reading ----------------------------------------------------------------------------------------------
+    def _load_runs(self, experiment_id: str) -> pd.DataFrame:
+        info_rows, metric_rows, param_rows, tag_rows = [], [], [], []
+        for run_dir, meta in self._run_metas(experiment_id):
+            if meta.get("lifecycle_stage", "active") != "active":
+                continue
+            run_id = str(meta.get("run_id") or meta.get("run_uuid") or run_dir.name)
+            tags = _read_key_files(run_dir / "tags")
+            info_rows.append(
+                (
+                    run_id,
+                    meta.get("run_name") or tags.get("mlflow.runName"),
+                    experiment_id,
+                    _status(meta.get("status")),
+                    meta.get("artifact_uri"),
+                    meta.get("start_time"),
+                    meta.get("end_time"),
+                )
+            )
+            for key, path in _metric_files(run_dir / "metrics").items():
+                points = _parse_metric_lines(path)
+                if points:
+                    metric_rows.append((run_id, key, _latest(points)))
+            param_rows += [(run_id, k, v) for k, v in _read_key_files(run_dir / "params").items()]
+            tag_rows += [(run_id, k, v) for k, v in tags.items()]
+        info = pd.DataFrame(
+            info_rows,
+            columns=["run_id", "run_name", "experiment_id", "status", "artifact_uri", "start_time", "end_time"],
+        ).astype({"start_time": "Int64", "end_time": "Int64"})
+        columns = ["run_id", "key", "value"]
+        return build_runs_table(
+            sort_runs(info),
+            pd.DataFrame(metric_rows, columns=columns),
+            pd.DataFrame(param_rows, columns=columns),
+            pd.DataFrame(tag_rows, columns=columns),
+        )
+
+    def _load_history(self, run_ids: list[str], keys: list[str] | None) -> pd.DataFrame:
+        rows = []
+        for run_id in run_ids:
+            run_dir, _ = self._find_run(run_id)
+            for key, path in _metric_files(run_dir / "metrics").items():
+                if keys is None or key in keys:
+                    rows += [(run_id, key, step, ts, value) for ts, value, step in _parse_metric_lines(path)]
+        return pd.DataFrame(rows, columns=["run_id", "key", "step", "timestamp", "value"])
+
+    def run(self, run_id: str) -> RunDetail:
+        run_dir, meta = self._find_run(run_id)
+        tags = _read_key_files(run_dir / "tags")
+        metrics = {}
+        for key, path in _metric_files(run_dir / "metrics").items():
+            if points := _parse_metric_lines(path):
+                metrics[key] = _latest(points)
+        experiment_id = str(meta.get("experiment_id"))
+        children = []
+        for child_dir, child_meta in self._run_metas(experiment_id):
+            parent = child_dir / "tags" / "mlflow.parentRunId"
+            if child_meta.get("lifecycle_stage", "active") == "active" and parent.is_file():
+                if parent.read_text(encoding="utf-8").strip() == run_id:
+                    children.append((child_meta.get("start_time") or 0, child_dir.name))
+        times = to_utc_times([meta.get("start_time"), meta.get("end_time")])
+        return RunDetail(
+            run_id=run_id,
+            experiment_id=experiment_id,
+            run_name=meta.get("run_name") or tags.get("mlflow.runName", ""),
+            status=_status(meta.get("status")),
+            start_time=None if pd.isna(times[0]) else times[0],
+            end_time=None if pd.isna(times[1]) else times[1],
+            user_id=str(meta.get("user_id") or tags.get("mlflow.user", "")),
+            artifact_uri=str(meta.get("artifact_uri") or ""),
+            lifecycle_stage=str(meta.get("lifecycle_stage", "active")),
+            params=_read_key_files(run_dir / "params"),
+            metrics=metrics,
+            tags=tags,
+            inputs=self._inputs(run_dir),
+            child_run_ids=tuple(run for _, run in sorted(children)),
+        )
+
+    def _inputs(self, run_dir: Path) -> tuple[DatasetInput, ...]:
+        datasets_dir = run_dir.parent / "datasets"
+        out = []
+        for input_dir in _subdirs(run_dir / "inputs"):
+            meta = _read_yaml(input_dir / "meta.yaml") or {}
+            if str(meta.get("source_type")) not in ("2", "DATASET"):
+                continue
+            dataset = _read_yaml(datasets_dir / str(meta.get("source_id")) / "meta.yaml")
+            if dataset is None:
+                continue
+            out.append(
+                DatasetInput(
+                    name=str(dataset.get("name", "")),
+                    digest=str(dataset.get("digest", "")),
+                    source_type=str(dataset.get("source_type", "")),
+                    source=str(dataset.get("source", "")),
+                    schema=str(dataset.get("schema") or ""),
+                    profile=str(dataset.get("profile") or ""),
+                    context=str((meta.get("tags") or {}).get("mlflow.data.context", "")),
+                )
+            )
+        return tuple(sorted(out, key=lambda d: d.name))
+
+    # ---- artifacts --------------------------------------------------------------------------------------------
+    def _artifact_root(self, run_id: str) -> Path:
+        """The recorded artifact location when it exists here, else the run folder's own ``artifacts/``."""
+        run_dir, meta = self._find_run(run_id)
+        recorded = local_path_from_uri(str(meta.get("artifact_uri") or ""))
+        if recorded is not None:
+            if not recorded.is_absolute():
+                recorded = self.root.parent / recorded
+            if recorded.is_dir():
+                return recorded
+        return run_dir / "artifacts"
+
+    def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
+        return list_local(self._artifact_root(run_id), path)
+
+    def fetch_artifact(self, run_id: str, path: str) -> Path:
+        root = self._artifact_root(run_id)
+        target = safe_join(root, path)
+        if not target.exists():
+            raise ArtifactNotFoundError(
+                f"Run {run_id} has no artifact {path!r}: neither its recorded artifact location nor {root} holds it."
+            )
+        return target
+
+    # ---- writing ----------------------------------------------------------------------------------------------
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """One file per tag, replaced atomically, as MLflow's file store writes them."""
+        run_dir, _ = self._find_run(run_id)
+        try:
+            for key, value in tags.items():
+                target = safe_join(run_dir / "tags", str(key))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".lens-")
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(str(value))
+                os.replace(tmp, target)
+        except (OSError, ArtifactNotFoundError) as exc:
+            raise TrackerWriteError(f"Could not save tags in {run_dir}: {exc}") from exc
+        self.forget()
+
+
+def _status(value: object) -> str:
+    if isinstance(value, int):
+        return _STATUS.get(value, "RUNNING")
+    if isinstance(value, str) and value:
+        return value
+    return "RUNNING"  # MLflow's default when meta.yaml records none
