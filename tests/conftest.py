@@ -1,0 +1,110 @@
+"""Shared fixtures: small, real MLflow stores written by MLflow's own client, and an `mlflow server`."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 reads mlruns folders only with this
+
+from tests.stores import log_reference_runs  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Artifact cache and store copies go to a temp folder, never the user's ~/.cache."""
+    monkeypatch.setenv("LENS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "lens-cache"))
+
+
+@contextlib.contextmanager
+def tracking_uri(uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API at ``uri`` for the block (mlflow.search_runs has no uri argument)."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+@pytest.fixture(scope="session")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """A small sqlite store logged by MLflow itself: (uri, {"main": id, "empty": id})."""
+    root = tmp_path_factory.mktemp("sqlite-store")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    ids = log_reference_runs(uri, root / "artifacts")
+    return uri, ids
+
+
+@pytest.fixture()
+def sqlite_copy(sqlite_store: tuple[str, dict[str, str]], tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """A private copy of the sqlite store for tests that write."""
+    uri, ids = sqlite_store
+    src = Path(uri.removeprefix("sqlite:///"))
+    shutil.copy(src, tmp_path / "mlflow.db")
+    return f"sqlite:///{tmp_path / 'mlflow.db'}", ids
+
+
+@pytest.fixture(scope="session")
+def mlruns_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The same runs in an mlruns folder written by MLflow's file store."""
+    root = tmp_path_factory.mktemp("mlruns-store") / "mlruns"
+    ids = log_reference_runs(root.as_uri(), None)
+    return root, ids
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(sqlite_store: tuple[str, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `mlflow server` on 127.0.0.1 serving a copy of the sqlite store; yields its URL."""
+    uri, _ = sqlite_store
+    root = tmp_path_factory.mktemp("server")
+    shutil.copy(uri.removeprefix("sqlite:///"), root / "mlflow.db")
+    port = free_port()
+    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    log = open(root / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+         "--default-artifact-root", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"mlflow server did not start:\n{(root / 'server.log').read_text()[-3000:]}")
+        time.sleep(0.5)
+    try:
+        yield url
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+        log.close()

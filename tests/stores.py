@@ -1,0 +1,79 @@
+"""Small reference stores logged through MLflow's own client, with the awkward cases real stores have."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+
+def log_reference_runs(uri: str, artifact_root: Path | None) -> dict[str, str]:
+    """Log ~14 runs into ``uri``; returns experiment ids {"main", "empty", "deleted_exp"}.
+
+    Covers: NaN and inf metrics, repeated and restarted steps, params on only some runs, unicode and slashed
+    keys, a RUNNING run without end time, FAILED/KILLED runs, deleted runs, nested runs, artifacts in folders,
+    a dataset input, and a rating tag.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+
+    client = MlflowClient(tracking_uri=uri)
+    location = (artifact_root / "main").as_uri() if artifact_root else None
+    main = client.create_experiment("reference ü", artifact_location=location)
+    empty = client.create_experiment("empty", artifact_location=(artifact_root / "empty").as_uri() if artifact_root else None)
+    gone = client.create_experiment("deleted experiment")
+    client.delete_experiment(gone)
+
+    t0 = 1_700_000_000_000
+    run_ids = []
+    for i in range(12):
+        run = client.create_run(main, start_time=t0 + i * 60_000, run_name=f"run-{i:02d}" if i != 3 else "naïve 学习")
+        rid = run.info.run_id
+        run_ids.append(rid)
+        params = [Param("lr", str(0.1 / (i + 1))), Param("model", ["gbm", "mlp", "logreg"][i % 3])]
+        if i % 3 == 0:
+            params.append(Param("depth", str(i + 2)))
+        if i == 5:
+            params.append(Param("größe/学习率", "ünïcode"))
+        metrics = []
+        for step in range(4):
+            value = 1.0 / (i + step + 1)
+            metrics.append(Metric("train/loss", value, t0 + i * 60_000 + step * 1000, step))
+        if i == 2:  # restarted steps within one run, and a repeated step
+            metrics += [Metric("train/loss", 0.9, t0 + i * 60_000 + 9000, 0), Metric("train/loss", 0.8, t0 + i * 60_000 + 9000, 0)]
+        metrics.append(Metric("eval.acc", float("nan") if i == 4 else 0.5 + i / 100, t0 + i * 60_000 + 5000, 0))
+        if i == 6:
+            metrics.append(Metric("weird", math.inf, t0, 0))
+        tags = [RunTag("team", "vision" if i % 2 else "nlp")]
+        if i == 1:
+            tags += [RunTag("lens.rating", "4"), RunTag("lens.note", "good baseline")]
+        client.log_batch(rid, metrics=metrics, params=params, tags=tags)
+        if i in (0, 1):
+            client.log_text(rid, f"notes for run {i}", "notes/readme.txt")
+            client.log_text(rid, "a,b\n1,2\n", "data/table.csv")
+        status = {7: "FAILED", 8: "KILLED", 9: None}.get(i, "FINISHED")
+        if status is not None:
+            client.set_terminated(rid, status=status, end_time=t0 + i * 60_000 + 30_000)
+    # nested runs under run-00
+    for j in range(2):
+        child = client.create_run(main, start_time=t0 + 20 * 60_000 + j, run_name=f"child-{j}",
+                                  tags={"mlflow.parentRunId": run_ids[0]})
+        client.log_metric(child.info.run_id, "train/loss", 0.3 + j, timestamp=t0, step=0)
+        client.set_terminated(child.info.run_id, end_time=t0 + 21 * 60_000)
+    # deleted runs never show
+    for k in range(2):
+        doomed = client.create_run(main, start_time=t0 + 30 * 60_000 + k, run_name=f"deleted-{k}")
+        client.log_param(doomed.info.run_id, "only_on_deleted", "x")
+        client.delete_run(doomed.info.run_id)
+    # a dataset input on run-00
+    frame = pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]})
+    source = str(artifact_root / "train.csv") if artifact_root else "/tmp/train.csv"
+    dataset = mlflow.data.from_pandas(frame, source=source, name="train", targets="y")
+    from mlflow.entities import DatasetInput, InputTag
+
+    client.log_inputs(
+        run_ids[0],
+        datasets=[DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", "training")])],
+    )
+    return {"main": main, "empty": empty, "deleted_exp": gone, "first_run": run_ids[0], "running_run": run_ids[9]}
