@@ -60,6 +60,7 @@ class MlflowClientTracker(Tracker):
     def _probe(self) -> None:
         """One quick request without retries, so a wrong URL fails in seconds with a precise message."""
         import requests
+        from mlflow.exceptions import MlflowException
         from mlflow.utils.credentials import get_default_host_creds
         from mlflow.utils.rest_utils import http_request
 
@@ -73,7 +74,7 @@ class MlflowClientTracker(Tracker):
                 raise_on_status=False,
                 params={"max_results": 1},
             )
-        except (requests.exceptions.RequestException, OSError) as exc:
+        except (MlflowException, requests.exceptions.RequestException, OSError) as exc:
             raise TrackerUnreachableError(
                 f"The MLflow server at {self.uri} did not answer within {PROBE_TIMEOUT_SECONDS} s ({type(exc).__name__}). "
                 "Check that it is running and that the URL, port and network are right."
@@ -265,12 +266,12 @@ class MlflowClientTracker(Tracker):
         def download(dst: Path) -> Path:
             return Path(self.client.download_artifacts(run_id, path, dst_path=str(dst)))
 
+        from mlflow.exceptions import MlflowException
+
         try:
             with self._errors("downloading an artifact", run_id=run_id):
                 return self._cache.get(f"{self.uri}|{run_id}|{path}", download)
-        except (OSError, Exception) as exc:
-            if isinstance(exc, LensError):
-                raise
+        except (OSError, MlflowException) as exc:
             raise ArtifactNotFoundError(f"Run {run_id} has no readable artifact {path!r}: {exc}") from exc
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
