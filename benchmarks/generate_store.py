@@ -440,13 +440,17 @@ def generate_sqlite_store(db_path: Path, spec: StoreSpec) -> str:
         raise FileExistsError(f"{db_path} exists; generated stores are never written over")
     db_path.parent.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{db_path}"
-    artifact_root = db_path.with_name(f"{db_path.stem}-artifacts")
-    experiments = _create_sqlite_experiments(uri, artifact_root, experiment_names(spec))
+    experiments = _create_sqlite_experiments(uri, sqlite_artifact_root(db_path), experiment_names(spec))
     with closing(sqlite3.connect(db_path)) as con, con:
         _pin_experiment_times(con, [experiment_id for experiment_id, _ in experiments])
         for chunk in _chunks(plan_runs(spec), _SQLITE_CHUNK_RUNS):
             _insert_runs(con, chunk, experiments)
     return uri
+
+
+def sqlite_artifact_root(db_path: Path) -> Path:
+    """Where a generated SQLite store keeps its artifacts: beside the database, named after it."""
+    return Path(db_path).resolve().with_name(f"{Path(db_path).stem}-artifacts")
 
 
 def _create_sqlite_experiments(uri: str, artifact_root: Path, names: list[str]) -> list[tuple[int, str]]:
@@ -703,6 +707,15 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _remove_store(backend: str, path: Path) -> None:
+    """For --force: a SQLite store's artifact folder goes with it, so no stale artifacts survive."""
+    if backend == "sqlite":
+        path.unlink(missing_ok=True)
+        shutil.rmtree(sqlite_artifact_root(path), ignore_errors=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _time_search_runs(tracking_uri: str) -> tuple[int, float]:
     """Return (rows, seconds) of one mlflow.search_runs over every experiment: the baseline to beat."""
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
@@ -728,10 +741,8 @@ def main(argv: list[str] | None = None) -> None:
         n_experiments=args.experiments,
         long_history_steps=args.long_history,
     )
-    if args.force and args.path.is_dir():
-        shutil.rmtree(args.path)
-    elif args.force and args.path.exists():
-        args.path.unlink()
+    if args.force:
+        _remove_store(args.backend, args.path)
     started = time.perf_counter()
     if args.backend == "sqlite":
         tracking_uri = generate_sqlite_store(args.path, spec)
