@@ -12,7 +12,8 @@ file-store layout.
 CLI::
 
     python -m benchmarks.generate_store sqlite /tmp/s.db --runs 10000
-    python -m benchmarks.generate_store mlruns /tmp/mlruns --runs 1000 --git-stripped --mlflow-major 1
+    python -m benchmarks.generate_store mlruns /tmp/mlruns --runs 1000 --git-stripped \
+        --mlflow-major 1
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class StoreSpec:
     n_runs: int = 1000
     n_params: int = 30
     n_metrics: int = 15
-    n_steps: int = 5  # history points per metric per run; latest_metrics holds the last
+    n_steps: int = 5  # history points per metric per run; latest_metrics holds the latest_point
     seed: int = 0
     experiment_name: str = "generated"
     n_experiments: int = 1  # runs split across experiments
@@ -112,7 +113,9 @@ _SPECIAL_PARAMS = (
     _ParamDef("batch_size", "all", "choice", ("16", "32", "64", "128", "256")),
     _ParamDef("regularization.l2", "linear", "float"),
     _ParamDef("data/augment", "optional", "bool"),
-    _ParamDef("notes", "optional", "choice", ("baseline", "Vorlauf für Ü-Test", "第二轮", "no dropout")),
+    _ParamDef(
+        "notes", "optional", "choice", ("baseline", "Vorlauf für Ü-Test", "第二轮", "no dropout")
+    ),
 )
 _GENERIC_PARAM_SCOPES = ("all", "tree", "linear", "optional")
 _GENERIC_PARAM_KINDS = ("float", "int", "choice")
@@ -242,7 +245,9 @@ def _plan_run(
     run_id = uuid.UUID(int=rng.getrandbits(128), version=4).hex
     name = _run_name(rng)
     user = rng.choice(_USERS)
-    duration = rng.randrange(5_000, 120_000) if kind == "crashed" else rng.randrange(60_000, 6 * 3_600_000)
+    duration = (
+        rng.randrange(5_000, 120_000) if kind == "crashed" else rng.randrange(60_000, 6 * 3_600_000)
+    )
     end_time = None if kind == "running" else start_time + duration
     deleted_time = end_time + rng.randrange(3_600_000, 30 * 86_400_000) if deleted else None
     tags = _base_tags(name, user, rng)
@@ -251,8 +256,12 @@ def _plan_run(
     if kind != "crashed":
         tags.update(_custom_tags(rng, siblings))
         family = rng.choice(_FAMILIES)
-        run_params = {p.key: _param_value(p, family, rng) for p in params if _logs_param(p, family, rng)}
-        metrics = _run_metrics(spec, rng, metric_keys, start_time, duration, kind == "diverged", long_history)
+        run_params = {
+            p.key: _param_value(p, family, rng) for p in params if _logs_param(p, family, rng)
+        }
+        metrics = _run_metrics(
+            spec, rng, metric_keys, start_time, duration, kind == "diverged", long_history
+        )
     return RunPlan(
         run_id=run_id,
         experiment_index=experiment_index,
@@ -384,7 +393,9 @@ def _step_sequence(n_points: int, rng: random.Random) -> list[int]:
     if roll < 0.97:
         crashed_after = rng.randrange(1, n_points)
         checkpoint = rng.randrange(crashed_after)
-        return list(range(crashed_after)) + list(range(checkpoint, checkpoint + n_points - crashed_after))
+        return list(range(crashed_after)) + list(
+            range(checkpoint, checkpoint + n_points - crashed_after)
+        )
     return [0] * n_points
 
 
@@ -398,7 +409,7 @@ def _curve_value(key: str, progress: float, quality: float, rng: random.Random) 
 
 
 def latest_point(points: list[MetricPoint]) -> MetricPoint:
-    """MLflow's "latest" value: the greatest (step, timestamp, value), NaN comparing as its stored 0."""
+    """MLflow's latest value: the greatest (step, timestamp, value), NaN counting as 0."""
     return max(points, key=lambda p: (p.step, p.timestamp, _stored_value(p.value)))
 
 
@@ -422,7 +433,7 @@ _INSERT_METRIC = (
     "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)"
 )
 _INSERT_LATEST_METRIC = (
-    "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid)"
+    "INSERT INTO latest_metrics (key, value, timestamp, run_uuid, step, is_nan)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 _SQLITE_CHUNK_RUNS = 500
@@ -440,11 +451,16 @@ def generate_sqlite_store(db_path: Path, spec: StoreSpec) -> str:
         raise FileExistsError(f"{db_path} exists; generated stores are never written over")
     db_path.parent.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{db_path}"
-    experiments = _create_sqlite_experiments(uri, sqlite_artifact_root(db_path), experiment_names(spec))
+    experiments = _create_sqlite_experiments(
+        uri, sqlite_artifact_root(db_path), experiment_names(spec)
+    )
     with closing(sqlite3.connect(db_path)) as con, con:
         _pin_experiment_times(con, [experiment_id for experiment_id, _ in experiments])
         for chunk in _chunks(plan_runs(spec), _SQLITE_CHUNK_RUNS):
             _insert_runs(con, chunk, experiments)
+            for run in chunk:
+                if run.has_artifacts:
+                    _write_artifacts(Path(_sqlite_artifact_uri(run, experiments)), run)
     return uri
 
 
@@ -453,8 +469,10 @@ def sqlite_artifact_root(db_path: Path) -> Path:
     return Path(db_path).resolve().with_name(f"{Path(db_path).stem}-artifacts")
 
 
-def _create_sqlite_experiments(uri: str, artifact_root: Path, names: list[str]) -> list[tuple[int, str]]:
-    """Let MLflow build the schema and experiments; return (experiment_id, artifact_location) pairs."""
+def _create_sqlite_experiments(
+    uri: str, artifact_root: Path, names: list[str]
+) -> list[tuple[int, str]]:
+    """Let MLflow build the schema and experiments; return [(experiment_id, artifact_location)]."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
@@ -474,27 +492,28 @@ def _pin_experiment_times(con: sqlite3.Connection, experiment_ids: list[int]) ->
     )
 
 
-def _insert_runs(con: sqlite3.Connection, runs: list[RunPlan], experiments: list[tuple[int, str]]) -> None:
+def _insert_runs(
+    con: sqlite3.Connection, runs: list[RunPlan], experiments: list[tuple[int, str]]
+) -> None:
     run_rows, param_rows, tag_rows, metric_rows, latest_rows = [], [], [], [], []
     for run in runs:
-        experiment_id, artifact_location = experiments[run.experiment_index]
-        artifact_uri = f"{artifact_location}/{run.run_id}/artifacts"
-        run_rows.append(_run_row(run, experiment_id, artifact_uri))
-        if run.has_artifacts:
-            _write_artifacts(Path(artifact_uri), run)
+        experiment_id = experiments[run.experiment_index][0]
+        run_rows.append(_run_row(run, experiment_id, _sqlite_artifact_uri(run, experiments)))
         param_rows += [(key, value, run.run_id) for key, value in run.params.items()]
         tag_rows += [(key, value, run.run_id) for key, value in run.tags.items()]
         for key, points in run.metrics.items():
             metric_rows += [_metric_row(key, p, run.run_id) for p in points]
-            latest = latest_point(points)
-            latest_rows.append(
-                (key, _stored_value(latest.value), latest.timestamp, latest.step, _is_nan(latest), run.run_id)
-            )
+            latest_rows.append(_metric_row(key, latest_point(points), run.run_id))
     con.executemany(_INSERT_RUN, run_rows)
     con.executemany(_INSERT_PARAM, param_rows)
     con.executemany(_INSERT_TAG, tag_rows)
     con.executemany(_INSERT_METRIC, metric_rows)
     con.executemany(_INSERT_LATEST_METRIC, latest_rows)
+
+
+def _sqlite_artifact_uri(run: RunPlan, experiments: list[tuple[int, str]]) -> str:
+    """As SqlAlchemyStore.create_run: <experiment artifact_location>/<run id>/artifacts."""
+    return f"{experiments[run.experiment_index][1]}/{run.run_id}/artifacts"
 
 
 def _run_row(run: RunPlan, experiment_id: int, artifact_uri: str) -> tuple:
@@ -513,6 +532,7 @@ def _run_row(run: RunPlan, experiment_id: int, artifact_uri: str) -> tuple:
 
 
 def _metric_row(key: str, point: MetricPoint, run_id: str) -> tuple:
+    """Columns (key, value, timestamp, run_uuid, step, is_nan) of metrics and latest_metrics."""
     return (key, _stored_value(point.value), point.timestamp, run_id, point.step, _is_nan(point))
 
 
@@ -552,20 +572,30 @@ def generate_mlruns_store(
         raise FileExistsError(f"{root} is not empty; generated stores are never written over")
     local_root = root.as_uri()
     experiment_ids = _mlruns_experiment_ids(spec, mlflow_major)
-    _write_yaml(root / "0" / "meta.yaml", _experiment_meta("0", "Default", f"{local_root}/0", mlflow_major))
-    for index, (experiment_id, name) in enumerate(zip(experiment_ids, experiment_names(spec))):
-        base = FOREIGN_ARTIFACT_ROOTS[index % len(FOREIGN_ARTIFACT_ROOTS)] if foreign_artifact_uris else local_root
+    _write_yaml(
+        root / "0" / "meta.yaml", _experiment_meta("0", "Default", f"{local_root}/0", mlflow_major)
+    )
+    names = experiment_names(spec)
+    for index, (experiment_id, name) in enumerate(zip(experiment_ids, names, strict=True)):
+        base = _artifact_base(local_root, index, foreign_artifact_uris)
         meta = _experiment_meta(experiment_id, name, f"{base}/{experiment_id}", mlflow_major)
         _write_yaml(root / experiment_id / "meta.yaml", meta)
     for index, run in enumerate(plan_runs(spec)):
-        base = FOREIGN_ARTIFACT_ROOTS[index % len(FOREIGN_ARTIFACT_ROOTS)] if foreign_artifact_uris else local_root
+        base = _artifact_base(local_root, index, foreign_artifact_uris)
         experiment_id = experiment_ids[run.experiment_index]
         artifact_uri = f"{base}/{experiment_id}/{run.run_id}/artifacts"
-        _write_run(root / experiment_id / run.run_id, run, experiment_id, artifact_uri, mlflow_major)
+        _write_run(
+            root / experiment_id / run.run_id, run, experiment_id, artifact_uri, mlflow_major
+        )
     (root / ".trash").mkdir()
     if git_stripped:
         _remove_empty_dirs(root)
     return root
+
+
+def _artifact_base(local_root: str, index: int, foreign: bool) -> str:
+    """The store's own folder, or (foreign) one of the roots of other machines, by turns."""
+    return FOREIGN_ARTIFACT_ROOTS[index % len(FOREIGN_ARTIFACT_ROOTS)] if foreign else local_root
 
 
 def _mlruns_experiment_ids(spec: StoreSpec, mlflow_major: int) -> list[str]:
@@ -576,14 +606,16 @@ def _mlruns_experiment_ids(spec: StoreSpec, mlflow_major: int) -> list[str]:
     return [str(rng.randrange(10**17, 10**18)) for _ in range(spec.n_experiments)]
 
 
-def _experiment_meta(experiment_id: str, name: str, artifact_location: str, mlflow_major: int) -> dict:
+def _experiment_meta(
+    experiment_id: str, name: str, artifact_location: str, mlflow_major: int
+) -> dict:
     meta = {
         "artifact_location": artifact_location,
         "experiment_id": experiment_id,
         "lifecycle_stage": "active",
         "name": name,
     }
-    if mlflow_major >= 3:
+    if mlflow_major == 3:
         meta.update(
             creation_time=EXPERIMENT_CREATION_MS,
             last_update_time=EXPERIMENT_CREATION_MS,
@@ -620,7 +652,9 @@ def _run_meta(run: RunPlan, experiment_id: str, artifact_uri: str, mlflow_major:
     return meta
 
 
-def _write_run(run_dir: Path, run: RunPlan, experiment_id: str, artifact_uri: str, mlflow_major: int) -> None:
+def _write_run(
+    run_dir: Path, run: RunPlan, experiment_id: str, artifact_uri: str, mlflow_major: int
+) -> None:
     """Lay a run out as FileStore.create_run and the log calls do, one file per key."""
     _write_yaml(run_dir / "meta.yaml", _run_meta(run, experiment_id, artifact_uri, mlflow_major))
     for folder in ("metrics", "params", "artifacts"):
@@ -653,7 +687,9 @@ def _metric_lines(points: list[MetricPoint], mlflow_major: int) -> str:
 def _write_artifacts(artifacts_dir: Path, run: RunPlan) -> None:
     _write_text(artifacts_dir / "notes.txt", f"Run {run.name}\nNotizen: größe, 学习率\n")
     rows = [f"{p.step},{p.value}" for points in islice(run.metrics.values(), 1) for p in points[:5]]
-    _write_text(artifacts_dir / "data" / "sample.csv", "step,value\n" + "".join(f"{r}\n" for r in rows))
+    _write_text(
+        artifacts_dir / "data" / "sample.csv", "step,value\n" + "".join(f"{r}\n" for r in rows)
+    )
 
 
 def _key_path(folder: Path, key: str) -> Path:
@@ -670,8 +706,14 @@ def _write_yaml(path: Path, data: dict) -> None:
     """Dumped with the options of mlflow.utils.yaml_utils.write_yaml, so the bytes match."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:
-        yaml.dump(data, f, default_flow_style=False, allow_unicode=True, sort_keys=True, Dumper=_YAML_DUMPER)
-
+        yaml.dump(
+            data,
+            f,
+            default_flow_style=False,
+            allow_unicode=True,
+            sort_keys=True,
+            Dumper=_YAML_DUMPER,
+        )
 
 
 def _remove_empty_dirs(root: Path) -> None:
@@ -698,12 +740,22 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--experiments", type=int, default=defaults.n_experiments)
     parser.add_argument("--experiment-name", default=defaults.experiment_name)
-    parser.add_argument("--long-history", type=int, default=0, help="points in one run's first metric")
+    parser.add_argument(
+        "--long-history", type=int, default=0, help="points in one run's first metric"
+    )
     parser.add_argument("--git-stripped", action="store_true", help="mlruns: drop empty folders")
-    parser.add_argument("--foreign-artifact-uris", action="store_true", help="mlruns: other machines' URIs")
-    parser.add_argument("--mlflow-major", type=int, choices=(1, 3), default=3, help="mlruns layout version")
-    parser.add_argument("--force", action="store_true", help="delete an existing store at PATH first")
-    parser.add_argument("--time-search-runs", action="store_true", help="time mlflow.search_runs afterwards")
+    parser.add_argument(
+        "--foreign-artifact-uris", action="store_true", help="mlruns: other machines' URIs"
+    )
+    parser.add_argument(
+        "--mlflow-major", type=int, choices=(1, 3), default=3, help="mlruns layout version"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="delete an existing store at PATH first"
+    )
+    parser.add_argument(
+        "--time-search-runs", action="store_true", help="time mlflow.search_runs afterwards"
+    )
     return parser.parse_args(argv)
 
 
@@ -717,11 +769,13 @@ def _remove_store(backend: str, path: Path) -> None:
 
 
 def _time_search_runs(tracking_uri: str) -> tuple[int, float]:
-    """Return (rows, seconds) of one mlflow.search_runs over every experiment: the baseline to beat."""
+    """(rows, seconds) of one mlflow.search_runs over every experiment: the baseline to beat."""
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     import mlflow
 
-    experiment_ids = [e.experiment_id for e in mlflow.MlflowClient(tracking_uri).search_experiments()]
+    experiment_ids = [
+        e.experiment_id for e in mlflow.MlflowClient(tracking_uri).search_experiments()
+    ]
     mlflow.set_tracking_uri(tracking_uri)
     started = time.perf_counter()
     runs = mlflow.search_runs(experiment_ids=experiment_ids)

