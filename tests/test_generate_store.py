@@ -262,9 +262,7 @@ def test_git_stripped_store_has_no_empty_folders(
     assert sorted(search_runs(stripped.as_uri())["run_id"]) == sorted(active)
 
 
-def test_foreign_artifact_uris(
-    tmp_path: Path, plans: list[RunPlan], allow_file_store: None, search_runs
-) -> None:
+def test_foreign_artifact_uris(tmp_path: Path, allow_file_store: None, search_runs) -> None:
     root = generate_mlruns_store(tmp_path / "mlruns", SPEC, foreign_artifact_uris=True)
     uris = search_runs(root.as_uri())["artifact_uri"]
     for foreign_root in FOREIGN_ARTIFACT_ROOTS:
