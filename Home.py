@@ -51,7 +51,7 @@ cols[0].metric("Runs", counts.total)
 cols[1].metric("Finished", counts.finished)
 cols[2].metric("Failed", counts.failed)
 cols[3].metric("Running", counts.running)
-cols[4].metric("Last update", counts.last_update.strftime("%Y-%m-%d %H:%M") if counts.last_update is not None else "–")
+cols[4].metric("Last update", f"{counts.last_update:%b %d, %H:%M}" if counts.last_update is not None else "–")
 if counts.total:
     st.progress(counts.progress, text=f"{counts.progress:.0%} of runs have ended")
 
