@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.generate_store import StoreSpec, generate_sqlite_store
+from benchmarks.generate_store import StoreSpec, generate_mlruns_store, generate_sqlite_store
 
 STORE_DIR = Path(os.environ.get("LENS_BENCH_DIR", "/tmp/lens-bench"))
 HISTORY_RUNS = 50
@@ -39,6 +39,7 @@ def _generated(experiments: list) -> str:
 def _child(kind: str, uri: str) -> dict[str, float]:
     """Runs inside the fresh process: time one cold and one warm call, report peak memory growth."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     import mlflow  # imports are not what we measure
     import pandas  # noqa: F401
 
@@ -95,20 +96,36 @@ def measure(kind: str, uri: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def store_for(n_runs: int) -> str:
+def store_for(n_runs: int, kind: str = "sqlite") -> str:
     spec = StoreSpec(n_runs=n_runs, n_params=30, n_metrics=15, n_steps=5, seed=0)
-    path = STORE_DIR / f"runs-{n_runs}.db"
+    path = STORE_DIR / (f"runs-{n_runs}.db" if kind == "sqlite" else f"mlruns-{n_runs}")
     if not path.exists():
         STORE_DIR.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        generate_sqlite_store(path, spec)
+        if kind == "sqlite":
+            generate_sqlite_store(path, spec)
+        else:
+            generate_mlruns_store(path, spec)
         print(f"generated {path} in {time.perf_counter() - started:.1f} s", flush=True)
-    return f"sqlite:///{path}"
+    return f"sqlite:///{path}" if kind == "sqlite" else path.as_uri()
+
+
+def compare_runs(label: str, uri: str) -> None:
+    lens, ref = measure("lens_runs", uri), measure("mlflow_runs", uri)
+    assert lens["rows"] == ref["rows"], (lens, ref)
+    for name, r in (("t.runs()", lens), ("mlflow.search_runs", ref)):
+        print(f"{label:>10} {name:<34} {r['cold_s']:>8.3f} {r['warm_s']:>9.4f} {r['peak_mb']:>8.0f}")
+    print(
+        f"{label:>10} {'ratio (mlflow / lens)':<34} {ref['cold_s'] / lens['cold_s']:>7.0f}× "
+        f"{ref['warm_s'] / lens['warm_s']:>8.0f}× {ref['peak_mb'] / max(lens['peak_mb'], 1):>7.1f}×",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, nargs="*", default=[1000, 10000])
+    parser.add_argument("--runs", type=int, nargs="*", default=[1000, 10000], help="sqlite store sizes")
+    parser.add_argument("--mlruns", type=int, nargs="*", default=[4500], help="mlruns folder sizes")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "URI"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -117,19 +134,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'store':>10} {'what':<34} {'cold s':>8} {'warm s':>9} {'peak MB':>8}")
     for n_runs in args.runs:
         uri = store_for(n_runs)
-        lens, ref = measure("lens_runs", uri), measure("mlflow_runs", uri)
-        assert lens["rows"] == ref["rows"], (lens, ref)
-        for name, r in (("t.runs()", lens), ("mlflow.search_runs", ref)):
-            print(f"{n_runs:>10} {name:<34} {r['cold_s']:>8.3f} {r['warm_s']:>9.4f} {r['peak_mb']:>8.0f}")
-        print(
-            f"{n_runs:>10} {'ratio (mlflow / lens)':<34} {ref['cold_s'] / lens['cold_s']:>7.0f}× "
-            f"{ref['warm_s'] / lens['warm_s']:>8.0f}× {ref['peak_mb'] / max(lens['peak_mb'], 1):>7.1f}×"
-        )
+        compare_runs(str(n_runs), uri)
         hist, loop = measure("lens_history", uri), measure("mlflow_history", uri)
         assert hist["rows"] == loop["rows"], (hist, loop)
         print(f"{n_runs:>10} {f'metric_history, {HISTORY_RUNS} runs':<34} {hist['cold_s']:>8.3f}")
         print(f"{n_runs:>10} {'get_metric_history loop':<34} {loop['cold_s']:>8.3f}")
         print(f"{n_runs:>10} {'ratio (mlflow / lens)':<34} {loop['cold_s'] / hist['cold_s']:>7.0f}×", flush=True)
+    for n_runs in args.mlruns:
+        compare_runs(f"mlruns {n_runs}", store_for(n_runs, "mlruns"))
 
 
 if __name__ == "__main__":

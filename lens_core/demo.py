@@ -188,7 +188,7 @@ def _quiet() -> Iterator[None]:
             warnings.simplefilter("ignore")
             yield
     finally:
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 
 
@@ -377,10 +377,10 @@ class _ExperimentPlan:
 
 def _grid(family: str, name: str, seeds: Sequence[int] = (1,), fixed: dict[str, Any] | None = None,
           **axes: Sequence[Any]) -> list[_RunSpec]:
-    """Every combination of ``axes`` × seeds; ``name`` is formatted with the axis values and ``seed``."""
+    """Every combination of ``axes``, once per seed; ``name`` is formatted with the axis values and ``seed``."""
     specs = []
     for values in itertools.product(*axes.values()):
-        combo = dict(zip(axes, values))
+        combo = dict(zip(axes, values, strict=True))
         for seed in seeds:
             label = name.format(seed=seed, **{key: _label(value) for key, value in combo.items()})
             specs.append(_RunSpec(label, family, {**(fixed or {}), **combo}, seed))
@@ -527,7 +527,10 @@ def _estimator(spec: _RunSpec, kind: str) -> Any:
 
 
 def _step_scores(kind: str, y: np.ndarray, output: np.ndarray, prefix: str) -> dict[str, float]:
-    """Cheap numpy scores for learning curves (sklearn's metric checks cost ~1 ms a call, thousands of calls)."""
+    """Cheap numpy scores for learning curves (sklearn's metric checks cost ~1 ms a call, thousands of calls).
+
+    Class labels here are 0..k-1 (churned, cultivar), so they index the probability columns directly.
+    """
     if kind == "regression":
         return {f"{prefix}rmse": float(np.sqrt(np.mean((y - output) ** 2)))}
     picked = np.clip(output[np.arange(len(y)), y], 1e-15, 1.0)
@@ -566,7 +569,7 @@ def _train_staged(model: Any, kind: str, X: np.ndarray, y: np.ndarray, X_test: n
     """Gradient boosting: one curve point per boosting stage."""
     fit = _train_once(model, kind, X, y, X_test, y_test)
     staged = model.staged_predict if kind == "regression" else model.staged_predict_proba
-    for stage, (on_train, on_test) in enumerate(zip(staged(X), staged(X_test)), start=1):
+    for stage, (on_train, on_test) in enumerate(zip(staged(X), staged(X_test), strict=True), start=1):
         fit.record(stage, {**_step_scores(kind, y, on_train, "train_"), **_step_scores(kind, y_test, on_test, "test_")})
     return fit
 
@@ -631,7 +634,7 @@ def _final_scores(kind: str, pipeline: Any, task: _Task) -> dict[str, float]:
     else:
         scores["f1_macro"] = float(metrics.f1_score(y, predicted, average="macro"))
         per_class = metrics.f1_score(y, predicted, average=None, labels=classes)
-        scores.update({f"f1_class_{label}": float(value) for label, value in zip(classes, per_class)})
+        scores.update({f"f1_class_{label}": float(value) for label, value in zip(classes, per_class, strict=True)})
     return scores
 
 
@@ -802,7 +805,7 @@ class _StoreWriter:
         metrics = [
             Metric(key, value, int(start_ms + span * (index + 1)), step)
             for key, values in fit.history.items()
-            for index, (step, value) in enumerate(zip(fit.steps, values))
+            for index, (step, value) in enumerate(zip(fit.steps, values, strict=True))
         ]
         self.client.log_batch(run_id, metrics=metrics)
 
