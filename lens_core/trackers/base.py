@@ -71,6 +71,7 @@ class Tracker(ABC):
                 return frame.copy()
         self._check_experiment(experiment_id)
         frame = self._load_runs(experiment_id)
+        token = self._settled_token(experiment_id, token)
         with self._lock:
             self._catalog[experiment_id] = (token, now, frame)
             self._catalog.move_to_end(experiment_id)
@@ -116,6 +117,10 @@ class Tracker(ABC):
         """A cheap value that changes whenever the experiment's runs may have changed; ``None`` when the
         adapter cannot tell, in which case a runs table is trusted for ``ttl_seconds``."""
         return None
+
+    def _settled_token(self, experiment_id: str, token: Hashable | None) -> Hashable | None:
+        """The change token that describes what ``_load_runs`` just read (by default the one taken before)."""
+        return token
 
     def forget(self) -> None:
         """Drop the catalog: the next ``runs()`` reads the tracker again."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from lens_core.trackers.base import Tracker
 _RESERVED = {"tags", "datasets", "traces", "models", ".trash"}
 #: MLflow's RunStatus enum as the file store persists it.
 _STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
+_LIVE = ("RUNNING", "SCHEDULED")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -53,48 +55,92 @@ def _read_yaml(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _read_key_files(folder: Path) -> dict[str, str]:
-    """Files under ``folder`` as {relative "/" path: content}: params and tags, whose keys may hold "/"."""
-    out: dict[str, str] = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            full = os.path.join(root, name)
-            key = os.path.relpath(full, folder).replace(os.sep, "/")
-            try:
-                with open(full, encoding="utf-8") as f:
-                    out[key] = f.read()
-            except (OSError, UnicodeDecodeError):
-                continue
+def _keyed_files(folder: str, prefix: str = "") -> list[tuple[str, os.DirEntry[str]]]:
+    """Files below ``folder`` with their key: the relative path joined by "/" (keys may contain "/")."""
+    try:
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    out = []
+    with entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                out += _keyed_files(entry.path, f"{prefix}{entry.name}/")
+            else:
+                out.append((f"{prefix}{entry.name}", entry))
     return out
 
 
-def _metric_files(folder: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            full = os.path.join(root, name)
-            out[os.path.relpath(full, folder).replace(os.sep, "/")] = full
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _read_key_files(folder: Path | str) -> dict[str, str]:
+    """Files under ``folder`` as {key: content}: params and tags, whose keys may hold "/"."""
+    out = {}
+    for key, entry in _keyed_files(str(folder)):
+        if (text := _read_text(entry.path)) is not None:
+            out[key] = text
     return out
+
+
+def _metric_files(folder: Path | str) -> dict[str, str]:
+    return {key: entry.path for key, entry in _keyed_files(str(folder))}
 
 
 def _parse_metric_lines(path: str) -> list[tuple[int, float, int]]:
     """(timestamp, value, step) per line; lines of 2 fields (MLflow 1.x) have step 0; bad lines are skipped."""
+    text = _read_text(path) or ""
     points = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) not in (2, 3, 5):
-                continue
-            try:
-                points.append((int(parts[0]), float(parts[1]), int(parts[2]) if len(parts) >= 3 else 0))
-            except ValueError:
-                continue
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) not in (2, 3, 5):
+            continue
+        try:
+            points.append((int(parts[0]), float(parts[1]), int(parts[2]) if len(parts) >= 3 else 0))
+        except ValueError:
+            continue
     return points
 
 
 def _latest(points: list[tuple[int, float, int]]) -> float:
     # MLflow's rule: the point with the largest (step, timestamp, value)
     return max(points, key=lambda p: (p[2], p[0], p[1]))[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _ParsedRun:
+    """One run folder read into table rows, kept until the folder's stats change."""
+
+    token: tuple[object, ...]
+    active: bool
+    running: bool
+    info: tuple[object, ...]
+    metrics: list[tuple[str, str, float]]
+    params: list[tuple[str, str, str]]
+    tags: list[tuple[str, str, str]]
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _run_token(run_dir: str, running: bool) -> tuple[object, ...]:
+    """What changes when a run changes: its meta file, its folders (new keys), every tag file (MLflow rewrites
+    tags in place) and, while the run is running, its metric files (points are appended)."""
+    parts: list[object] = [_stat(os.path.join(run_dir, name)) for name in ("meta.yaml", "metrics", "params", "tags")]
+    parts += [(key, e.stat().st_mtime_ns, e.stat().st_size) for key, e in _keyed_files(os.path.join(run_dir, "tags"))]
+    if running:
+        parts += [(key, e.stat().st_mtime_ns, e.stat().st_size) for key, e in _keyed_files(os.path.join(run_dir, "metrics"))]
+    return tuple(parts)
 
 
 class MlrunsTracker(Tracker):
@@ -105,6 +151,9 @@ class MlrunsTracker(Tracker):
         super().__init__(root.as_uri(), **options)
         self.root = root
         self._run_dirs: dict[str, Path] = {}
+        self._parsed: dict[str, _ParsedRun] = {}  # run folder -> rows, while its token holds
+        self._scans: dict[str, dict[str, tuple[object, ...]]] = {}  # the latest change probe, reused by a load
+        self._loaded: dict[str, dict[str, tuple[object, ...]]] = {}  # the probe each experiment was loaded with
 
     # ---- experiments and run folders --------------------------------------------------------------------------
     def _experiment_dirs(self) -> dict[str, tuple[Path, dict[str, Any]]]:
@@ -162,49 +211,48 @@ class MlrunsTracker(Tracker):
             raise RunNotFoundError(f"No run with id {run_id!r} in {self.root}.")
         return run_dir, meta
 
+    def _scan(self, experiment_id: str) -> dict[str, tuple[object, ...]]:
+        """Token of every run folder of the experiment (stats only, no file is read)."""
+        tokens = {}
+        for run_dir in _subdirs(self._experiment_dir(experiment_id)):
+            if run_dir.name not in _RESERVED:
+                key = str(run_dir)
+                previous = self._parsed.get(key)
+                tokens[key] = _run_token(key, running=previous is not None and previous.running)
+        return tokens
+
     def change_token(self, experiment_id: str) -> Hashable:
-        """Stats of every meta, metric, param and tag file (not artifacts): new runs, appended metric points and
-        rewritten tags all move an mtime or a size."""
         try:
-            exp_dir = self._experiment_dir(experiment_id)
+            tokens = self._scan(experiment_id)
         except Exception:
             return None
-        stats = []
-        for root, dirs, files in os.walk(exp_dir):
-            dirs[:] = [d for d in dirs if d != "artifacts"]
-            for name in files:
-                try:
-                    st = os.stat(os.path.join(root, name))
-                except FileNotFoundError:
-                    continue
-                stats.append((root, name, st.st_mtime_ns, st.st_size))
-        return hash(tuple(stats))
+        self._scans[experiment_id] = tokens
+        return hash(tuple(sorted(tokens.items())))
 
-    # ---- reading ----------------------------------------------------------------------------------------------
+    def _settled_token(self, experiment_id: str, token: Hashable | None) -> Hashable | None:
+        """Running runs are watched more closely once parsed: the probe that matches them is computed now."""
+        tokens = self._loaded.get(experiment_id)
+        if tokens is None:
+            return token
+        return hash(tuple(sorted((d, self._parsed[d].token if d in self._parsed else t) for d, t in tokens.items())))
+
     def _load_runs(self, experiment_id: str) -> pd.DataFrame:
+        """Re-read only the run folders whose token changed since the last load."""
+        tokens = self._scans.pop(experiment_id, None) or self._scan(experiment_id)
+        self._loaded[experiment_id] = tokens
         info_rows, metric_rows, param_rows, tag_rows = [], [], [], []
-        for run_dir, meta in self._run_metas(experiment_id):
-            if meta.get("lifecycle_stage", "active") != "active":
-                continue
-            run_id = str(meta.get("run_id") or meta.get("run_uuid") or run_dir.name)
-            tags = _read_key_files(run_dir / "tags")
-            info_rows.append(
-                (
-                    run_id,
-                    meta.get("run_name") or tags.get("mlflow.runName"),
-                    experiment_id,
-                    _status(meta.get("status")),
-                    meta.get("artifact_uri"),
-                    meta.get("start_time"),
-                    meta.get("end_time"),
-                )
-            )
-            for key, path in _metric_files(run_dir / "metrics").items():
-                points = _parse_metric_lines(path)
-                if points:
-                    metric_rows.append((run_id, key, _latest(points)))
-            param_rows += [(run_id, k, v) for k, v in _read_key_files(run_dir / "params").items()]
-            tag_rows += [(run_id, k, v) for k, v in tags.items()]
+        for run_dir, token in tokens.items():
+            parsed = self._parsed.get(run_dir)
+            if parsed is None or parsed.token != token:
+                parsed = self._parse_run(run_dir, experiment_id, token)
+                if parsed is None:
+                    continue
+                self._parsed[run_dir] = parsed
+            if parsed.active:
+                info_rows.append(parsed.info)
+                metric_rows += parsed.metrics
+                param_rows += parsed.params
+                tag_rows += parsed.tags
         info = pd.DataFrame(
             info_rows,
             columns=["run_id", "run_name", "experiment_id", "status", "artifact_uri", "start_time", "end_time"],
@@ -215,6 +263,32 @@ class MlrunsTracker(Tracker):
             pd.DataFrame(metric_rows, columns=columns),
             pd.DataFrame(param_rows, columns=columns),
             pd.DataFrame(tag_rows, columns=columns),
+        )
+
+    def _parse_run(self, run_dir: str, experiment_id: str, token: tuple[object, ...]) -> _ParsedRun | None:
+        meta = _read_yaml(Path(run_dir) / "meta.yaml")
+        if meta is None or str(meta.get("experiment_id")) != experiment_id:
+            return None  # MLflow ignores malformed runs and runs recorded under another experiment
+        run_id = str(meta.get("run_id") or meta.get("run_uuid") or os.path.basename(run_dir))
+        self._run_dirs[run_id] = Path(run_dir)
+        tags = _read_key_files(os.path.join(run_dir, "tags"))
+        status = _status(meta.get("status"))
+        metrics = []
+        for key, path in _metric_files(os.path.join(run_dir, "metrics")).items():
+            if points := _parse_metric_lines(path):
+                metrics.append((run_id, key, _latest(points)))
+        running = status in _LIVE
+        if running:
+            token = _run_token(run_dir, running=True)  # from now on, watch its metric files too
+        return _ParsedRun(
+            token=token,
+            active=meta.get("lifecycle_stage", "active") == "active",
+            running=running,
+            info=(run_id, meta.get("run_name") or tags.get("mlflow.runName"), experiment_id, status,
+                  meta.get("artifact_uri"), meta.get("start_time"), meta.get("end_time")),
+            metrics=metrics,
+            params=[(run_id, k, v) for k, v in _read_key_files(os.path.join(run_dir, "params")).items()],
+            tags=[(run_id, k, v) for k, v in tags.items()],
         )
 
     def _load_history(self, run_ids: list[str], keys: list[str] | None) -> pd.DataFrame:
