@@ -6,7 +6,7 @@ import streamlit as st
 
 from lens_core import cached
 from lens_core.runs_table import columns_of
-from lens_core.summary import status_counts
+from lens_core.summary import newest_experiment, short_uri, status_counts
 
 st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", layout="wide")
 
@@ -15,7 +15,7 @@ experiments = tracker.experiments()
 
 with st.sidebar:
     st.markdown("### :material/science: ExperimentLens")
-    st.caption(f"Tracker · {tracker.kind} · `{tracker.uri}`")
+    st.caption(f"Tracker · {tracker.kind} · `{short_uri(tracker.uri)}`", help=tracker.uri)
     if not experiments:
         st.warning("This tracker has no active experiments yet.")
 
@@ -30,9 +30,7 @@ if not experiments:
 by_id = {e.experiment_id: e for e in experiments}
 wanted = st.query_params.get("experiment")
 ids = list(by_id)
-default = ids.index(wanted) if wanted in by_id else next(
-    (i for i, e in enumerate(experiments) if e.name != "Default"), 0
-)
+default = ids.index(wanted if wanted in by_id else newest_experiment(experiments).experiment_id)
 with st.sidebar:
     experiment_id = st.selectbox(
         "Experiment", ids, index=default, format_func=lambda i: f"{by_id[i].name}  ·  #{i}", key="home_experiment"
@@ -46,14 +44,16 @@ runs = cached.runs(tracker, experiment_id)
 counts = status_counts(runs)
 
 st.title(experiment.name)
-cols = st.columns(5)
+cols = st.columns(4)
 cols[0].metric("Runs", counts.total)
 cols[1].metric("Finished", counts.finished)
-cols[2].metric("Failed", counts.failed)
+cols[2].metric("Failed or killed", counts.failed)
 cols[3].metric("Running", counts.running)
-cols[4].metric("Last update", f"{counts.last_update:%b %d, %H:%M}" if counts.last_update is not None else "–")
 if counts.total:
-    st.progress(counts.progress, text=f"{counts.progress:.0%} of runs have ended")
+    st.progress(
+        counts.progress,
+        text=f"{counts.progress:.0%} of runs have ended · last update {counts.last_update:%b %d %Y, %H:%M} UTC",
+    )
 
 if runs.empty:
     st.info("This experiment has no runs yet. Runs appear here as soon as they are logged.")
@@ -61,6 +61,7 @@ if runs.empty:
 
 params, metrics = columns_of(runs, "params"), columns_of(runs, "metrics")
 table = runs[["run_name", "status", "start_time"] + params + metrics].copy()
+table[params] = table[params].fillna("")  # a param a run never logged is blank, not "None"
 table.insert(3, "duration_s", (runs["end_time"] - runs["start_time"]).dt.total_seconds() if len(runs) else None)
 column_config: dict[str, object] = {
     "run_name": st.column_config.TextColumn("Run", pinned=True),

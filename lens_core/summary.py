@@ -1,9 +1,14 @@
 """Experiment-level summaries of a runs table."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import urlparse
 
 import pandas as pd
+
+from lens_core.model import Experiment
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,3 +35,22 @@ def status_counts(runs: pd.DataFrame) -> StatusCounts:
         running=int(status.isin(["RUNNING", "SCHEDULED"]).sum()),
         last_update=pd.Timestamp(times.max()) if len(times) else None,
     )
+
+
+def newest_experiment(experiments: Sequence[Experiment]) -> Experiment:
+    """The experiment a user most likely works on: the most recently created one other than MLflow's
+    automatic "Default" (unless it is the only one)."""
+    candidates = [e for e in experiments if not (e.experiment_id == "0" and e.name == "Default")] or list(experiments)
+    return max(
+        candidates,
+        key=lambda e: (e.creation_time is not None, e.creation_time or pd.Timestamp(0, tz="UTC"),
+                       len(e.experiment_id), e.experiment_id),
+    )
+
+
+def short_uri(uri: str) -> str:
+    """A tracker URI short enough for a sidebar: the file name of a local store, the host of a server."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        return parsed.netloc
+    return PurePosixPath(parsed.path or uri).name or uri

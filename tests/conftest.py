@@ -65,6 +65,25 @@ def mlruns_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     return root, ids
 
 
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The embedded demo store, built once per test session through ``ensure_demo_store`` as the app does."""
+    import mlflow
+
+    from lens_core import demo
+
+    folder = tmp_path_factory.mktemp("demo") / "store"
+    calls: list[tuple[float, str]] = []
+    global_before = (mlflow.get_tracking_uri(), mlflow.active_run())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LENS_DEMO_DIR", str(folder))
+        began = time.perf_counter()
+        uri = demo.ensure_demo_store(lambda fraction, message: calls.append((fraction, message)))
+        seconds = time.perf_counter() - began
+    return {"uri": uri, "folder": folder, "calls": calls, "seconds": seconds,
+            "global_before": global_before, "global_after": (mlflow.get_tracking_uri(), mlflow.active_run())}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

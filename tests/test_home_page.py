@@ -22,7 +22,7 @@ def test_home_shows_experiment_runs(monkeypatch, sqlite_store):
     assert not at.exception
     assert at.title[0].value == "reference ü"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Runs"] == "14" and metrics["Failed"] == "2" and metrics["Running"] == "1"
+    assert metrics["Runs"] == "14" and metrics["Failed or killed"] == "2" and metrics["Running"] == "1"
     table = at.dataframe[0].value
     assert len(table) == 14 and "params.lr" in table and "metrics.train/loss" in table
     assert not any(c.startswith("tags.") for c in table.columns)
@@ -65,3 +65,13 @@ def test_tracker_without_experiments(monkeypatch, tmp_path):
     at = home(monkeypatch, uri)
     assert not at.exception
     assert at.title[0].value == "No experiments yet"
+
+
+def test_no_configuration_opens_the_demo_store(monkeypatch, demo_build):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("LENS_DEMO_DIR", str(demo_build["folder"]))
+    at = AppTest.from_file(HOME, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "churn-classification"
+    assert {m.label: m.value for m in at.metric}["Runs"] == "34"
+    assert len(at.dataframe[0].value) == 34

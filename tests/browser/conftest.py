@@ -95,6 +95,7 @@ def settle(page: object, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit has finished running the script and painting."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)  # type: ignore[attr-defined]
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)  # type: ignore[attr-defined]
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout_ms)  # type: ignore[attr-defined]
 
 
 def screenshot(page: object, name: str) -> Path:

@@ -29,3 +29,22 @@ def test_switching_experiment_in_browser_updates_url(page, serve_app, sqlite_sto
     settle(page)
     page.wait_for_url(f"**experiment={ids['empty']}**")
     assert page.get_by_text("This experiment has no runs yet").is_visible()
+
+
+def test_home_on_demo_store(page, serve_app, demo_build):
+    page.goto(serve_app(demo_build["uri"]))
+    settle(page)
+    assert page.get_by_role("heading", name="churn-classification").is_visible()
+    grid = page.locator('[data-testid="stDataFrame"]')
+    assert grid.locator('table[role="grid"]').get_attribute("aria-rowcount") == "35"
+    screenshot(page, "home-demo")
+
+
+def test_home_on_generated_store(page, serve_app, tmp_path_factory):
+    from benchmarks.generate_store import StoreSpec, generate_sqlite_store
+
+    uri = generate_sqlite_store(tmp_path_factory.mktemp("gen") / "mlflow.db", StoreSpec(n_runs=400))
+    page.goto(serve_app(uri))
+    settle(page)
+    assert page.get_by_text("Runs · 392").is_visible()  # 400 generated, 2 % deleted
+    screenshot(page, "home-generated-400")
