@@ -1,6 +1,8 @@
 """Home in a real browser: the Arrow grid paints rows, the URL carries the experiment."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import screenshot, settle
 
 
@@ -9,8 +11,8 @@ def test_home_renders_runs_grid(page, serve_app, sqlite_store):
     base = serve_app(uri)
     page.goto(f"{base}/?experiment={ids['main']}")
     settle(page)
-    assert page.get_by_role("heading", name="reference ü").is_visible()
-    assert page.get_by_text("Runs · 14").is_visible()
+    expect(page.get_by_role("heading", name="reference ü")).to_be_visible()
+    expect(page.get_by_text("Runs · 14")).to_be_visible()
     grid = page.locator('[data-testid="stDataFrame"]')
     grid.wait_for(state="visible")
     box = grid.bounding_box()
@@ -28,13 +30,13 @@ def test_switching_experiment_in_browser_updates_url(page, serve_app, sqlite_sto
     page.get_by_role("option", name="empty").click()
     settle(page)
     page.wait_for_url(f"**experiment={ids['empty']}**")
-    assert page.get_by_text("This experiment has no runs yet").is_visible()
+    expect(page.get_by_text("This experiment has no runs yet")).to_be_visible(timeout=30_000)
 
 
 def test_home_on_demo_store(page, serve_app, demo_build):
     page.goto(serve_app(demo_build["uri"]))
     settle(page)
-    assert page.get_by_role("heading", name="churn-classification").is_visible()
+    expect(page.get_by_role("heading", name="churn-classification")).to_be_visible()
     grid = page.locator('[data-testid="stDataFrame"]')
     assert grid.locator('table[role="grid"]').get_attribute("aria-rowcount") == "35"
     screenshot(page, "home-demo")
@@ -46,5 +48,5 @@ def test_home_on_generated_store(page, serve_app, tmp_path_factory):
     uri = generate_sqlite_store(tmp_path_factory.mktemp("gen") / "mlflow.db", StoreSpec(n_runs=400))
     page.goto(serve_app(uri))
     settle(page)
-    assert page.get_by_text("Runs · 392").is_visible()  # 400 generated, 2 % deleted
+    expect(page.get_by_text("Runs · 392")).to_be_visible()  # 400 generated, 2 % deleted
     screenshot(page, "home-generated-400")
