@@ -240,3 +240,20 @@ def test_set_tags_round_trip(sqlite_copy, mlruns_store, tmp_path):
         assert tracker.run(run_id).tags["lens.note"] == "ünïcode note"
         row = tracker.runs(experiment_id).set_index("run_id").loc[run_id]
         assert row["tags.lens.rating"] == "2"
+
+
+def test_metric_extremes_equal_history_aggregates(sqlite_store, mlruns_store):
+    uri, ids = sqlite_store
+    for tracker, experiment_id in (
+        (open_tracker(uri), ids["main"]),
+        (open_tracker(uri, mode="client"), ids["main"]),
+        (open_tracker(mlruns_store[0]), mlruns_store[1]["main"]),
+    ):
+        run_ids = list(tracker.runs(experiment_id)["run_id"])
+        history = tracker.metric_history(run_ids)
+        expected = history.groupby(["run_id", "key"])["value"].agg(["min", "max"]).reset_index()
+        got = tracker.metric_extremes(experiment_id)
+        merged = expected.merge(got, on=["run_id", "key"], suffixes=("", "_got"), how="outer", validate="1:1")
+        assert len(merged) == len(expected) == len(got)
+        pd.testing.assert_series_equal(merged["min"], merged["min_got"], check_names=False)
+        pd.testing.assert_series_equal(merged["max"], merged["max_got"], check_names=False)

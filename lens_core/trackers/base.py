@@ -35,6 +35,7 @@ class Tracker(ABC):
         self.uri = uri
         self._ttl_seconds = ttl_seconds
         self._catalog: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
+        self._extremes: dict[str, tuple[Hashable, float, pd.DataFrame]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -77,6 +78,25 @@ class Tracker(ABC):
             self._catalog.move_to_end(experiment_id)
             while len(self._catalog) > CATALOG_SIZE:
                 self._catalog.popitem(last=False)
+        return frame.copy()
+
+    def metric_extremes(self, experiment_id: str) -> pd.DataFrame:
+        """Minimum and maximum of every metric's history, per active run: ``run_id, key, min, max`` (NaN points
+        ignored). Cached like the runs table; used when a table summarises metrics by min or max, not last."""
+        experiment_id = str(experiment_id)
+        token = self.change_token(experiment_id)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._extremes.get(experiment_id)
+        if cached is not None:
+            cached_token, loaded_at, frame = cached
+            if cached_token == token if token is not None else now - loaded_at < self._ttl_seconds:
+                return frame.copy()
+        frame = self._load_extremes(experiment_id)
+        with self._lock:
+            self._extremes[experiment_id] = (self._settled_token(experiment_id, token), now, frame)
+            while len(self._extremes) > CATALOG_SIZE:
+                self._extremes.pop(next(iter(self._extremes)))
         return frame.copy()
 
     def metric_history(
@@ -126,6 +146,7 @@ class Tracker(ABC):
         """Drop the catalog: the next ``runs()`` reads the tracker again."""
         with self._lock:
             self._catalog.clear()
+            self._extremes.clear()
 
     # ---- adapter hooks ----------------------------------------------------------------------------------------
     @abstractmethod
@@ -135,8 +156,23 @@ class Tracker(ABC):
     def _load_history(self, run_ids: list[str], keys: list[str] | None) -> pd.DataFrame:
         """Rows ``run_id, key, step, timestamp, value`` for those runs (all keys when ``keys`` is None)."""
 
+    def _load_extremes(self, experiment_id: str) -> pd.DataFrame:
+        """Default: aggregate the full histories; adapters with a cheaper path override it."""
+        run_ids = list(self.runs(experiment_id)["run_id"])
+        history = self._load_history(run_ids, None) if run_ids else pd.DataFrame(columns=list(HISTORY_COLUMNS))
+        return extremes_of(history)
+
     def _check_experiment(self, experiment_id: str) -> None:
         self.experiment(experiment_id)
+
+
+def extremes_of(history: pd.DataFrame) -> pd.DataFrame:
+    """``run_id, key, min, max`` of a long history frame, NaN points ignored."""
+    if history.empty:
+        return pd.DataFrame({"run_id": pd.Series(dtype="str"), "key": pd.Series(dtype="str"),
+                             "min": pd.Series(dtype="float64"), "max": pd.Series(dtype="float64")})
+    grouped = history.astype({"value": "float64"}).groupby(["run_id", "key"], sort=False)["value"]
+    return pd.DataFrame({"min": grouped.min(), "max": grouped.max()}).reset_index()
 
 
 def _order_history(history: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:

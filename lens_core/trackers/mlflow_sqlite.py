@@ -237,6 +237,16 @@ class SqliteTracker(Tracker):
             queries.append((sql, params))
         return pd.concat(self._frames(queries), ignore_index=True)
 
+    def _load_extremes(self, experiment_id: str) -> pd.DataFrame:
+        if not self.direct:
+            return self._client_tracker().metric_extremes(experiment_id)
+        sql = f"""SELECT m.run_uuid AS run_id, m.key, MIN(CASE WHEN m.is_nan THEN NULL ELSE m.value END) AS min,
+                  MAX(CASE WHEN m.is_nan THEN NULL ELSE m.value END) AS max
+                  FROM metrics m JOIN runs r ON r.run_uuid = m.run_uuid WHERE {_RUN_FILTER}
+                  GROUP BY m.run_uuid, m.key"""
+        frame = self._frames([(sql, (int(experiment_id),))])[0]
+        return frame.astype({"min": "float64", "max": "float64"})
+
     def run(self, run_id: str) -> RunDetail:
         if not self.direct:
             return self._client_tracker().run(run_id)

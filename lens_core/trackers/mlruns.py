@@ -8,6 +8,7 @@ the files directly, without MLflow's per-entity objects, is also much faster tha
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Hashable, Iterator, Mapping
@@ -121,6 +122,7 @@ class _ParsedRun:
     running: bool
     info: tuple[object, ...]
     metrics: list[tuple[str, str, float]]
+    extremes: list[tuple[str, str, float, float]]  # run_id, key, min, max of the history
     params: list[tuple[str, str, str]]
     tags: list[tuple[str, str, str]]
 
@@ -273,10 +275,12 @@ class MlrunsTracker(Tracker):
         self._run_dirs[run_id] = Path(run_dir)
         tags = _read_key_files(os.path.join(run_dir, "tags"))
         status = _status(meta.get("status"))
-        metrics = []
+        metrics, extremes = [], []
         for key, path in _metric_files(os.path.join(run_dir, "metrics")).items():
             if points := _parse_metric_lines(path):
                 metrics.append((run_id, key, _latest(points)))
+                values = [v for _, v, _ in points if v == v]  # NaN points do not count
+                extremes.append((run_id, key, min(values, default=math.nan), max(values, default=math.nan)))
         running = status in _LIVE
         if running:
             token = _run_token(run_dir, running=True)  # from now on, watch its metric files too
@@ -287,9 +291,18 @@ class MlrunsTracker(Tracker):
             info=(run_id, meta.get("run_name") or tags.get("mlflow.runName"), experiment_id, status,
                   meta.get("artifact_uri"), meta.get("start_time"), meta.get("end_time")),
             metrics=metrics,
+            extremes=extremes,
             params=[(run_id, k, v) for k, v in _read_key_files(os.path.join(run_dir, "params")).items()],
             tags=[(run_id, k, v) for k, v in tags.items()],
         )
+
+    def _load_extremes(self, experiment_id: str) -> pd.DataFrame:
+        """Gathered while the run folders were parsed: no file is read again."""
+        self.runs(experiment_id)
+        rows = [row for d in self._loaded.get(experiment_id, {}) if (p := self._parsed.get(d)) and p.active
+                for row in p.extremes]
+        return pd.DataFrame(rows, columns=["run_id", "key", "min", "max"]).astype(
+            {"run_id": "str", "key": "str", "min": "float64", "max": "float64"})
 
     def _load_history(self, run_ids: list[str], keys: list[str] | None) -> pd.DataFrame:
         rows = []
