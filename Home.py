@@ -1,14 +1,33 @@
-"""ExperimentLens landing page: pick an experiment, see its runs."""
+"""ExperimentLens landing page: monitor an experiment — every run at a glance, filter, select, drill in."""
 from __future__ import annotations
+
+import hashlib
 
 import pandas as pd
 import streamlit as st
 
 from lens_core import cached
+from lens_core.monitor import (
+    SUMMARY_RULES,
+    RangeFilter,
+    RunFilter,
+    TextFilter,
+    ValuesFilter,
+    apply_summary,
+    constant_columns,
+    describe,
+    display_table,
+    filter_kind,
+    filter_mask,
+    system_tag,
+    with_typed_params,
+)
 from lens_core.runs_table import columns_of
 from lens_core.summary import newest_experiment, short_uri, status_counts
 
 st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", layout="wide")
+COMPARE_PAGE, RUN_PAGE = "pages/1_Compare.py", "pages/2_Run.py"
+SELECTED = "lens.selected_runs"  # run ids selected on Home, read by the other pages
 
 tracker = cached.tracker()
 experiments = tracker.experiments()
@@ -16,8 +35,6 @@ experiments = tracker.experiments()
 with st.sidebar:
     st.markdown("### :material/science: ExperimentLens")
     st.caption(f"Tracker · {tracker.kind} · `{short_uri(tracker.uri)}`", help=tracker.uri)
-    if not experiments:
-        st.warning("This tracker has no active experiments yet.")
 
 if not experiments:
     st.title("No experiments yet")
@@ -27,50 +44,206 @@ if not experiments:
     )
     st.stop()
 
+# ---- sidebar: experiment and display options ------------------------------------------------------------------
 by_id = {e.experiment_id: e for e in experiments}
 wanted = st.query_params.get("experiment")
 ids = list(by_id)
-default = ids.index(wanted if wanted in by_id else newest_experiment(experiments).experiment_id)
 with st.sidebar:
     experiment_id = st.selectbox(
-        "Experiment", ids, index=default, format_func=lambda i: f"{by_id[i].name}  ·  #{i}", key="home_experiment"
+        "Experiment",
+        ids,
+        index=ids.index(wanted if wanted in by_id else newest_experiment(experiments).experiment_id),
+        format_func=lambda i: f"{by_id[i].name}  ·  #{i}",
+        key="home_experiment",
     )
+    st.markdown("**Table**")
+    hide_constant = st.toggle("Hide constant columns", value=True, key="home_hide_constant",
+                              help="Params, metrics and tags with the same value in every run.")
+    show_system = st.toggle("Show MLflow system tags", value=False, key="home_system_tags",
+                            help="Tags named mlflow.* (user, source, git commit, …).")
+    global_rule = st.segmented_control(
+        "Metric summary", SUMMARY_RULES, default="last", key="home_summary_rule",
+        help="Which value of each metric's history the table shows. Min and max read the full histories.",
+    ) or "last"
+    st.markdown("**Live refresh**")
+    live = st.toggle("Refresh while runs are running", value=True, key="home_live")
+    interval = st.number_input("Every (seconds)", min_value=2, max_value=600, value=10, step=1,
+                               key="home_interval", disabled=not live)
 st.query_params["experiment"] = experiment_id
 experiment = by_id[experiment_id]
 if wanted is not None and wanted not in by_id:
     st.warning(f"The link asked for experiment {wanted!r}, which this tracker does not have; showing {experiment.name}.")
 
-runs = cached.runs(tracker, experiment_id)
-counts = status_counts(runs)
 
-st.title(experiment.name)
-cols = st.columns(4)
-cols[0].metric("Runs", counts.total)
-cols[1].metric("Finished", counts.finished)
-cols[2].metric("Failed or killed", counts.failed)
-cols[3].metric("Running", counts.running)
-if counts.total:
-    st.progress(
-        counts.progress,
-        text=f"{counts.progress:.0%} of runs have ended · last update {counts.last_update:%b %d %Y, %H:%M} UTC",
+def metric_rules(metrics: list[str]) -> dict[str, str]:
+    """The global rule, with per-metric exceptions edited in a small table."""
+    with st.sidebar.expander("Per-metric summary"):
+        editor = pd.DataFrame({"metric": [m.removeprefix("metrics.") for m in metrics], "rule": global_rule})
+        edited = st.data_editor(
+            editor, hide_index=True, width="stretch", key=f"home_rules_{experiment_id}_{global_rule}",
+            disabled=["metric"],
+            column_config={"rule": st.column_config.SelectboxColumn("rule", options=SUMMARY_RULES, required=True)},
+        )
+    return {f"metrics.{m}": r for m, r in zip(edited["metric"], edited["rule"], strict=True)}
+
+
+def header(runs: pd.DataFrame) -> None:
+    counts = status_counts(runs)
+    st.title(experiment.name)
+    cols = st.columns(4)
+    cols[0].metric("Runs", counts.total)
+    cols[1].metric("Finished", counts.finished)
+    cols[2].metric("Failed or killed", counts.failed)
+    cols[3].metric("Running", counts.running)
+    if counts.total:
+        st.progress(
+            counts.progress,
+            text=f"{counts.progress:.0%} of runs have ended · last update {counts.last_update:%b %d %Y, %H:%M} UTC",
+        )
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
+def column_choice(runs: pd.DataFrame) -> list[str]:
+    groups = {g: columns_of(runs, g) for g in ("params", "metrics", "tags")}
+    groups["tags"] = [c for c in groups["tags"] if show_system or not system_tag(c)]
+    hidden = set(constant_columns(runs, [c for cs in groups.values() for c in cs])) if hide_constant else set()
+    with st.expander(f"Columns · {sum(len(v) for v in groups.values()) - len(hidden)} shown", icon=":material/view_column:"):
+        cols = st.columns(3)
+        chosen: list[str] = []
+        for col, (group, names) in zip(cols, groups.items(), strict=True):
+            options = [c for c in names if c not in hidden]
+            chosen += col.multiselect(
+                group.capitalize(), options, default=options,
+                key=f"home_cols_{experiment_id}_{group}_{_digest(options)}",  # new choices → fresh defaults
+                format_func=lambda c: c.split(".", 1)[1], placeholder="none",
+            )
+        if hidden:
+            st.caption(f"{len(hidden)} constant columns hidden: " + ", ".join(c.split('.', 1)[1] for c in sorted(hidden)))
+    return chosen
+
+
+def filters_for(table: pd.DataFrame, columns: list[str]) -> list[RunFilter]:
+    """Per-column filters chosen in a popover; the rows are filtered on the server."""
+    filters: list[RunFilter] = []
+    with st.popover("Filters", icon=":material/filter_list:"):
+        chosen = st.multiselect("Filter on", ["run_name", "status", *columns], key=f"home_filter_cols_{experiment_id}",
+                                format_func=lambda c: c.split(".", 1)[-1], placeholder="Choose columns")
+        for column in chosen:
+            values = table[column]
+            kind = filter_kind(values)
+            label = column.split(".", 1)[-1]
+            key = f"home_filter_{experiment_id}_{column}"
+            if kind == "range":
+                present = values.dropna()
+                if present.empty:
+                    st.caption(f"{label}: no values")
+                    continue
+                low, high = float(present.min()), float(present.max())
+                if low == high:
+                    st.caption(f"{label}: every run has {low:.4g}")
+                    continue
+                picked = st.slider(label, low, high, (low, high), key=key, format="%.4g")
+                if picked != (low, high):
+                    filters.append(RangeFilter(column, picked[0], picked[1]))
+            elif kind == "values":
+                options = sorted({str(v) for v in values.dropna()}) + ([""] if values.isna().any() else [])
+                picked = st.multiselect(label, options, key=key, format_func=lambda v: v or "(missing)",
+                                        placeholder="any value")
+                if picked:
+                    filters.append(ValuesFilter(column, frozenset(picked)))
+            elif text := st.text_input(label, key=key, placeholder="contains…"):
+                filters.append(TextFilter(column, text))
+    return filters
+
+
+COLUMN_LABELS = {"params": "Param", "metrics": "Metric", "tags": "Tag"}
+
+
+def column_config(table: pd.DataFrame, rules: dict[str, str]) -> dict[str, object]:
+    config: dict[str, object] = {
+        "run_name": st.column_config.TextColumn("Run", pinned=True),
+        "status": st.column_config.TextColumn("Status"),
+        "rating": st.column_config.TextColumn("Rating", help="lens.rating tag, set on the run page"),
+        "start_time": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm"),
+        "duration_min": st.column_config.NumberColumn("Duration (min)", format="%.1f"),
+    }
+    for column in table.columns[6:]:
+        group, name = column.split(".", 1)
+        help_text = COLUMN_LABELS[group] + (f" · {rules.get(column, 'last')} of history" if group == "metrics" else "")
+        if pd.api.types.is_numeric_dtype(table[column]):
+            config[column] = st.column_config.NumberColumn(name, format="%.4g", help=help_text)
+        else:
+            config[column] = st.column_config.TextColumn(name, help=help_text)
+    return config
+
+
+def selection_actions(selected: list[str], names: dict[str, str], visible: pd.DataFrame) -> None:
+    cols = st.columns([3, 2, 2, 2])
+    if selected:
+        shown = ", ".join(names.get(r, r[:8]) for r in selected[:3]) + (" …" if len(selected) > 3 else "")
+        cols[0].markdown(f"**{len(selected)} selected** · {shown}")
+    else:
+        cols[0].caption("Select rows (click the left edge of a row) to open or compare runs.")
+    cols[1].page_link(RUN_PAGE, label="Open run", icon=":material/open_in_new:", disabled=len(selected) != 1,
+                      query_params={"run": selected[0]} if len(selected) == 1 else None)
+    cols[2].page_link(COMPARE_PAGE, label=f"Compare {len(selected) if len(selected) > 1 else ''} runs".replace("  ", " "),
+                      icon=":material/compare_arrows:", disabled=len(selected) < 2,
+                      query_params={"runs": ",".join(selected)} if len(selected) > 1 else None)
+    cols[3].download_button(
+        "CSV of this view", visible.drop(columns=["run_id"]).to_csv(index=False).encode(), icon=":material/download:",
+        file_name=f"{experiment.name}-runs.csv", mime="text/csv", key="home_csv",
     )
 
-if runs.empty:
-    st.info("This experiment has no runs yet. Runs appear here as soon as they are logged.")
-    st.stop()
 
-params, metrics = columns_of(runs, "params"), columns_of(runs, "metrics")
-table = runs[["run_name", "status", "start_time"] + params + metrics].copy()
-table[params] = table[params].fillna("")  # a param a run never logged is blank, not "None"
-table.insert(3, "duration_s", (runs["end_time"] - runs["start_time"]).dt.total_seconds() if len(runs) else None)
-column_config: dict[str, object] = {
-    "run_name": st.column_config.TextColumn("Run", pinned=True),
-    "status": st.column_config.TextColumn("Status"),
-    "start_time": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
-    "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
-}
-column_config |= {c: st.column_config.TextColumn(c.removeprefix("params.")) for c in params}
-column_config |= {c: st.column_config.NumberColumn(c.removeprefix("metrics."), format="%.4g") for c in metrics}
-st.subheader(f"Runs · {len(runs)}")
-st.dataframe(table, column_config=column_config, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 640))
-st.caption(f"{len(params)} params · {len(metrics)} metrics · loaded {pd.Timestamp.now():%H:%M:%S}")
+def monitor() -> None:
+    runs = cached.runs(tracker, experiment_id)
+    header(runs)
+    if runs.empty:
+        st.info("This experiment has no runs yet. Runs appear here as soon as they are logged.")
+        return
+    if live and status_counts(runs).running == 0 and st.session_state.get("home_was_live"):
+        st.session_state["home_was_live"] = False
+        st.rerun()  # nothing runs any more: stop the timer
+    metrics = columns_of(runs, "metrics")
+    rules = metric_rules(metrics) if metrics else {}
+    if any(r != "last" for r in rules.values()):
+        runs = apply_summary(runs, tracker.metric_extremes(experiment_id), rules)
+    typed = with_typed_params(runs)
+    columns = column_choice(typed)
+    filters = filters_for(typed, columns)
+    filtered = typed[filter_mask(typed, filters)]
+    if filters:
+        st.caption("Filtered: " + " · ".join(describe(f) for f in filters) + f" — {len(filtered)} of {len(typed)} runs")
+
+    table = display_table(filtered, columns)
+    selected_before = [r for r in st.session_state.get(SELECTED, []) if r in set(table["run_id"])]
+    view_key = _digest([experiment_id, *table["run_id"], *columns])  # a changed view is a new grid, re-selected by id
+    st.subheader(f"Runs · {len(filtered)}" + (f" of {len(typed)}" if filters else ""))
+    event = st.dataframe(
+        table,
+        column_config=column_config(table, rules),
+        column_order=[c for c in table.columns if c != "run_id"],
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * max(len(table), 1), 560),
+        placeholder="",
+        on_select="rerun",
+        selection_mode="multi-row",
+        selection_default={"selection": {"rows": table.index[table["run_id"].isin(selected_before)].tolist()}},
+        key=f"home_grid_{view_key}",
+    )
+    rows = event.selection.rows if event is not None else []
+    selected = table["run_id"].iloc[rows].tolist()
+    st.session_state[SELECTED] = selected
+    selection_actions(selected, dict(zip(runs["run_id"], runs["run_name"], strict=True)), table)
+
+
+runs_now = cached.runs(tracker, experiment_id)
+refreshing = bool(live and status_counts(runs_now).running > 0)
+st.session_state["home_was_live"] = refreshing
+st.fragment(monitor, run_every=float(interval) if refreshing else None)()
+if refreshing:
+    st.caption(f":material/autorenew: Refreshing every {interval} s while runs are running.")

@@ -45,7 +45,7 @@ def log_reference_runs(uri: str, artifact_root: Path | None) -> dict[str, str]:
         metrics.append(Metric("eval.acc", float("nan") if i == 4 else 0.5 + i / 100, t0 + i * 60_000 + 5000, 0))
         if i == 6:
             metrics.append(Metric("weird", math.inf, t0, 0))
-        tags = [RunTag("team", "vision" if i % 2 else "nlp")]
+        tags = [RunTag("team", "vision" if i % 2 else "nlp"), RunTag("project", "lens")]
         if i == 1:
             tags += [RunTag("lens.rating", "4"), RunTag("lens.note", "good baseline")]
         client.log_batch(rid, metrics=metrics, params=params, tags=tags)
@@ -58,7 +58,7 @@ def log_reference_runs(uri: str, artifact_root: Path | None) -> dict[str, str]:
     # nested runs under run-00
     for j in range(2):
         child = client.create_run(main, start_time=t0 + 20 * 60_000 + j, run_name=f"child-{j}",
-                                  tags={"mlflow.parentRunId": run_ids[0]})
+                                  tags={"mlflow.parentRunId": run_ids[0], "project": "lens"})
         client.log_metric(child.info.run_id, "train/loss", 0.3 + j, timestamp=t0, step=0)
         client.set_terminated(child.info.run_id, end_time=t0 + 21 * 60_000)
     # deleted runs never show

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -25,7 +26,7 @@ def test_home_shows_experiment_runs(monkeypatch, sqlite_store):
     assert metrics["Runs"] == "14" and metrics["Failed or killed"] == "2" and metrics["Running"] == "1"
     table = at.dataframe[0].value
     assert len(table) == 14 and "params.lr" in table and "metrics.train/loss" in table
-    assert not any(c.startswith("tags.") for c in table.columns)
+    assert not any(c.startswith("tags.mlflow.") for c in table.columns) and "tags.team" in table
     assert at.query_params["experiment"] == ids["main"]
 
 
@@ -75,3 +76,66 @@ def test_no_configuration_opens_the_demo_store(monkeypatch, demo_build):
     assert at.title[0].value == "churn-classification"
     assert {m.label: m.value for m in at.metric}["Runs"] == "34"
     assert len(at.dataframe[0].value) == 34
+
+
+def grid(at: AppTest) -> pd.DataFrame:
+    return at.dataframe[0].value
+
+
+def test_constant_columns_hidden_by_default(monkeypatch, sqlite_store):
+    uri, ids = sqlite_store
+    at = home(monkeypatch, uri, experiment=ids["main"])
+    assert "tags.mlflow.runName" not in grid(at)  # system tags hidden
+    assert "tags.project" not in grid(at)  # the same on every run
+    assert "metrics.weird" in grid(at) and "params.lr" in grid(at)
+    at.toggle(key="home_system_tags").set_value(True).run()
+    assert "tags.mlflow.runName" in grid(at)
+    at.toggle(key="home_hide_constant").set_value(False).run()
+    assert not at.exception
+    assert "tags.project" in grid(at)
+
+
+def test_summary_rule_switches_to_history_extremes(monkeypatch, sqlite_store):
+    uri, ids = sqlite_store
+    at = home(monkeypatch, uri, experiment=ids["main"])
+    last = grid(at).set_index("run_name")["metrics.train/loss"]
+    at.segmented_control(key="home_summary_rule").set_value("max").run()
+    assert not at.exception
+    highest = grid(at).set_index("run_name")["metrics.train/loss"]
+    assert last["run-02"] == pytest.approx(1 / 6) and highest["run-02"] == pytest.approx(0.9)  # restarted steps
+    assert highest["run-05"] == pytest.approx(1 / 6) and last["run-05"] == pytest.approx(1 / 9)
+
+
+def test_filters_narrow_the_table(monkeypatch, sqlite_store):
+    uri, ids = sqlite_store
+    at = home(monkeypatch, uri, experiment=ids["main"])
+    at.multiselect(key=f"home_filter_cols_{ids['main']}").set_value(["params.model", "status"]).run()
+    at.multiselect(key=f"home_filter_{ids['main']}_params.model").set_value(["gbm"]).run()
+    assert not at.exception
+    assert set(grid(at)["params.model"]) == {"gbm"} and len(grid(at)) == 4
+    assert any("model ∈ {gbm}" in c.value for c in at.caption)
+
+
+def test_selection_links_to_run_and_compare_pages(monkeypatch, sqlite_store):
+    uri, ids = sqlite_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    at = AppTest.from_file(HOME, default_timeout=60)
+    at.query_params["experiment"] = ids["main"]
+    at.session_state["lens.selected_runs"] = [ids["first_run"], ids["running_run"]]
+    at.run()
+    assert not at.exception
+    links = {link.proto.label: link.proto for link in at.get("page_link")}
+    assert not links["Compare 2 runs"].disabled
+    from urllib.parse import parse_qs
+
+    linked = parse_qs(links["Compare 2 runs"].query_string)["runs"][0].split(",")
+    assert sorted(linked) == sorted([ids["first_run"], ids["running_run"]])
+    assert links["Open run"].disabled
+
+
+def test_demo_store_renders(monkeypatch, demo_build):
+    at = home(monkeypatch, demo_build["uri"])
+    assert not at.exception
+    table = grid(at)
+    assert len(table) == 34 and table["rating"].str.contains("★").sum() >= 4
+    assert "params.model" in table or "params.model_family" in table or any(c.startswith("params.") for c in table)
