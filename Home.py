@@ -166,7 +166,7 @@ def column_config(table: pd.DataFrame, rules: dict[str, str]) -> dict[str, objec
     config: dict[str, object] = {
         "run_name": st.column_config.TextColumn("Run", pinned=True),
         "status": st.column_config.TextColumn("Status"),
-        "rating": st.column_config.TextColumn("Rating", help="lens.rating tag, set on the run page"),
+        "rating": st.column_config.TextColumn("Rating", help="lens.rating tag, set on the run page", width=92),
         "start_time": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm"),
         "duration_min": st.column_config.NumberColumn("Duration (min)", format="%.1f"),
     }
@@ -212,8 +212,11 @@ def monitor() -> None:
     if any(r != "last" for r in rules.values()):
         runs = apply_summary(runs, tracker.metric_extremes(experiment_id), rules)
     typed = with_typed_params(runs)
-    columns = column_choice(typed)
-    filters = filters_for(typed, columns)
+    left, right = st.columns([4, 1], vertical_alignment="top")
+    with left:
+        columns = column_choice(typed)
+    with right:
+        filters = filters_for(typed, columns)
     filtered = typed[filter_mask(typed, filters)]
     if filters:
         st.caption("Filtered: " + " · ".join(describe(f) for f in filters) + f" — {len(filtered)} of {len(typed)} runs")
