@@ -139,3 +139,14 @@ def test_demo_store_renders(monkeypatch, demo_build):
     table = grid(at)
     assert len(table) == 34 and table["rating"].str.contains("★").sum() >= 4
     assert "params.model" in table or "params.model_family" in table or any(c.startswith("params.") for c in table)
+
+
+def test_generated_10k_store_renders(monkeypatch, tmp_path_factory):
+    from benchmarks.generate_store import StoreSpec, generate_sqlite_store
+
+    uri = generate_sqlite_store(tmp_path_factory.mktemp("gen10k") / "mlflow.db", StoreSpec(n_runs=10_000))
+    at = home(monkeypatch, uri)
+    assert not at.exception
+    assert len(grid(at)) == 9_800
+    assert {m.label: m.value for m in at.metric}["Running"] == "100"
+    assert any("Refreshing every" in c.value for c in at.caption)  # running runs switch live refresh on
