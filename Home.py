@@ -207,8 +207,7 @@ def monitor() -> None:
     if live and status_counts(runs).running == 0 and st.session_state.get("home_was_live"):
         st.session_state["home_was_live"] = False
         st.rerun()  # nothing runs any more: stop the timer
-    metrics = columns_of(runs, "metrics")
-    rules = metric_rules(metrics) if metrics else {}
+    rules = {c: chosen_rules.get(c, global_rule) for c in columns_of(runs, "metrics")}
     if any(r != "last" for r in rules.values()):
         runs = apply_summary(runs, tracker.metric_extremes(experiment_id), rules)
     typed = with_typed_params(runs)
@@ -245,6 +244,8 @@ def monitor() -> None:
 
 
 runs_now = cached.runs(tracker, experiment_id)
+metrics_now = columns_of(runs_now, "metrics")
+chosen_rules = metric_rules(metrics_now) if metrics_now else {}  # sidebar widgets live outside the fragment
 refreshing = bool(live and status_counts(runs_now).running > 0)
 st.session_state["home_was_live"] = refreshing
 st.fragment(monitor, run_every=float(interval) if refreshing else None)()

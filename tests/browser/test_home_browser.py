@@ -13,7 +13,7 @@ def test_home_renders_runs_grid(page, serve_app, sqlite_store):
     settle(page)
     expect(page.get_by_role("heading", name="reference ü")).to_be_visible()
     expect(page.get_by_text("Runs · 14")).to_be_visible()
-    grid = page.locator('[data-testid="stDataFrame"]')
+    grid = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stDataFrame"]')
     grid.wait_for(state="visible")
     box = grid.bounding_box()
     assert box is not None and box["height"] > 300  # 14 rows painted, not a collapsed frame
@@ -37,7 +37,7 @@ def test_home_on_demo_store(page, serve_app, demo_build):
     page.goto(serve_app(demo_build["uri"]))
     settle(page)
     expect(page.get_by_role("heading", name="churn-classification")).to_be_visible()
-    grid = page.locator('[data-testid="stDataFrame"]')
+    grid = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stDataFrame"]')
     assert grid.locator('table[role="grid"]').get_attribute("aria-rowcount") == "35"
     screenshot(page, "home-demo")
 
@@ -50,3 +50,19 @@ def test_home_on_generated_store(page, serve_app, tmp_path_factory):
     settle(page)
     expect(page.get_by_text("Runs · 392")).to_be_visible()  # 400 generated, 2 % deleted
     screenshot(page, "home-generated-400")
+
+
+def test_live_refresh_shows_new_runs_without_reload(page, serve_app, sqlite_copy):
+    from mlflow import MlflowClient
+
+    uri, ids = sqlite_copy  # holds a RUNNING run, so the page refreshes itself
+    page.goto(f"{serve_app(uri)}/?experiment={ids['main']}")
+    settle(page)
+    interval = page.get_by_label("Every (seconds)")
+    interval.fill("2")
+    interval.press("Enter")
+    settle(page)
+    expect(page.get_by_text("Refreshing every 2 s")).to_be_visible()
+    client = MlflowClient(tracking_uri=uri)
+    client.create_run(ids["main"], run_name="arrived-while-watching")
+    expect(page.get_by_text("Runs · 15")).to_be_visible(timeout=20_000)
