@@ -66,3 +66,25 @@ def test_live_refresh_shows_new_runs_without_reload(page, serve_app, sqlite_copy
     client = MlflowClient(tracking_uri=uri)
     client.create_run(ids["main"], run_name="arrived-while-watching")
     expect(page.get_by_text("Runs · 15")).to_be_visible(timeout=20_000)
+
+
+def test_select_two_rows_and_compare(page, serve_app, sqlite_store):
+    uri, ids = sqlite_store
+    page.goto(f"{serve_app(uri)}/?experiment={ids['main']}")
+    settle(page)
+    grid = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stDataFrame"]')
+    box = grid.bounding_box()
+    for row in (0, 1):  # the row-marker column on the grid's left edge; 35 px header, 35 px rows
+        page.mouse.click(box["x"] + 16, box["y"] + 35 + 35 * row + 17)
+        settle(page)
+    expect(page.get_by_text("2 selected")).to_be_visible()
+    page.get_by_role("link", name="Compare 2 runs").click()
+    page.wait_for_url("**/Compare?runs=*")
+    settle(page)
+    url = page.url
+    linked = url.split("runs=", 1)[1].split("&")[0].replace("%2C", ",").split(",")
+    from lens_core import open_tracker
+
+    top_two = open_tracker(uri).runs(ids["main"])["run_id"][:2]  # the grid shows runs newest first
+    assert sorted(linked) == sorted(top_two)
+    screenshot(page, "compare-from-home")
