@@ -22,6 +22,7 @@ from lens_core.monitor import (
     system_tag,
     with_typed_params,
 )
+from lens_core import parcoords
 from lens_core.runs_table import columns_of
 from lens_core.summary import newest_experiment, short_uri, status_counts
 
@@ -198,6 +199,34 @@ def selection_actions(selected: list[str], names: dict[str, str], visible: pd.Da
     )
 
 
+PREFERRED_METRICS = ("auc", "acc", "f1", "r2", "loss", "rmse", "error")
+
+
+def default_color_metric(metrics: list[str]) -> str | None:
+    for word in PREFERRED_METRICS:
+        if found := [m for m in metrics if word in m.lower() and "train" not in m.lower()]:
+            return sorted(found, key=len)[0]
+    return metrics[0] if metrics else None
+
+
+def parcoords_choice(typed: pd.DataFrame) -> tuple[list[str], str | None]:
+    """Axes and colour metric of the parallel-coordinates chart (the chosen metric is the last axis)."""
+    st.subheader("Parallel coordinates")
+    metrics = columns_of(typed, "metrics")
+    params = [c for c in columns_of(typed, "params") if typed[c].nunique(dropna=False) > 1]
+    left, right = st.columns([3, 1])
+    axes = left.multiselect(
+        "Axes", params, default=parcoords.default_axes(typed), key=f"home_pc_axes_{experiment_id}",
+        format_func=lambda c: c.split(".", 1)[1], placeholder="Choose params",
+    )
+    default_color = default_color_metric(metrics)
+    color = right.selectbox(
+        "Colour and last axis", metrics, index=metrics.index(default_color) if default_color else None,
+        key=f"home_pc_color_{experiment_id}", format_func=lambda c: c.split(".", 1)[1], placeholder="No metric",
+    )
+    return axes + ([color] if color else []), color
+
+
 def monitor() -> None:
     runs = cached.runs(tracker, experiment_id)
     header(runs)
@@ -211,19 +240,40 @@ def monitor() -> None:
     if any(r != "last" for r in rules.values()):
         runs = apply_summary(runs, tracker.metric_extremes(experiment_id), rules)
     typed = with_typed_params(runs)
-    left, right = st.columns([4, 1], vertical_alignment="top")
-    with left:
-        columns = column_choice(typed)
-    with right:
-        filters = filters_for(typed, columns)
-    filtered = typed[filter_mask(typed, filters)]
-    if filters:
-        st.caption("Filtered: " + " · ".join(describe(f) for f in filters) + f" — {len(filtered)} of {len(typed)} runs")
+    table_area, chart_area = st.container(), st.container()  # the chart sits under the table, its brush filters it
+    with chart_area:
+        pc_columns, color = parcoords_choice(typed)
+    pc_key = f"home_pc_{experiment_id}_" + _digest(pc_columns)
+    brushed = parcoords.filters_from_selection(st.session_state.get(pc_key), parcoords.build_axes(typed, pc_columns))
+    with table_area:
+        left, right = st.columns([4, 1], vertical_alignment="top")
+        with left:
+            columns = column_choice(typed)
+        with right:
+            filters = filters_for(typed, columns)
+        keep = filter_mask(typed, filters) & parcoords.mask(typed, brushed)
+        filtered = typed[keep]
+        if filters or brushed:
+            described = [describe(f) for f in filters] + [f"{f.describe()} (brushed)" for f in brushed]
+            st.caption("Filtered: " + " · ".join(described) + f" — {len(filtered)} of {len(typed)} runs")
+        selected = runs_grid(filtered, typed, columns, rules)
+    with chart_area:
+        if len(pc_columns) < 2:
+            st.info("Choose at least two axes (params that vary, and a metric) to draw parallel coordinates.")
+            return
+        highlight = selected or (list(filtered["run_id"]) if len(filtered) < len(typed) else [])
+        data = parcoords.prepare(typed, pc_columns, color, highlight_ids=highlight)
+        seed = parcoords.brush_seed(st.session_state.setdefault("home_pc_seed", {}), st.session_state.get(pc_key), data)
+        st.altair_chart(parcoords.chart(data, brush=seed), on_select="rerun", key=pc_key, width="stretch")
+        st.caption((data.note + " " if data.note else "") + "Drag across axes to filter the table; click the chart to clear.")
 
+
+def runs_grid(filtered: pd.DataFrame, typed: pd.DataFrame, columns: list[str], rules: dict[str, str]) -> list[str]:
+    """The runs grid with its selection and actions; returns the selected run ids."""
     table = display_table(filtered, columns)
     selected_before = [r for r in st.session_state.get(SELECTED, []) if r in set(table["run_id"])]
     view_key = _digest([experiment_id, *table["run_id"], *columns])  # a changed view is a new grid, re-selected by id
-    st.subheader(f"Runs · {len(filtered)}" + (f" of {len(typed)}" if filters else ""))
+    st.subheader(f"Runs · {len(filtered)}" + (f" of {len(typed)}" if len(filtered) < len(typed) else ""))
     event = st.dataframe(
         table,
         column_config=column_config(table, rules),
@@ -240,7 +290,8 @@ def monitor() -> None:
     rows = event.selection.rows if event is not None else []
     selected = table["run_id"].iloc[rows].tolist()
     st.session_state[SELECTED] = selected
-    selection_actions(selected, dict(zip(runs["run_id"], runs["run_name"], strict=True)), table)
+    selection_actions(selected, dict(zip(typed["run_id"], typed["run_name"], strict=True)), table)
+    return selected
 
 
 runs_now = cached.runs(tracker, experiment_id)

@@ -88,3 +88,22 @@ def test_select_two_rows_and_compare(page, serve_app, sqlite_store):
     top_two = open_tracker(uri).runs(ids["main"])["run_id"][:2]  # the grid shows runs newest first
     assert sorted(linked) == sorted(top_two)
     screenshot(page, "compare-from-home")
+
+
+def test_parallel_coordinates_drawn_and_brush_filters_table(page, serve_app, demo_build):
+    page.goto(serve_app(demo_build["uri"]))
+    settle(page)
+    chart = page.locator('[data-testid="stVegaLiteChart"] canvas').first
+    chart.scroll_into_view_if_needed()
+    expect(chart).to_be_visible()
+    box = chart.bounding_box()
+    assert box["width"] > 600 and box["height"] > 250
+    # drag a band across the right half of the plot, top half of the axes
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.12)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.80, box["y"] + box["height"] * 0.55, steps=8)
+    page.mouse.up()
+    settle(page)
+    expect(page.get_by_text("(brushed)")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("of 34", exact=False).first).to_be_visible()
+    screenshot(page, "home-brushed")
