@@ -256,6 +256,9 @@ def monitor() -> None:
         if filters or brushed:
             described = [describe(f) for f in filters] + [f"{f.describe()} (brushed)" for f in brushed]
             st.caption("Filtered: " + " · ".join(described) + f" — {len(filtered)} of {len(typed)} runs")
+        if filtered.empty:
+            st.info("No run passes these filters. Loosen them in **Filters**, or click the parallel-coordinates "
+                    "chart outside its brush to clear it.", icon=":material/filter_alt_off:")
         selected = runs_grid(filtered, typed, columns, rules)
     with chart_area:
         if len(pc_columns) < 2:
