@@ -1,0 +1,314 @@
+"""The comparison page through Streamlit's AppTest, on the reference sqlite store and the demo store."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
+
+from lens_core import open_tracker
+from lens_core.compare import run_labels
+
+APP = Path(__file__).resolve().parent.parent
+PAGE = "pages/1_Compare.py"
+
+
+def compare(monkeypatch, uri: str, runs: list[str] | None = None, selected: list[str] | None = None,
+            app: Path = APP) -> AppTest:
+    """The page as a user reaches it: from Home, with ``?runs=`` and/or Home's selection in the session."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    at = AppTest.from_file(str(app / "Home.py"), default_timeout=60)
+    at.switch_page(PAGE)
+    if runs is not None:
+        at.query_params["runs"] = ",".join(runs)
+    if selected is not None:
+        at.session_state["lens.selected_runs"] = selected
+    return at.run()
+
+
+def charts(at: AppTest) -> list[tuple[dict, pd.DataFrame]]:
+    """Every Vega-Lite chart on the page: its spec and its data."""
+    out = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        data = pd.concat([convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets])
+        out.append((spec, data))
+    return out
+
+
+def color_domain(spec: dict) -> list[str]:
+    return spec["layer"][0]["encoding"]["color"]["scale"]["domain"]
+
+
+def page_links(at: AppTest) -> list[tuple[str, str]]:
+    return [(link.proto.label, link.proto.query_string) for link in at.get("page_link")]
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.fixture(scope="module")
+def reference(sqlite_store) -> tuple[str, pd.DataFrame]:
+    uri, ids = sqlite_store
+    return uri, open_tracker(uri).runs(ids["main"])
+
+
+@pytest.fixture(scope="module")
+def churn(demo_build) -> tuple[str, pd.DataFrame]:
+    tracker = open_tracker(demo_build["uri"])
+    experiment = next(e for e in tracker.experiments() if e.name == "churn-classification")
+    return demo_build["uri"], tracker.runs(experiment.experiment_id)
+
+
+def ids_named(table: pd.DataFrame, *names: str) -> list[str]:
+    by_name = dict(zip(table["run_name"], table["run_id"]))
+    return [by_name[n] for n in names]
+
+
+# ---- rendering -----------------------------------------------------------------------------------------------
+def test_two_reference_runs(monkeypatch, reference):
+    uri, table = reference
+    wanted = ids_named(table, "run-01", "run-04")
+    at = compare(monkeypatch, uri, runs=wanted)
+    assert_clean(at)
+    assert at.title[0].value == "Compare runs"
+    assert at.query_params["runs"] == ",".join(wanted)
+    runs_table = at.dataframe[0].value
+    assert runs_table["run"].tolist() == ["run-01", "run-04"]
+    assert runs_table["status"].tolist() == ["finished", "finished"]
+    assert "params.lr" in runs_table and "params.model" not in runs_table  # only the params that differ
+    # eval.acc is NaN in run-04, so the one metric both runs have is train/loss: one line chart
+    (spec, data), = charts(at)
+    assert color_domain(spec) == ["run-01", "run-04"]
+    assert set(data["run_id"]) == set(wanted) and set(data["run"]) == {"run-01", "run-04"}
+    assert spec["layer"][0]["mark"]["type"] == "line"
+    assert ("reference ü", f"experiment={table['experiment_id'].iloc[0]}") in page_links(at)
+
+
+def test_params_diff_shows_only_the_rows_that_differ(monkeypatch, reference):
+    uri, table = reference
+    at = compare(monkeypatch, uri, runs=ids_named(table, "run-01", "run-04"))
+    diff = at.dataframe[1].value
+    assert list(diff.index) == ["lr"] and list(diff.columns) == ["run-01", "run-04"]
+    assert diff.loc["lr"].tolist() == [str(0.1 / 2), str(0.1 / 5)]
+    at.toggle(key="compare_all_params").set_value(True).run()
+    assert_clean(at)
+    diff = at.dataframe[1].value
+    assert list(diff.index) == ["lr", "model"] and diff.loc["model"].tolist() == ["mlp", "mlp"]
+
+
+def test_params_missing_in_a_run_differ_and_show_a_dash(monkeypatch, reference):
+    uri, table = reference
+    at = compare(monkeypatch, uri, runs=ids_named(table, "run-00", "run-05"))
+    diff = at.dataframe[1].value
+    assert set(diff.index) == {"depth", "lr", "model", "größe/学习率"}
+    assert diff.loc["depth"].tolist() == ["2", "—"]
+
+
+def test_every_reference_run(monkeypatch, reference):
+    uri, table = reference
+    wanted = table["run_id"].tolist()
+    at = compare(monkeypatch, uri, runs=wanted)
+    assert_clean(at)
+    assert len(wanted) >= 14 and len(at.dataframe[0].value) == len(wanted)
+    labels = run_labels(table)
+    for spec, _ in charts(at):
+        assert color_domain(spec) == [labels[r] for r in wanted]
+    # single-value metrics as bars: NaN and inf are reported, not drawn
+    at.multiselect(key="compare_metrics").set_value(["eval.acc", "weird", "train/loss"]).run()
+    assert_clean(at)
+    marks = [spec["layer"][0]["mark"]["type"] for spec, _ in charts(at)]
+    assert marks == ["line", "bar"]  # series first; "weird" holds only inf: nothing to draw
+    captions = " ".join(c.value for c in at.caption)
+    assert "Nothing to draw" in captions and "1 non-finite point not drawn" in captions
+    assert f"3 of {len(wanted)} runs lack it" in captions  # eval.acc: NaN in run-04, never logged by the children
+    (_, bars) = charts(at)[1]
+    assert len(bars) == len(wanted) - 3
+
+
+@pytest.mark.parametrize("n", [2, 10, 34])
+def test_demo_store(monkeypatch, churn, n):
+    uri, table = churn
+    wanted = table["run_id"].tolist()[:n]
+    began = time.perf_counter()
+    at = compare(monkeypatch, uri, runs=wanted)
+    seconds = time.perf_counter() - began
+    assert_clean(at)
+    assert len(at.dataframe[0].value) == n
+    found = charts(at)
+    assert len(found) == 6 and seconds < 20
+    labels = run_labels(table)
+    kinds = set()
+    for spec, data in found:
+        assert color_domain(spec) == [labels[r] for r in wanted]
+        assert set(data["run_id"]) <= set(wanted)
+        kinds.add(spec["layer"][0]["mark"]["type"])
+        if spec["layer"][0]["mark"]["type"] == "line":
+            assert data.groupby("run_id").size().max() > 1
+            assert len(set(data["run_id"])) >= min(n, 2)
+    assert kinds == {"line", "bar"}
+    assert len(at.get("download_button")) == 6
+
+
+def test_series_options_reach_the_charts(monkeypatch, churn):
+    uri, table = churn
+    at = compare(monkeypatch, uri, runs=table["run_id"].tolist()[:3])
+    at.button_group(key="compare_x").set_value("relative")
+    at.slider(key="compare_smoothing").set_value(0.8)
+    at.toggle(key="compare_log").set_value(True).run()
+    assert_clean(at)
+    lines = [spec for spec, _ in charts(at) if spec["layer"][0]["mark"]["type"] == "line"]
+    assert lines
+    for spec in lines:
+        assert spec["layer"][1]["encoding"]["y"]["field"] == "smoothed"
+        assert spec["layer"][1]["encoding"]["x"]["title"] == "minutes since run start"
+        assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
+
+
+# ---- which runs ------------------------------------------------------------------------------------------------
+def test_unknown_run_ids_are_named(monkeypatch, reference):
+    uri, table = reference
+    known = table["run_id"].tolist()[:2]
+    at = compare(monkeypatch, uri, runs=[known[0], "0" * 32, known[1], "nonsense"])
+    assert_clean(at)
+    warning = at.warning[0].value
+    assert "0" * 32 in warning and "nonsense" in warning and "2 run ids" in warning
+    assert at.query_params["runs"] == ",".join(known)
+    assert len(at.dataframe[0].value) == 2
+
+
+def test_only_unknown_run_ids(monkeypatch, reference):
+    uri, _ = reference
+    at = compare(monkeypatch, uri, runs=["f" * 32])
+    assert_clean(at)
+    assert "f" * 32 in at.warning[0].value
+    assert "No runs to compare" in at.info[0].value
+    assert [label for label, _ in page_links(at)] == ["Back to the runs table"]
+    assert "runs" not in at.query_params
+
+
+def test_no_runs_at_all(monkeypatch, reference):
+    uri, _ = reference
+    at = compare(monkeypatch, uri)
+    assert_clean(at)
+    assert not at.warning
+    assert "No runs to compare" in at.info[0].value
+    assert at.get("page_link")[0].proto.page == "Home.py" or page_links(at)[0][0] == "Back to the runs table"
+
+
+def test_home_selection_is_used_and_written_to_the_url(monkeypatch, reference):
+    uri, table = reference
+    wanted = table["run_id"].tolist()[3:6]
+    at = compare(monkeypatch, uri, selected=wanted)
+    assert_clean(at)
+    assert len(at.dataframe[0].value) == 3
+    assert at.query_params["runs"] == ",".join(wanted)
+
+
+def test_the_url_wins_over_home_selection(monkeypatch, reference):
+    uri, table = reference
+    ids = table["run_id"].tolist()
+    at = compare(monkeypatch, uri, runs=ids[:2], selected=ids[5:9])
+    assert at.dataframe[0].value["run"].tolist() == table["run_name"].tolist()[:2]
+
+
+def test_runs_can_be_added_and_removed(monkeypatch, reference):
+    uri, table = reference
+    ids = table["run_id"].tolist()
+    at = compare(monkeypatch, uri, runs=ids[:3])
+    picker = at.multiselect(key="compare_runs")
+    assert picker.options == table["run_name"].tolist()  # every run of the experiment, by name
+    picker.unselect(ids[1]).run()
+    assert_clean(at)
+    assert at.query_params["runs"] == f"{ids[0]},{ids[2]}"
+    at.multiselect(key="compare_runs").select(ids[7]).run()
+    assert at.query_params["runs"] == f"{ids[0]},{ids[2]},{ids[7]}"
+    assert len(at.dataframe[0].value) == 3
+    for spec, _ in charts(at):
+        assert len(color_domain(spec)) == 3
+    at.multiselect(key="compare_runs").set_value([]).run()
+    assert_clean(at)
+    assert "runs" not in at.query_params and "No runs selected" in at.info[0].value
+
+
+def test_metric_choice_is_kept_while_runs_change(monkeypatch, reference):
+    uri, table = reference
+    ids = table["run_id"].tolist()
+    at = compare(monkeypatch, uri, runs=ids[:3])
+    at.multiselect(key="compare_metrics").set_value(["eval.acc"]).run()
+    at.multiselect(key="compare_runs").select(ids[5]).run()
+    assert_clean(at)
+    assert at.multiselect(key="compare_metrics").value == ["eval.acc"]
+    assert len(charts(at)) == 1
+
+
+def test_runs_of_several_experiments(monkeypatch, demo_build, churn):
+    uri, table = churn
+    tracker = open_tracker(uri)
+    wine = next(e for e in tracker.experiments() if e.name == "wine-multiclass")
+    wine_run = tracker.runs(wine.experiment_id)["run_id"].iloc[0]
+    at = compare(monkeypatch, uri, runs=[table["run_id"].iloc[0], wine_run])
+    assert_clean(at)
+    assert at.dataframe[0].value["experiment"].tolist() == ["churn-classification", "wine-multiclass"]
+    assert {label for label, _ in page_links(at)} >= {"churn\\-classification", "wine\\-multiclass"}
+    assert len(at.multiselect(key="compare_runs").options) == len(table) + len(tracker.runs(wine.experiment_id))
+
+
+# ---- links to the workflow page ----------------------------------------------------------------------------------
+def app_copy(root: Path, with_run_page: bool) -> Path:
+    """This page in a minimal app, with or without a workflow page beside it."""
+    (root / "pages").mkdir(parents=True)
+    (root / "Home.py").write_text("import streamlit as st\nst.write('home')\n")
+    (root / PAGE).write_text((APP / PAGE).read_text(encoding="utf-8"), encoding="utf-8")
+    if with_run_page:
+        (root / "pages" / "2_Run.py").write_text("import streamlit as st\nst.write('run')\n")
+    return root
+
+
+@pytest.mark.parametrize("with_run_page", [True, False])
+def test_run_names_link_to_the_workflow_page_when_it_exists(monkeypatch, reference, tmp_path, with_run_page):
+    uri, table = reference
+    wanted = table["run_id"].tolist()[:2]
+    at = compare(monkeypatch, uri, runs=wanted, app=app_copy(tmp_path, with_run_page))
+    assert_clean(at)
+    run_links = [q for _, q in page_links(at) if q.startswith("run=")]
+    assert run_links == ([f"run={r}" for r in wanted] if with_run_page else [])
+
+
+# ---- scale -------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> tuple[str, pd.DataFrame, str]:
+    """A generated store: 200+ runs with failed, diverged (NaN) and unicode-named runs, and one 20k-step history."""
+    from benchmarks.generate_store import StoreSpec, generate_sqlite_store
+
+    spec = StoreSpec(n_runs=215, n_params=6, n_metrics=3, n_steps=10, seed=4, long_history_steps=20_000)
+    uri = generate_sqlite_store(tmp_path_factory.mktemp("gen-compare") / "mlflow.db", spec)
+    tracker = open_tracker(uri)
+    experiment = next(e for e in tracker.experiments() if e.name == "generated")
+    table = tracker.runs(experiment.experiment_id)
+    lengths = tracker.metric_history(table["run_id"]).groupby(["run_id", "key"]).size()
+    (long_run, long_key) = lengths.idxmax()
+    assert lengths.max() == 20_000
+    return uri, table, long_run + "|" + long_key
+
+
+def test_two_hundred_runs_with_a_long_history(monkeypatch, generated):
+    uri, table, long = generated
+    long_run, long_key = long.split("|")
+    wanted = [long_run] + [r for r in table["run_id"] if r != long_run][:199]
+    at = compare(monkeypatch, uri, runs=wanted)
+    assert_clean(at)
+    assert len(at.dataframe[0].value) == 200
+    at.multiselect(key="compare_metrics").set_value([long_key]).run()
+    assert_clean(at)
+    (spec, data), = charts(at)
+    assert len(color_domain(spec)) == 200
+    per_run = data.groupby("run_id").size()
+    assert per_run[long_run] <= 1000  # downsampled on the server, not in the browser
+    assert at.dataframe[0].value["run"].is_unique
