@@ -24,7 +24,7 @@ from lens_core.monitor import (
 )
 from lens_core import parcoords
 from lens_core.runs_table import columns_of
-from lens_core.summary import newest_experiment, short_uri, status_counts
+from lens_core.summary import newest_experiment, status_counts
 
 st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", layout="wide")
 COMPARE_PAGE, RUN_PAGE = "pages/1_Compare.py", "pages/2_Run.py"
@@ -33,9 +33,7 @@ SELECTED = "lens.selected_runs"  # run ids selected on Home, read by the other p
 tracker = cached.tracker()
 experiments = tracker.experiments()
 
-with st.sidebar:
-    st.markdown("### :material/science: ExperimentLens")
-    st.caption(f"Tracker · {tracker.kind} · `{short_uri(tracker.uri)}`", help=tracker.uri)
+cached.sidebar_header(tracker)
 
 if not experiments:
     st.title("No experiments yet")

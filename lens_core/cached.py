@@ -11,7 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from lens_core.errors import LensError
+from lens_core.summary import short_uri
 from lens_core.trackers import Tracker, open_tracker
+from lens_core.workflow import read_table_preview
 
 
 def configured_uri() -> str | None:
@@ -61,3 +63,29 @@ def runs(t: Tracker, experiment_id: str) -> pd.DataFrame:
         st.error(str(exc), icon=":material/error:")
         st.stop()
         raise
+
+
+def sidebar_header(t: Tracker) -> None:
+    """The brand and the tracker in use, at the top of every page's sidebar."""
+    with st.sidebar:
+        st.markdown("### :material/science: ExperimentLens")
+        st.caption(f"Tracker · {t.kind} · `{short_uri(t.uri)}`", help=t.uri)
+
+
+@st.cache_data(ttl=15, max_entries=64, show_spinner="Loading metric histories…")
+def _history(
+    _tracker: Tracker, uri: str, run_ids: tuple[str, ...], keys: tuple[str, ...], max_points: int
+) -> pd.DataFrame:
+    return _tracker.metric_history(list(run_ids), list(keys), max_points=max_points)
+
+
+def history(t: Tracker, run_ids: tuple[str, ...], keys: tuple[str, ...], max_points: int) -> pd.DataFrame:
+    """Downsampled metric histories, cached briefly (keyed by the tracker's URI) so moving a slider does not read
+    the tracker again."""
+    return _history(t, t.uri, run_ids, keys, max_points)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def table_preview(path: str, stamp: tuple[float, int]) -> tuple[pd.DataFrame, int | None]:
+    """First rows of a table artifact; ``stamp`` (mtime, size) makes a changed file a new cache entry."""
+    return read_table_preview(path)

@@ -328,6 +328,22 @@ IMAGE_PREVIEW_BYTES = 20 * 1024**2
 #: Tables show their first rows only.
 TABLE_PREVIEW_ROWS = 1000
 
+
+def read_table_preview(path: str) -> tuple[pd.DataFrame, int | None]:
+    """The first ``TABLE_PREVIEW_ROWS`` rows of a CSV / TSV / Parquet file, and its row count when known cheaply
+    (Parquet metadata, or a CSV shorter than the preview)."""
+    if path.lower().endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        handle = pq.ParquetFile(path)
+        first = next(handle.iter_batches(batch_size=TABLE_PREVIEW_ROWS), None)
+        frame = first.to_pandas() if first is not None else handle.schema_arrow.empty_table().to_pandas()
+        return frame, handle.metadata.num_rows
+    sep = "\t" if path.lower().endswith(".tsv") else ","
+    frame = pd.read_csv(path, sep=sep, nrows=TABLE_PREVIEW_ROWS + 1)
+    total = len(frame) if len(frame) <= TABLE_PREVIEW_ROWS else None
+    return frame.head(TABLE_PREVIEW_ROWS), total
+
 _IMAGE = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
 _TEXT_LANGUAGE = {
     ".txt": None, ".log": None, ".out": None, ".err": None, ".rst": None,

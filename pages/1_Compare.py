@@ -39,7 +39,6 @@ from lens_core.compare import (
 )
 from lens_core.errors import LensError
 from lens_core.runs_table import INFO_COLUMNS
-from lens_core.summary import short_uri
 from lens_core.trackers import Tracker
 
 st.set_page_config(page_title="Compare runs · ExperimentLens", page_icon=":material/compare_arrows:", layout="wide",
@@ -56,15 +55,6 @@ STATUS_STYLE = {"failed": "color: #c92a2a", "killed": "color: #c92a2a", "running
 def md(text: str) -> str:
     """Text shown literally inside Streamlit markdown (run names may hold `*`, `_`, `[`, `:`…)."""
     return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~:$])", r"\\\1", text)
-
-
-@st.cache_data(ttl=15, max_entries=64, show_spinner="Loading metric histories…")
-def load_history(
-    _tracker: Tracker, uri: str, run_ids: tuple[str, ...], keys: tuple[str, ...], max_points: int
-) -> pd.DataFrame:
-    """Histories of the charted metrics, downsampled on the server (min/max kept), cached briefly so moving a
-    slider does not read the tracker again."""
-    return _tracker.metric_history(list(run_ids), list(keys), max_points=max_points)
 
 
 def resolve_selection(tracker: Tracker) -> None:
@@ -170,9 +160,7 @@ pool = concat_runs([cached.runs(tracker, e) for e in in_play]) if in_play else p
 labels = run_labels(pool)
 STATE["compare_runs"] = [r for r in STATE.get("compare_runs", []) if r in labels]
 
-with st.sidebar:
-    st.markdown("### :material/science: ExperimentLens")
-    st.caption(f"Tracker · {tracker.kind} · `{short_uri(tracker.uri)}`", help=tracker.uri)
+cached.sidebar_header(tracker)
 
 st.title("Compare runs")
 if unknown := STATE.get("compare.unknown"):
@@ -280,7 +268,7 @@ with main:
         st.info("Pick one or more metrics to chart.", icon=":material/monitoring:")
     if picked:
         try:
-            history = load_history(tracker, tracker.uri, tuple(selected), tuple(picked), max_points)
+            history = cached.history(tracker, tuple(selected), tuple(picked), max_points)
         except LensError as exc:
             st.error(str(exc), icon=":material/error:")
             st.stop()

@@ -17,7 +17,7 @@ from lens_core import cached
 from lens_core import workflow as wf
 from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError
 from lens_core.model import ArtifactRef, RunDetail
-from lens_core.summary import newest_experiment, short_uri
+from lens_core.summary import newest_experiment
 
 st.set_page_config(page_title="Run · ExperimentLens", page_icon=":material/science:", layout="wide")
 
@@ -43,9 +43,8 @@ def current_user() -> str | None:
     return logged_in_user() or (str(st.session_state.get(USER_KEY) or "").strip() or None)
 
 
+cached.sidebar_header(tracker)
 with st.sidebar:
-    st.markdown("### :material/science: ExperimentLens")
-    st.caption(f"Tracker · {tracker.kind} · `{short_uri(tracker.uri)}`", help=tracker.uri)
     if (signed_in := logged_in_user()) is not None:
         st.caption(f":material/person: Rating as **{signed_in}**")
     else:
@@ -497,20 +496,6 @@ def show_metric(run: RunDetail, key: str) -> None:
 
 
 # ---- right side: an artifact ----------------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=32)
-def read_table(path: str, stamp: tuple[float, int]) -> tuple[pd.DataFrame, int | None]:
-    """The first rows of a CSV / TSV / Parquet file and its row count when known cheaply."""
-    if path.lower().endswith((".parquet", ".pq")):
-        import pyarrow.parquet as pq
-
-        handle = pq.ParquetFile(path)
-        first = next(handle.iter_batches(batch_size=wf.TABLE_PREVIEW_ROWS), None)
-        frame = first.to_pandas() if first is not None else handle.schema_arrow.empty_table().to_pandas()
-        return frame, handle.metadata.num_rows
-    sep = "\t" if path.lower().endswith(".tsv") else ","
-    frame = pd.read_csv(path, sep=sep, nrows=wf.TABLE_PREVIEW_ROWS + 1)
-    total = len(frame) if len(frame) <= wf.TABLE_PREVIEW_ROWS else None
-    return frame.head(wf.TABLE_PREVIEW_ROWS), total
 
 
 def show_folder(run: RunDetail, folder: str, listing: list[ArtifactRef] | None) -> None:
@@ -565,7 +550,7 @@ def show_artifact(run: RunDetail, path: str, ref: ArtifactRef | None) -> None:
             st.caption(f"Showing the first {wf.format_bytes(wf.TEXT_PREVIEW_BYTES)} of {wf.format_bytes(size)}.")
     elif preview == "table":
         try:
-            frame, total = read_table(str(local), (local.stat().st_mtime, size))
+            frame, total = cached.table_preview(str(local), (local.stat().st_mtime, size))
         except (ValueError, OSError) as exc:  # a malformed file is the artifact's problem, not the page's
             st.warning(f"This file could not be read as a table: {exc}")
         else:
