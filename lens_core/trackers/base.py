@@ -9,7 +9,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +35,7 @@ class Tracker(ABC):
         self.uri = uri
         self._ttl_seconds = ttl_seconds
         self._catalog: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
-        self._extremes: dict[str, tuple[Hashable, float, pd.DataFrame]] = {}
+        self._extremes: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -58,45 +58,41 @@ class Tracker(ABC):
     def runs(self, experiment_id: str) -> pd.DataFrame:
         """The wide runs table of an experiment (see :mod:`lens_core.runs_table`), served from the catalog
         while the tracker reports no change. Callers get their own copy."""
-        experiment_id = str(experiment_id)
-        token = self.change_token(experiment_id)
-        now = time.monotonic()
-        with self._lock:
-            cached = self._catalog.get(experiment_id)
-        if cached is not None:
-            cached_token, loaded_at, frame = cached
-            fresh = cached_token == token if token is not None else now - loaded_at < self._ttl_seconds
-            if fresh:
-                with self._lock:
-                    self._catalog.move_to_end(experiment_id)
-                return frame.copy()
-        self._check_experiment(experiment_id)
-        frame = self._load_runs(experiment_id)
-        token = self._settled_token(experiment_id, token)
-        with self._lock:
-            self._catalog[experiment_id] = (token, now, frame)
-            self._catalog.move_to_end(experiment_id)
-            while len(self._catalog) > CATALOG_SIZE:
-                self._catalog.popitem(last=False)
-        return frame.copy()
+        return self._cached(self._catalog, str(experiment_id), self._load_runs, check=True)
 
     def metric_extremes(self, experiment_id: str) -> pd.DataFrame:
         """Minimum and maximum of every metric's history, per active run: ``run_id, key, min, max`` (NaN points
         ignored). Cached like the runs table; used when a table summarises metrics by min or max, not last."""
-        experiment_id = str(experiment_id)
+        return self._cached(self._extremes, str(experiment_id), self._load_extremes, check=False)
+
+    def _cached(
+        self,
+        store: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]],
+        experiment_id: str,
+        load: Callable[[str], pd.DataFrame],
+        *,
+        check: bool,
+    ) -> pd.DataFrame:
+        """``load(experiment_id)`` unless ``store`` holds a frame loaded under the current change token (or, when
+        the adapter has none, loaded less than ``ttl_seconds`` ago). Least recently used experiments go first."""
         token = self.change_token(experiment_id)
         now = time.monotonic()
         with self._lock:
-            cached = self._extremes.get(experiment_id)
+            cached = store.get(experiment_id)
         if cached is not None:
             cached_token, loaded_at, frame = cached
             if cached_token == token if token is not None else now - loaded_at < self._ttl_seconds:
+                with self._lock:
+                    store.move_to_end(experiment_id)
                 return frame.copy()
-        frame = self._load_extremes(experiment_id)
+        if check:
+            self._check_experiment(experiment_id)
+        frame = load(experiment_id)
         with self._lock:
-            self._extremes[experiment_id] = (self._settled_token(experiment_id, token), now, frame)
-            while len(self._extremes) > CATALOG_SIZE:
-                self._extremes.pop(next(iter(self._extremes)))
+            store[experiment_id] = (self._settled_token(experiment_id, token), now, frame)
+            store.move_to_end(experiment_id)
+            while len(store) > CATALOG_SIZE:
+                store.popitem(last=False)
         return frame.copy()
 
     def metric_history(
