@@ -79,3 +79,10 @@ def run_colors(run_ids: Iterable[str]) -> dict[str, str]:
         taken[slot] = True
         colors[run_id] = palette[slot]
     return colors
+
+
+def group_colors(groups: Iterable[str]) -> dict[str, str]:
+    """A colour for every group of runs (keyed by the group's label), by the same rules as :func:`run_colors`:
+    a group keeps its colour while the grouping stays the same, whatever runs are added or removed, and the
+    charts and tables of a page agree."""
+    return run_colors(groups)

@@ -344,7 +344,9 @@ def bar_chart(data: pd.DataFrame, key: str, labels: Sequence[str], colors: Seque
                 axis=alt.Axis(format="~g", tickCount=5, labelFlush=True)),
         tooltip=[alt.Tooltip("run:N", title="run"), alt.Tooltip("value:Q", title=key, format=".6g")],
     )
-    bars = base.mark_bar(cornerRadiusEnd=2, height={"band": 0.72}).encode(color=_color(labels, colors))
+    bars = base.mark_bar(cornerRadiusEnd=2, height={"band": 0.72}, cursor="pointer").encode(
+        color=_color(labels, colors)
+    ).add_params(_pick())
     text = base.mark_text(
         baseline="middle", fontSize=11, color="#4a5261",
         align=alt.expr("datum.value < 0 ? 'right' : 'left'"), dx=alt.expr("datum.value < 0 ? -4 : 4"),
@@ -400,7 +402,140 @@ def line_chart(
     lone = base.transform_filter("datum.points == 1").mark_point(filled=True, size=46, opacity=1).encode(y=y_enc)
     layers.append(lone)
     if interactive:
-        layers.append(base.mark_point(size=60, opacity=0).encode(y=y_enc, tooltip=tooltip).add_params(hover))
+        layers.append(
+            base.mark_point(size=60, opacity=0, cursor="pointer").encode(y=y_enc, tooltip=tooltip)
+            .add_params(hover, _pick(nearest=True))
+        )
+    return alt.layer(*layers).properties(height=250)
+
+
+#: Name of the click selection every run-level chart carries (``on_select`` reads it to open the run's page).
+PICK = "pick"
+
+
+def _pick(nearest: bool = False):
+    """A click on a run (a bar, or the nearest point of a line) selects its ``run_id``."""
+    import altair as alt
+
+    return alt.selection_point(name=PICK, fields=["run_id"], on="click", nearest=nearest, clear=False, empty=False)
+
+
+def picked_run(event: object) -> str | None:
+    """The run id a click selected, from ``st.altair_chart(..., on_select=...)``'s state (or None)."""
+    try:
+        points = event["selection"][PICK]  # type: ignore[index]
+    except (KeyError, TypeError):
+        return None
+    for point in points or ():
+        if isinstance(point, Mapping) and point.get("run_id"):
+            return str(point["run_id"])
+    return None
+
+
+# ---- grouped charts ----------------------------------------------------------------------------------------------
+AGG_TITLES: dict[str, str] = {"mean": "mean", "median": "median", "min": "min", "max": "max"}
+SPREAD_TITLES: dict[str, str] = {"std": "± 1 std", "minmax": "min–max", "ci": "95 % CI of the mean", "none": "none"}
+
+
+def group_bar_data(
+    runs: pd.DataFrame, groups: pd.Series, key: str, order: Sequence[str], aggregation: str, spread: str
+) -> pd.DataFrame:
+    """One single-value metric by group: ``group, label, count, mean, median, std, min, max, ci_low, ci_high``
+    and the drawn ``center, low, high`` (aggregate and spread, see :func:`lens_core.stats.error_bounds`);
+    ``label`` is ``group · N=…``. Groups whose runs have no finite value are left out."""
+    from lens_core import stats
+
+    column = f"metrics.{key}"
+    values = runs[column] if column in runs else pd.Series(np.nan, index=runs.index)
+    table = stats.group_table(values.to_numpy(dtype="float64"), groups.reset_index(drop=True), order)
+    table = table[table["count"] > 0].reset_index(drop=True)
+    bounds = [stats.error_bounds(row, aggregation, spread) for row in table.to_dict("records")]
+    table["center"] = [b[0] for b in bounds]
+    table["low"] = [b[1] for b in bounds]
+    table["high"] = [b[2] for b in bounds]
+    table.insert(1, "label", [f"{g} · N={n}" for g, n in zip(table["group"], table["count"])])
+    return table
+
+
+def group_bar_chart(
+    data: pd.DataFrame, key: str, groups: Sequence[str], colors: Sequence[str], aggregation: str, spread: str
+) -> alt.LayerChart:
+    """A horizontal bar per group (in group order) with the aggregate, an error bar for the spread, and the
+    value and N written beside it."""
+    import altair as alt
+
+    finite = data[["center", "low", "high"]].to_numpy(dtype="float64")
+    finite = finite[np.isfinite(finite)]
+    low, high = (min(0.0, finite.min()), max(0.0, finite.max())) if len(finite) else (0.0, 1.0)
+    room = (high - low or 1.0) * 0.28
+    domain = [low - room if low < 0 else 0.0, high + room if high > 0 or low == 0 else 0.0]
+    scale = alt.Scale(domain=domain, nice=False) if np.isfinite(domain).all() else alt.Scale()
+    labels = data["label"].tolist()
+    step = 30
+    y = alt.Y("label:N", sort=labels, title=None, axis=alt.Axis(labelLimit=220, ticks=False, domain=False))
+    agg = AGG_TITLES[aggregation]
+    tooltip = [
+        alt.Tooltip("group:N", title="group"), alt.Tooltip("count:Q", title="N (runs)"),
+        alt.Tooltip("center:Q", title=f"{agg} of {key}", format=".6g"),
+        alt.Tooltip("std:Q", title="std", format=".4g"),
+        alt.Tooltip("min:Q", title="min", format=".6g"), alt.Tooltip("max:Q", title="max", format=".6g"),
+        alt.Tooltip("ci_low:Q", title="95 % CI low", format=".6g"),
+        alt.Tooltip("ci_high:Q", title="95 % CI high", format=".6g"),
+    ]
+    base = alt.Chart(data).encode(y=y, tooltip=tooltip)
+    color = alt.Color("group:N", scale=alt.Scale(domain=list(groups), range=list(colors)), legend=None)
+    bars = base.mark_bar(cornerRadiusEnd=2, height={"band": 0.66}, opacity=0.85).encode(
+        x=alt.X("center:Q", title=f"{agg} · error bars: {SPREAD_TITLES[spread]}", scale=scale,
+                axis=alt.Axis(format="~g", tickCount=5, labelFlush=True)),
+        color=color,
+    )
+    layers = [bars]
+    if spread != "none":
+        layers.append(base.mark_rule(color="#3b4150", strokeWidth=1.4).encode(x="low:Q", x2="high:Q"))
+        layers.append(base.mark_tick(color="#3b4150", thickness=1.4, size=10).encode(x="low:Q"))
+        layers.append(base.mark_tick(color="#3b4150", thickness=1.4, size=10).encode(x="high:Q"))
+    edge = "max(datum.center, datum.high)" if spread != "none" else "datum.center"
+    start = "min(datum.center, datum.low)" if spread != "none" else "datum.center"
+    text = base.transform_calculate(xtext=f"datum.center < 0 ? {start} : {edge}").mark_text(
+        baseline="middle", fontSize=11, color="#4a5261",
+        align=alt.expr("datum.center < 0 ? 'right' : 'left'"), dx=alt.expr("datum.center < 0 ? -5 : 5"),
+    ).encode(x=alt.X("xtext:Q"), text=alt.Text("center:Q", format=".4~g"))
+    layers.append(text)
+    return alt.layer(*layers).properties(height=step * max(len(data), 1) + 40)
+
+
+def group_line_chart(
+    band: pd.DataFrame, key: str, groups: Sequence[str], colors: Sequence[str], x: XAxis = "step",
+    log: bool = False, aggregation: str = "mean", spread: str = "std",
+) -> alt.LayerChart:
+    """The aggregate line of each group over a shaded band for the spread (``band`` from
+    :func:`lens_core.stats.series_band`). Hovering a group brings it forward."""
+    import altair as alt
+
+    x_title = X_TITLES["relative" if x == "relative" else "step"]
+    x_enc = alt.X("x:Q", title=x_title, scale=alt.Scale(zero=x == "relative"), axis=alt.Axis(tickCount=6, grid=False))
+    y_scale = alt.Scale(type="log" if log else "linear", zero=False, nice=True)
+    color = alt.Color("group:N", scale=alt.Scale(domain=list(groups), range=list(colors)), legend=None)
+    hover = alt.selection_point(fields=["group"], on="pointerover", nearest=True, clear="pointerout", empty=True)
+    base = alt.Chart(band).encode(x=x_enc, color=color)
+    tooltip = [
+        alt.Tooltip("group:N", title="group"), alt.Tooltip("x:Q", title=x_title, format=".6~g"),
+        alt.Tooltip("center:Q", title=f"{AGG_TITLES[aggregation]} of {key}", format=".6g"),
+        alt.Tooltip("low:Q", title="band low", format=".6g"), alt.Tooltip("high:Q", title="band high", format=".6g"),
+        alt.Tooltip("n:Q", title="N (runs)"),
+    ]
+    layers = []
+    if spread != "none":
+        layers.append(base.mark_area(opacity=0.16, line=False).encode(
+            y=alt.Y("low:Q", scale=y_scale, title=None), y2="high:Q",
+            opacity=alt.condition(hover, alt.value(0.2), alt.value(0.06)),
+        ))
+    layers.append(base.mark_line(strokeWidth=2).encode(
+        y=alt.Y("center:Q", title=None, scale=y_scale, axis=alt.Axis(format="~g", tickCount=5)),
+        opacity=alt.condition(hover, alt.value(1.0), alt.value(0.3)),
+    ))
+    layers.append(base.mark_point(size=50, opacity=0).encode(y=alt.Y("center:Q", scale=y_scale), tooltip=tooltip)
+                  .add_params(hover))
     return alt.layer(*layers).properties(height=250)
 
 

@@ -162,7 +162,9 @@ def stars(rating: object) -> str:
 
 def display_table(runs: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """The frame the grid shows: run, status label, rating, start, duration (minutes), then ``columns``."""
-    duration = (runs["end_time"] - runs["start_time"]).dt.total_seconds() / 60 if len(runs) else []
+    # end_time is a column of None when no run has ended yet (as in mlflow.search_runs): coerce both
+    end, start = (pd.to_datetime(runs[c], utc=True) for c in ("end_time", "start_time"))
+    duration = (end - start).dt.total_seconds() / 60 if len(runs) else []
     rating = runs[RATING_TAG].map(stars) if RATING_TAG in runs else pd.Series("", index=runs.index)
     table = pd.DataFrame(
         {

@@ -218,6 +218,17 @@ def source_sql(source: Source) -> tuple[str, list[Any]]:
     raise QueryError(f"Unknown format {source.format!r}")
 
 
+def filtered_sql(source: Source, filters: Sequence[Filter] = ()) -> tuple[str, list[Any]]:
+    """``SELECT * FROM <source> WHERE <filters>`` and its parameters, to build other statements on."""
+    src, params = source_sql(source)
+    where, where_params = [], []
+    for f in filters:
+        clause, p = _filter_sql(f)
+        where.append(f"({clause})")
+        where_params += p
+    return f"SELECT * FROM {src}" + (f" WHERE {' AND '.join(where)}" if where else ""), params + where_params
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -301,14 +312,7 @@ def _agg_sql(a: Agg) -> tuple[str, list[Any]]:
 def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> tuple[str, list[Any], str | None, list[Any]]:
     """``(sql, params, count_sql, count_params)``: the statement for the rows (at most ``max_rows + 1``, to see
     whether the cap cut it) and, with ``with_total``, the one counting them."""
-    src, params = source_sql(req.source)
-    where, where_params = [], []
-    for f in req.filters:
-        clause, p = _filter_sql(f)
-        where.append(f"({clause})")
-        where_params += p
-    base = f"SELECT * FROM {src}" + (f" WHERE {' AND '.join(where)}" if where else "")
-    base_params = params + where_params
+    base, base_params = filtered_sql(req.source, req.filters)
     if req.sample is not None:
         rows = max(1, int(req.sample.rows))
         base = f"SELECT * FROM ({base}) USING SAMPLE reservoir({rows} ROWS) REPEATABLE ({int(req.sample.seed)})"
@@ -320,47 +324,56 @@ def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> t
         body = f"SELECT {cols} FROM filtered"
         body_params: list[Any] = []
     else:
-        keys: list[tuple[str, list[Any]]] = []  # (sql, params) of each GROUP BY key
-        select: list[tuple[str, list[Any]]] = []  # (sql, params) of each output column
+        keyed, keyed_params = [], []  # key columns computed once per row, grouped on by name
+        keys: list[str] = []
+        select: list[str] = []
+        agg_params: list[Any] = []
         from_sql = "filtered"
         if req.bins:
             bound_parts, bound_params = [], []
             for i, b in enumerate(req.bins):
                 col = quote(b.column)
-                bound_parts.append(f"coalesce(CAST(? AS DOUBLE), min(CAST({col} AS DOUBLE))) AS lo{i}, "
-                                   f"coalesce(CAST(? AS DOUBLE), max(CAST({col} AS DOUBLE))) AS hi{i}")
+                bound_parts.append(f"coalesce(CAST(? AS DOUBLE), min(CAST({col} AS DOUBLE))) AS __lens_lo{i}, "
+                                   f"coalesce(CAST(? AS DOUBLE), max(CAST({col} AS DOUBLE))) AS __lens_hi{i}")
                 bound_params += [b.lo, b.hi]
             ctes.append(f"bounds AS (SELECT {', '.join(bound_parts)} FROM filtered)")
             cte_params += bound_params
             from_sql = "filtered CROSS JOIN bounds"
         for c in req.group_by:
-            keys.append((quote(c), []))
-            select.append((quote(c), []))
+            keys.append(quote(c))
+            select.append(quote(c))
         for i, b in enumerate(req.bins):
             n = max(1, min(int(b.bins), MAX_BINS))
+            lo, hi = f"__lens_lo{i}", f"__lens_hi{i}"
             col = f"CAST({quote(b.column)} AS DOUBLE)"
-            width = f"(CASE WHEN hi{i} > lo{i} THEN (hi{i} - lo{i}) / {n} ELSE 1.0 END)"
-            index = f"least(greatest(floor(({col} - lo{i}) / {width}), 0), {n - 1})"
-            key = f"(CASE WHEN {col} IS NULL OR {col} < lo{i} OR {col} > hi{i} THEN NULL ELSE {index} END)"
-            keys += [(key, []), (f"lo{i}", []), (f"hi{i}", [])]
-            select.append((f"lo{i} + {key} * {width} AS {quote(b.name)}", []))
-            select.append((f"lo{i} + ({key} + 1) * {width} AS {quote(b.name + '_end')}", []))
+            width = f"(CASE WHEN {hi} > {lo} THEN ({hi} - {lo}) / {n} ELSE 1.0 END)"
+            index = f"least(greatest(floor(({col} - {lo}) / {width}), 0), {n - 1})"
+            keyed.append(f"(CASE WHEN {col} IS NULL OR {col} < {lo} OR {col} > {hi} THEN NULL ELSE {index} END)"
+                         f" AS __lens_b{i}")
+            keys += [f"__lens_b{i}", lo, hi]
+            select.append(f"{lo} + __lens_b{i} * {width} AS {quote(b.name)}")
+            select.append(f"{lo} + (__lens_b{i} + 1) * {width} AS {quote(b.name + '_end')}")
         if (tb := req.time_bucket) is not None:
             if tb.every not in BUCKETS:
                 raise QueryError(f"Unknown time bucket {tb.every!r}; use one of {', '.join(BUCKETS)}.")
-            key = f"time_bucket(CAST(? AS INTERVAL), {time_expr(tb.column, tb.encoding)})"
-            keys.append((key, [tb.every]))
-            select.append((f"{key} AS {quote(tb.name)}", [tb.every]))
+            keyed.append(f"time_bucket(CAST(? AS INTERVAL), {time_expr(tb.column, tb.encoding)}) AS __lens_t")
+            keyed_params.append(tb.every)
+            keys.append("__lens_t")
+            select.append(f"__lens_t AS {quote(tb.name)}")
         for a in req.aggs:
             expr, p = _agg_sql(a)
-            select.append((f"{expr} AS {quote(a.name)}", p))
+            select.append(f"{expr} AS {quote(a.name)}")
+            agg_params += p
         if not select:
             raise QueryError("Nothing to select.")
-        body = f"SELECT {', '.join(s for s, _ in select)} FROM {from_sql}"
-        body_params = [p for _, ps in select for p in ps]
+        if keyed:
+            ctes.append(f"keyed AS (SELECT *, {', '.join(keyed)} FROM {from_sql})")
+            cte_params += keyed_params
+            from_sql = "keyed"
+        body = f"SELECT {', '.join(select)} FROM {from_sql}"
+        body_params = agg_params
         if keys:
-            body += f" GROUP BY {', '.join(k for k, _ in keys)}"
-            body_params += [p for _, ps in keys for p in ps]
+            body += f" GROUP BY {', '.join(keys)}"
     order_sql = ""
     if req.order:
         order_sql = " ORDER BY " + ", ".join(

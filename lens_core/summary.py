@@ -27,7 +27,11 @@ class StatusCounts:
 
 def status_counts(runs: pd.DataFrame) -> StatusCounts:
     status = runs["status"] if len(runs) else pd.Series(dtype=str)
-    times = pd.concat([runs["start_time"], runs["end_time"]]).dropna() if len(runs) else pd.Series(dtype=object)
+    times = (
+        pd.concat([pd.to_datetime(runs[c], utc=True) for c in ("start_time", "end_time")]).dropna()
+        if len(runs)
+        else pd.Series(dtype=object)
+    )
     return StatusCounts(
         total=len(runs),
         finished=int((status == "FINISHED").sum()),

@@ -150,3 +150,17 @@ def test_generated_10k_store_renders(monkeypatch, tmp_path_factory):
     assert len(grid(at)) == 9_800
     assert {m.label: m.value for m in at.metric}["Running"] == "100"
     assert any("Refreshing every" in c.value for c in at.caption)  # running runs switch live refresh on
+
+
+def test_runs_without_params_or_metrics(monkeypatch, tmp_path):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'bare.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.create_experiment("bare")
+    for name in ("a", "b"):
+        client.create_run(experiment_id, run_name=name)
+    at = home(monkeypatch, uri, experiment=experiment_id)
+    assert not at.exception
+    assert len(grid(at)) == 2
+    assert any("at least two axes" in i.value for i in at.info)

@@ -104,3 +104,9 @@ def test_display_table(runs):
 @pytest.mark.parametrize(("value", "shown"), [("5", "★★★★★"), ("1", "★☆☆☆☆"), ("0", ""), ("3.0", "★★★☆☆"), (None, ""), ("", "")])
 def test_stars(value, shown):
     assert stars(value) == shown
+
+
+def test_display_table_when_no_run_has_ended(runs):
+    running = runs.assign(end_time=[None] * len(runs))  # what search_runs gives when no run has ended
+    table = display_table(running.astype({"end_time": object}), [])
+    assert table["duration_min"].isna().all()
