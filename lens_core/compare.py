@@ -551,3 +551,42 @@ def chart_config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
             gridColor="#eceff4", domainColor="#c9ced8", tickColor="#c9ced8", labelPadding=4,
         )
     )
+
+
+# ---- group tables ------------------------------------------------------------------------------------------------
+def _latest(runs: pd.DataFrame, key: str) -> np.ndarray:
+    column = f"metrics.{key}"
+    return (runs[column] if column in runs else pd.Series(np.nan, index=runs.index)).to_numpy(dtype="float64")
+
+
+def group_stats(runs: pd.DataFrame, groups: pd.Series, order: Sequence[str], keys: Sequence[str]) -> pd.DataFrame:
+    """Per metric and group, the statistics of the runs' latest values: ``metric, group, count, mean, median,
+    std, min, max, ci_low, ci_high`` (``count`` = runs with a finite value)."""
+    from lens_core import stats
+
+    frames = []
+    for key in keys:
+        table = stats.group_table(_latest(runs, key), groups.reset_index(drop=True), order)
+        table.insert(0, "metric", key)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=["metric", "group", "count", "mean", "median", "std", "min", "max",
+                                     "ci_low", "ci_high"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def two_groups(runs: pd.DataFrame, groups: pd.Series, a: str, b: str, keys: Sequence[str]) -> pd.DataFrame:
+    """Group ``a`` against group ``b`` on each metric's latest values: ``metric, n_a, mean_a, n_b, mean_b,
+    diff`` (mean a − mean b), ``ci_low, ci_high`` (its 95 % interval, Welch–Satterthwaite df), ``df, t, p``
+    (Welch's two-sided t-test)."""
+    from lens_core import stats
+
+    labels = groups.reset_index(drop=True).to_numpy()
+    rows = []
+    for key in keys:
+        values = _latest(runs, key)
+        w = stats.welch(values[labels == a], values[labels == b])
+        rows.append({"metric": key, "n_a": w.n_a, "mean_a": w.mean_a, "n_b": w.n_b, "mean_b": w.mean_b,
+                     "diff": w.diff, "ci_low": w.ci_low, "ci_high": w.ci_high, "df": w.df, "t": w.t, "p": w.p})
+    columns = ["metric", "n_a", "mean_a", "n_b", "mean_b", "diff", "ci_low", "ci_high", "df", "t", "p"]
+    return pd.DataFrame(rows, columns=columns)

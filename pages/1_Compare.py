@@ -8,16 +8,21 @@ bottom: title, the runs (left third), one chart per metric (the rest), then the 
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from lens_core import cached
-from lens_core.colors import run_colors
+from lens_core import stats
+from lens_core.colors import group_colors, run_colors
 from lens_core.compare import (
     MISSING,
+    PICK,
     SERIES,
+    SPREAD_TITLES,
     X_TITLES,
     bar_chart,
     chart_config,
@@ -26,6 +31,10 @@ from lens_core.compare import (
     differing_params,
     drawable,
     export_frame,
+    group_bar_chart,
+    group_bar_data,
+    group_line_chart,
+    group_stats,
     line_chart,
     locate_runs,
     logged_params,
@@ -33,9 +42,11 @@ from lens_core.compare import (
     metric_names,
     params_diff,
     parse_run_ids,
+    picked_run,
     run_labels,
     series_data,
     single_data,
+    two_groups,
 )
 from lens_core.errors import LensError
 from lens_core.runs_table import INFO_COLUMNS
@@ -117,18 +128,46 @@ def run_link(run_id: str, label: str) -> None:
     st.page_link(RUN_PAGE, label=md(label), icon=":material/arrow_outward:", query_params={"run": run_id})
 
 
+def open_picked_run(chart_key: str) -> None:
+    """A click on a run in a chart: remember it; the next run of the script opens the run's workflow page."""
+    if run_id := picked_run(STATE.get(chart_key)):
+        STATE["compare.open_run"] = run_id
+
+
 def metric_card(key: str, series: bool) -> None:
-    """One metric's card: its name and CSV download, the chart (lines for a series, bars for single values) and
-    a note on what is not drawn. Reads the page's selection (runs, labels, colours) and chart options."""
+    """One metric's card: its name and CSV download, the chart (lines for a series, bars for single values; by
+    group when grouped) and a note on what is not drawn. Reads the page's selection (runs, labels, colours,
+    groups) and chart options."""
+    clickable = False
     if series:
         data = series_data(history, runs, labels, key, x=x_axis, smoothing=smoothing)
         shown, dropped = drawable(data, log_y, ("value", "smoothed"))
-        chart = line_chart(shown, key, order, palette, x=x_axis, log=log_y, smoothed=smoothing > 0)
+        if grouped:
+            band = stats.series_band(shown.assign(x=shown["step"] if x_axis != "relative" else shown["minutes"]),
+                                     group_of, aggregation, spread, y="smoothed" if smoothing else "value",
+                                     max_points=max_points)
+            if log_y:  # a band reaching zero or below is cut at the line on a log scale
+                band = band[band["center"] > 0]
+                band = band.assign(low=band["low"].where(band["low"] > 0, band["center"]))
+            chart = group_line_chart(band, key, group_list, group_palette, x=x_axis, log=log_y,
+                                     aggregation=aggregation, spread=spread)
+            export, shown = band.rename(columns={"center": aggregation, "x": X_TITLES[
+                "relative" if x_axis == "relative" else "step"]}), band
+        else:
+            chart = line_chart(shown, key, order, palette, x=x_axis, log=log_y, smoothed=smoothing > 0)
+            export, clickable = export_frame(data, key, smoothed=smoothing > 0), True
     else:
         data = single_data(runs, labels, key)
         shown, dropped = drawable(data)
-        chart = bar_chart(shown, key, order, palette)
-    export = export_frame(data, key, smoothed=series and smoothing > 0)
+        if grouped:
+            bars = group_bar_data(runs, group_series, key, group_list, aggregation, spread)
+            chart = group_bar_chart(bars, key, [g for g in group_list], group_palette, aggregation, spread)
+            export = bars.drop(columns="label").rename(columns={"center": aggregation, "low": "error_low",
+                                                                "high": "error_high"})
+            shown = bars
+        else:
+            chart = bar_chart(shown, key, order, palette)
+            export, clickable = export_frame(data, key), True
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown(f"**{md(key)}**")
         st.space("stretch")
@@ -138,7 +177,12 @@ def metric_card(key: str, series: bool) -> None:
             help=f"This chart's data ({len(export)} rows)",
         )
     if len(shown):
-        st.altair_chart(chart_config(chart), width="stretch", theme=None)
+        chart_key = f"chart_{key}"
+        if clickable and HAS_RUN_PAGE:
+            st.altair_chart(chart_config(chart), width="stretch", theme=None, key=chart_key,
+                            on_select=partial(open_picked_run, chart_key), selection_mode=[PICK])
+        else:
+            st.altair_chart(chart_config(chart), width="stretch", theme=None)
     else:
         st.caption("Nothing to draw: no finite value" + (" above zero." if series and log_y else "."))
     notes, lacking = [], [labels[r] for r in selected if r not in set(data["run_id"])]
@@ -147,11 +191,19 @@ def metric_card(key: str, series: bool) -> None:
     if dropped:
         why = "non-finite or ≤ 0 on a log scale" if series and log_y else "non-finite"
         notes.append(f"{dropped} {why} point{'s' if dropped > 1 else ''} not drawn")
-    notes.append("metric history" if series else "latest value of each run")
+    if grouped:
+        notes.append(f"{aggregation} per group, " + (
+            f"band: {SPREAD_TITLES[spread]} over runs, aligned by {'relative time' if x_axis == 'relative' else 'step'}"
+            if series else f"of the latest values, error bars: {SPREAD_TITLES[spread]}"))
+    else:
+        notes.append(("metric history" if series else "latest value of each run")
+                     + (" · click a run to open it" if clickable and HAS_RUN_PAGE and len(shown) else ""))
     st.caption(" · ".join(notes), help=("Without it: " + ", ".join(lacking)) if lacking else None)
 
 
 # ---- which runs ------------------------------------------------------------------------------------------------
+if HAS_RUN_PAGE and (target := STATE.pop("compare.open_run", None)):
+    st.switch_page(RUN_PAGE, query_params={"run": target})
 tracker = cached.tracker()
 experiments = {e.experiment_id: e for e in tracker.experiments()}
 resolve_selection(tracker)
@@ -205,15 +257,60 @@ if not selected:
 colors = run_colors(selected)
 order = [labels[r] for r in selected]
 palette = [colors[r] for r in selected]
+differing = differing_params(runs)
+
+# ---- left: grouping ----------------------------------------------------------------------------------------------
+with left:
+    group_options = differing + [c for c in logged_params(runs) if c not in differing]
+    STATE["compare_group"] = [c for c in STATE.get("compare_group", []) if c in group_options]
+    group_by: list[str] = st.multiselect(
+        "Group by", group_options, key="compare_group", format_func=lambda c: c.removeprefix("params."),
+        placeholder="Group runs by params (e.g. model) to aggregate seeds", wrap=True,
+        help="Runs with the same values of these params form a group: charts then show one bar or line per "
+        "group with its spread, and the groups' statistics and a two-group test appear below the charts.",
+    )
+    grouped = bool(group_by)
+    aggregation, spread = "mean", "std"
+    if grouped:
+        with st.container(horizontal=True, gap="small"):
+            aggregation = st.selectbox("Aggregate", stats.AGGREGATIONS, key="compare_agg", width=140)
+            spread = st.selectbox("Spread", stats.SPREADS, key="compare_spread", format_func=SPREAD_TITLES.get,
+                                  width=190, help="Error bars and bands. The 95 % CI is the t interval of the "
+                                  "mean; ± std is drawn around the aggregate.")
+        group_series = stats.group_labels(runs.reset_index(drop=True), group_by)
+        group_list = stats.group_order(group_series)
+        group_color = group_colors(group_list)
+        group_palette = [group_color[g] for g in group_list]
+        group_of = dict(zip(runs["run_id"].astype(str), group_series))
+        colors = {r: group_color[group_of[r]] for r in selected}  # runs wear their group's colour
+        counts = group_series.value_counts()
+        groups_table = pd.DataFrame({"color": "⬤", "group": group_list, "runs": [int(counts[g]) for g in group_list]})
+        for column in group_by:  # the values each group stands for, one column per param
+            groups_table[column.removeprefix("params.")] = [
+                runs[column].astype("object").where(runs[column].notna(), MISSING).astype("str")
+                .to_numpy()[(group_series == g).to_numpy()][0] for g in group_list
+            ]
+        if len(group_by) == 1:
+            groups_table = groups_table.drop(columns=group_by[0].removeprefix("params."))
+        group_dots = pd.DataFrame("", index=groups_table.index, columns=groups_table.columns)
+        group_dots["color"] = [f"color: {c}" for c in group_palette]
+        st.dataframe(
+            groups_table.style.apply(lambda _: group_dots, axis=None), hide_index=True, width="stretch",
+            height=min(38 + 35 * len(groups_table), 320), key="compare_groups_table",
+            column_config={"color": st.column_config.TextColumn("", width=24),
+                           "group": st.column_config.TextColumn(" · ".join(c.removeprefix("params.") for c in group_by)),
+                           "runs": st.column_config.NumberColumn("N", width=40, help="Runs in the group")},
+        )
 
 # ---- left: the selected runs -------------------------------------------------------------------------------------
 with left:
-    differing = differing_params(runs)
     table = pd.DataFrame({
         "color": "⬤",
         "run": order,
         "status": runs["status"].astype("str").str.lower().to_numpy(),
     })
+    if grouped:
+        table.insert(2, "group", [group_of[r] for r in selected])
     if len(exp_ids) > 1:
         table["experiment"] = [experiments[e].name for e in runs["experiment_id"].astype(str)]
     for column in differing:
@@ -277,6 +374,82 @@ with main:
             for cell, key in zip(st.columns(len(row), gap="medium"), row):
                 with cell.container(border=True):
                     metric_card(key, series=kinds[key] == SERIES)
+
+# ---- groups: statistics and a two-group test ---------------------------------------------------------------------
+if grouped and picked:
+    st.divider()
+    st.subheader("Groups")
+    stat_cols, test_cols = st.columns([1, 1], gap="large")
+    with stat_cols:
+        st.markdown("**Statistics per group**")
+        gstats = group_stats(runs, group_series, group_list, picked)
+        gstats = gstats[gstats["count"] > 0].reset_index(drop=True)  # a group without the metric: no row
+        shown_stats = gstats.assign(
+            color="⬤", ci=[f"[{lo:.4g}, {hi:.4g}]" if np.isfinite(lo) else "—"
+                           for lo, hi in zip(gstats["ci_low"], gstats["ci_high"])],
+        )[["color", "metric", "group", "count", "mean", "std", "min", "max", "ci"]]
+        stat_dots = pd.DataFrame("", index=shown_stats.index, columns=shown_stats.columns)
+        stat_dots["color"] = [f"color: {group_color[g]}" for g in shown_stats["group"]]
+        st.dataframe(
+            shown_stats.style.apply(lambda _: stat_dots, axis=None).format(
+                {c: "{:.4g}" for c in ("mean", "std", "min", "max")}, na_rep="—"),
+            hide_index=True, width="stretch", height=min(38 + 35 * len(shown_stats), 500), key="compare_group_stats",
+            column_config={"color": st.column_config.TextColumn("", width=24),
+                           "count": st.column_config.NumberColumn("N", help="Runs with a finite latest value"),
+                           "ci": st.column_config.TextColumn("95 % CI of the mean")},
+        )
+        st.caption("Latest value of each run; std is the sample standard deviation; the CI uses the t distribution.")
+    with test_cols:
+        st.markdown("**Two groups: difference of means**")
+        if len(group_list) < 2:
+            st.caption("Only one group: choose params whose values differ between the runs.")
+        else:
+            if len(group_list) == 2:
+                group_a, group_b = group_list
+            else:
+                for name, default in (("compare_group_a", group_list[0]), ("compare_group_b", group_list[1])):
+                    if STATE.get(name) not in group_list:
+                        STATE[name] = default
+                with st.container(horizontal=True, gap="small"):
+                    group_a = st.selectbox("Group A", group_list, key="compare_group_a")
+                    group_b = st.selectbox("Group B", group_list, key="compare_group_b")
+            sizes = {g: int((group_series == g).sum()) for g in (group_a, group_b)}
+            if group_a == group_b:
+                st.info("Pick two different groups.", icon=":material/info:")
+            else:
+                test = two_groups(runs, group_series, group_a, group_b, picked)
+                shown_test = pd.DataFrame({
+                    "metric": test["metric"],
+                    "A": [f"{m:.4g} (N={n})" if n else "— (N=0)" for m, n in zip(test["mean_a"], test["n_a"])],
+                    "B": [f"{m:.4g} (N={n})" if n else "— (N=0)" for m, n in zip(test["mean_b"], test["n_b"])],
+                    "diff": test["diff"],
+                    "ci": [f"[{lo:.4g}, {hi:.4g}]" if np.isfinite(lo) else "—"
+                           for lo, hi in zip(test["ci_low"], test["ci_high"])],
+                    "p": test["p"],
+                })
+                st.dataframe(
+                    shown_test.style.format({"diff": "{:.4g}", "p": "{:.3g}"}, na_rep="—").map(
+                        lambda p: "font-weight: 600" if isinstance(p, float) and p < 0.05 else "", subset=["p"]),
+                    hide_index=True, width="stretch", height=min(38 + 35 * len(shown_test), 500),
+                    key="compare_two_groups",
+                    column_config={
+                        "A": st.column_config.TextColumn("mean A (N)", help=f"A = {group_a}: mean of the latest "
+                                                         "values (N runs)"),
+                        "B": st.column_config.TextColumn("mean B (N)", help=f"B = {group_b}: mean of the latest "
+                                                         "values (N runs)"),
+                        "diff": st.column_config.NumberColumn("A − B", help="Difference of the means"),
+                        "ci": st.column_config.TextColumn("95 % CI", help="Welch–Satterthwaite degrees of freedom"),
+                        "metric": st.column_config.TextColumn("metric", width="small"),
+                        "p": st.column_config.NumberColumn("p", help="Welch's two-sided t-test", width=60),
+                    },
+                )
+                few = [f"{md(g)} ({n} run{'s' if n != 1 else ''})" for g, n in sizes.items()
+                       if n < stats.MIN_GROUP_RUNS]
+                if few:
+                    st.warning("Fewer than 3 runs in " + " and ".join(few) + ": the interval and the p-value "
+                               "are unreliable (undefined below 2).", icon=":material/warning:")
+                st.caption(f"A = {md(group_a)} ({sizes[group_a]} runs), B = {md(group_b)} ({sizes[group_b]} runs); "
+                           "latest value of each run; Welch's t-test does not assume equal variances.")
 
 # ---- params diff -------------------------------------------------------------------------------------------------
 st.divider()

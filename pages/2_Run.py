@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from lens_core import cached
+from lens_core import explorer_ui
 from lens_core import workflow as wf
 from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError
 from lens_core.model import ArtifactRef, RunDetail
@@ -529,7 +530,9 @@ def show_artifact(run: RunDetail, path: str, ref: ArtifactRef | None) -> None:
         with local.open("rb") as fh:
             if wf.looks_like_text(fh.read(8192)):
                 preview = "text"
-    if preview == "image":
+    if explorer_ui.is_table_file(local):  # CSV / TSV / Parquet, and JSON holding records: the data explorer
+        explorer_ui.explore(local, key=f"explore.{run.run_id}.{path}")
+    elif preview == "image":
         if size <= wf.IMAGE_PREVIEW_BYTES:
             st.image(str(local))
         else:
@@ -592,8 +595,12 @@ def show_dataset(run: RunDetail, name: str) -> None:
     if extra:
         st.markdown("**Profile**")
         st.json(extra, expanded=1)
-    st.caption("MLflow keeps a dataset's metadata, not its data; the dataset explorer will open the data "
-               "where the source is readable.")
+    if (data := explorer_ui.local_table(wf.dataset_source(dataset))) is not None:
+        st.markdown("**Data**")
+        explorer_ui.explore(data, key=f"explore.{run.run_id}.dataset.{name}")
+    else:
+        st.caption("MLflow keeps a dataset's metadata, not its data; the data opens here when the source is a "
+                   "local CSV, TSV, Parquet or JSON file this app can read.")
 
 
 # ---- the page -------------------------------------------------------------------------------------------------

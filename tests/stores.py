@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -76,4 +77,84 @@ def log_reference_runs(uri: str, artifact_root: Path | None) -> dict[str, str]:
         run_ids[0],
         datasets=[DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", "training")])],
     )
-    return {"main": main, "empty": empty, "deleted_exp": gone, "first_run": run_ids[0], "running_run": run_ids[9]}
+    contract = log_contract_runs(uri)
+    return {"main": main, "empty": empty, "deleted_exp": gone, "first_run": run_ids[0], "running_run": run_ids[9],
+            "contract": contract}
+
+
+#: The logical runs every adapter must return identically (tests/test_contract.py): name, params, loss per step,
+#: final accuracy.
+CONTRACT_RUNS = (
+    ("alpha", {"lr": "0.1", "optimizer": "adam"}, (0.9, 0.5, 0.3, 0.2, 0.15), 0.81),
+    ("beta", {"lr": "0.01", "optimizer": "sgd"}, (1.0, 0.8, 0.7, 0.65, 0.6), 0.7),
+    ("gamma", {"lr": "0.001", "optimizer": "adam"}, (1.2, 1.1, 1.05, 1.0, 0.98), 0.55),
+)
+CONTRACT_T0 = 1_700_100_000_000
+
+
+def log_contract_runs(uri: str) -> str:
+    """The contract runs through MLflow's client; returns the experiment id."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.create_experiment("contract")
+    for i, (name, params, losses, acc) in enumerate(CONTRACT_RUNS):
+        start = CONTRACT_T0 + i * 600_000
+        run = client.create_run(experiment_id, start_time=start, run_name=name)
+        metrics = [Metric("loss", v, start + 1000 * (s + 1), s) for s, v in enumerate(losses)]
+        metrics.append(Metric("acc", acc, start + 10_000, len(losses) - 1))
+        client.log_batch(run.info.run_id, metrics=metrics, params=[Param(k, v) for k, v in params.items()])
+        client.log_text(run.info.run_id, f"notes of {name}", "notes.txt")
+        client.set_terminated(run.info.run_id, end_time=start + 20_000)
+    return experiment_id
+
+
+def write_contract_logdir(logdir: Path) -> str:
+    """The contract runs as TensorBoard event files written by tensorboardX's SummaryWriter (hparams through the
+    HParams plugin, as PyTorch's and tensorboardX's add_hparams write them); returns the experiment id."""
+    import time as _time
+
+    from tensorboardX import SummaryWriter
+
+    experiment = logdir / "contract"
+    for i, (name, params, losses, acc) in enumerate(CONTRACT_RUNS):
+        start = (CONTRACT_T0 + i * 600_000) / 1000
+        writer = SummaryWriter(str(experiment / name))
+        for step, value in enumerate(losses):
+            writer.add_scalar("loss", value, step, walltime=start + step + 1)
+        writer.add_scalar("acc", acc, len(losses) - 1, walltime=start + 10)
+        writer.add_hparams(dict(params), {}, name=f"{start:.6f}")
+        writer.close()
+        (experiment / name / "notes.txt").write_text(f"notes of {name}")
+        old = start + 20  # finished long ago: the files' times say so
+        for path in (experiment / name).rglob("*"):
+            os.utime(path, (old, old))
+    _time.sleep(0)  # event files are closed
+    return "contract"
+
+
+def write_tensorboard_logdir(logdir: Path, n_runs: int, n_steps: int = 20, seed: int = 0) -> Path:
+    """A generated logdir of ``n_runs`` runs in two experiments, with hparams, for page tests and benchmarks."""
+    import random
+
+    from tensorboardX import SummaryWriter
+
+    rng = random.Random(seed)
+    for i in range(n_runs):
+        experiment = "sweep-a" if i % 2 else "sweep-b"
+        lr = rng.choice([0.1, 0.03, 0.01, 0.003])
+        optimizer = rng.choice(["adam", "sgd"])
+        writer = SummaryWriter(str(logdir / experiment / f"version_{i}"))
+        quality = rng.random()
+        for step in range(n_steps):
+            writer.add_scalar("train/loss", (1 - quality / 2) / (1 + step * lr * 10) + rng.random() * 0.02, step,
+                              walltime=1_700_000_000 + i * 3600 + step * 10)
+        writer.add_scalar("val/acc", 0.5 + quality / 2, n_steps - 1, walltime=1_700_000_000 + i * 3600 + n_steps * 10)
+        writer.add_hparams({"lr": lr, "optimizer": optimizer, "batch_size": rng.choice([32, 64])}, {},
+                           name=f"{1_700_000_000 + i:.6f}")
+        writer.close()
+        old = 1_700_000_000 + i * 3600 + n_steps * 10 + 5
+        for path in (logdir / experiment / f"version_{i}").rglob("*"):
+            os.utime(path, (old, old))
+    return logdir

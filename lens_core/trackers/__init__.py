@@ -11,7 +11,8 @@ from lens_core.trackers.base import Tracker
 
 SUPPORTED = (
     "sqlite:////path/to/mlflow.db, http(s)://host:port of an `mlflow server`, file:///path/to/mlruns or a plain "
-    "path to an mlruns folder or a .db file, or nothing for the built-in demo store"
+    "path to an mlruns folder or a .db file, tensorboard:///path/to/logdir (or a plain path holding event files), "
+    "or nothing for the built-in demo store"
 )
 _CLIENT_SCHEMES = ("postgresql", "mysql", "mssql", "databricks")
 
@@ -33,6 +34,10 @@ def open_tracker(uri: str | os.PathLike[str] | None = None, **options: Any) -> T
     scheme = urlparse(text).scheme.lower()
     if scheme == "sqlite":
         return _sqlite(_sqlite_path(text), options)
+    if scheme == "tensorboard":
+        from lens_core.trackers.tensorboard import TensorBoardTracker
+
+        return TensorBoardTracker(Path(unquote(urlparse(text).path)).expanduser(), **options)
     if scheme in ("http", "https"):
         from lens_core.trackers.mlflow_client import MlflowClientTracker
 
@@ -75,9 +80,13 @@ def _local(path: Path, options: dict[str, Any]) -> Tracker:
             return _sqlite(path / "mlflow.db", options)
         if (path / "mlruns").is_dir() and looks_like_mlruns(path / "mlruns"):
             return MlrunsTracker(path / "mlruns", **options)
+        from lens_core.trackers.tensorboard import TensorBoardTracker, looks_like_logdir
+
+        if looks_like_logdir(path):
+            return TensorBoardTracker(path, **options)
         raise TrackerNotFoundError(
-            f"{path} is a folder but holds no MLflow experiments (no <id>/meta.yaml) and no mlflow.db. "
-            "Point at the mlruns folder itself."
+            f"{path} is a folder but holds no MLflow experiments (no <id>/meta.yaml), no mlflow.db and no "
+            "TensorBoard event files. Point at the mlruns folder or the TensorBoard logdir itself."
         )
     raise TrackerNotFoundError(f"Nothing at {path}. Check the path; use {SUPPORTED}.")
 

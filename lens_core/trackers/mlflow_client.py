@@ -92,10 +92,11 @@ class MlflowClientTracker(Tracker):
             raise
         except RestException as exc:
             status = getattr(exc, "get_http_status_code", lambda: 0)()
-            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") and run_id is not None:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE") and run_id:
                 raise RunNotFoundError(f"No run with id {run_id!r} on {self.uri}.") from exc
-            _raise_for_status(self.uri, status, str(exc))
-            raise
+            if status in (401, 403) or status >= 500:
+                _raise_for_status(self.uri, status, str(exc))
+            raise  # a request the server refused (unknown id, bad value): the caller decides what it means
         except MlflowException as exc:
             text = str(exc)
             if run_id is not None and ("not found" in text.lower() or exc.error_code == "RESOURCE_DOES_NOT_EXIST"):

@@ -1,0 +1,598 @@
+"""The data explorer's logic, free of Streamlit: the queries behind each table page, chart and map (all run in
+DuckDB through :mod:`lens_core.query`, so the browser only receives aggregated or capped rows), the Altair
+charts and the pydeck maps drawn from them, and the notes that say when data shown is sampled or capped.
+
+Column names from the user's data never become Vega-Lite field names or deck.gl accessors directly (a dot or a
+bracket in a name means nested access there): every chart and map renames its columns to fixed names and keeps
+the real ones as titles; tooltips escape them as HTML.
+"""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lens_core import query as q
+from lens_core.profile import Profile
+
+#: Rows a scatter chart or point map shows at most (a uniform sample above this).
+POINT_CAP = 10_000
+SCATTER_CAP = 5_000
+#: Categories a bar chart or a heatmap axis shows at most (the largest ones).
+TOP_CATEGORIES = 40
+HEATMAP_BINS = 30
+#: Buckets a line chart draws per series at most.
+LINE_BUCKETS = 400
+#: Cells along the longer side of a density map.
+DENSITY_CELLS = 80
+#: Trajectories: entities drawn and vertices in all paths together, at most.
+MAX_ENTITIES = 200
+MAX_VERTICES = 10_000
+
+PALETTE = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
+           "#bab0ac", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+#: A perceptually ordered ramp (viridis-like) for numeric colours.
+RAMP = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"]
+#: Light to dark for densities (readable on a white page).
+HEAT = ["#fff5b8", "#fed976", "#fd8d3c", "#f03b20", "#bd0026", "#67000d"]
+OTHER = "#b3b3b3"
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """Rows for one chart or map and what the user should be told about them."""
+
+    frame: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows_sent(self) -> int:
+        return len(self.frame)
+
+
+def _fmt_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def _is_cat(p: Profile, name: str) -> bool:
+    return p.column(name).kind in ("categorical", "boolean", "text")
+
+
+def _time_encoding(p: Profile, name: str) -> q.TimeEncoding | None:
+    return p.column(name).time_encoding
+
+
+# ---- table -----------------------------------------------------------------------------------------------------
+def table_page(p: Profile, columns: tuple[str, ...], filters: tuple[q.Filter, ...] = (),
+               order: tuple[q.Order, ...] = (), page: int = 1, page_size: int = 50) -> q.QueryResult:
+    """One page of the filtered rows, with the filtered row count as ``total``."""
+    page_size = max(1, min(int(page_size), 1000))
+    return q.run(q.QueryRequest(p.source, columns=columns, filters=filters, order=order, limit=page_size,
+                                offset=(max(1, int(page)) - 1) * page_size, with_total=True))
+
+
+def top_values(p: Profile, column: str, filters: tuple[q.Filter, ...] = (), limit: int = TOP_CATEGORIES) -> pd.DataFrame:
+    """The most frequent values of a column (``value, count``)."""
+    res = q.run(q.QueryRequest(p.source, filters=filters, group_by=(column,), aggs=(q.Agg("count", alias="count"),),
+                               order=(q.Order("count", True), q.Order(column)), limit=limit))
+    return res.frame.rename(columns={column: "value"})
+
+
+# ---- charts: data ----------------------------------------------------------------------------------------------
+def _sample_note(shown: int, total: int) -> str:
+    return f"Showing a uniform random sample of {_fmt_int(shown)} of {_fmt_int(total)} rows."
+
+
+def scatter_data(p: Profile, x: str, y: str, color: str | None, filters: tuple[q.Filter, ...] = (),
+                 cap: int = SCATTER_CAP) -> ChartData:
+    cols = tuple(dict.fromkeys(c for c in (x, y, color) if c))
+    nonnull = filters + (q.Filter(x, "not_null"), q.Filter(y, "not_null"))
+    total = q.count_rows(p.source, nonnull)
+    sample = q.Sample(cap) if total > cap else None
+    res = q.run(q.QueryRequest(p.source, columns=cols, filters=nonnull, sample=sample), max_rows=cap)
+    frame = pd.DataFrame({"x": res.frame[x], "y": res.frame[y]})
+    if color:
+        frame["color"] = res.frame[color]
+    notes = (_sample_note(len(frame), total),) if sample else ()
+    return ChartData(frame, notes, {"total": total})
+
+
+def time_span(p: Profile, column: str, filters: tuple[q.Filter, ...] = ()) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    base, params = q.filtered_sql(p.source, filters)
+    expr = q.time_expr(column, _time_encoding(p, column) or "typed")
+    frame = q.sql(f"SELECT min({expr}) AS lo, max({expr}) AS hi FROM ({base})", params)
+    lo, hi = frame.iloc[0]["lo"], frame.iloc[0]["hi"]
+    return (None if pd.isna(lo) else pd.Timestamp(lo)), (None if pd.isna(hi) else pd.Timestamp(hi))
+
+
+def line_data(p: Profile, x: str, ys: tuple[str, ...], agg: q.AggFunc = "avg", filters: tuple[q.Filter, ...] = (),
+              buckets: int = LINE_BUCKETS) -> ChartData:
+    """Several y over a time axis (bucketed) or a numeric axis (binned), aggregated per bucket: long format
+    ``x, series, value``."""
+    if not ys:
+        return ChartData(pd.DataFrame(columns=["x", "series", "value"]))
+    aggs = tuple(q.Agg(agg, y, alias=f"v{i}") for i, y in enumerate(ys))
+    encoding = _time_encoding(p, x)
+    notes: list[str] = []
+    if encoding is not None:
+        lo, hi = time_span(p, x, filters)
+        span = (hi - lo).total_seconds() if lo is not None and hi is not None else 0
+        every = q.auto_bucket(span, buckets)
+        req = q.QueryRequest(p.source, filters=filters, time_bucket=q.TimeBucket(x, every, encoding, alias="x"),
+                             aggs=aggs, order=(q.Order("x"),))
+        notes.append(f"{agg} per {every} bucket.")
+    else:
+        req = q.QueryRequest(p.source, filters=filters + (q.Filter(x, "not_null"),), bins=(q.Bin(x, buckets, alias="x"),),
+                             aggs=aggs, order=(q.Order("x"),))
+        notes.append(f"{agg} per bin of {x} ({buckets} bins).")
+    res = q.run(req)
+    frame = res.frame.dropna(subset=["x"])
+    long = frame.melt(id_vars=["x"], value_vars=[f"v{i}" for i in range(len(ys))], var_name="series",
+                      value_name="value")
+    long["series"] = long["series"].map({f"v{i}": y for i, y in enumerate(ys)})
+    return ChartData(long[["x", "series", "value"]], tuple(notes))
+
+
+def bar_data(p: Profile, x: str, y: str | None, agg: q.AggFunc = "count", filters: tuple[q.Filter, ...] = (),
+             top: int = TOP_CATEGORIES) -> ChartData:
+    """One bar per value of ``x`` (the ``top`` largest), height ``agg(y)`` (or the row count)."""
+    a = q.Agg("count", alias="value") if agg == "count" or not y else q.Agg(agg, y, alias="value")
+    res = q.run(q.QueryRequest(p.source, filters=filters, group_by=(x,), aggs=(a,),
+                               order=(q.Order("value", True), q.Order(x)), limit=top, with_total=True))
+    frame = pd.DataFrame({"x": res.frame[x].astype("string").fillna("(null)"), "value": res.frame["value"]})
+    notes = (f"The {top} largest of {_fmt_int(res.total)} groups.",) if (res.total or 0) > top else ()
+    return ChartData(frame, notes, {"groups": res.total})
+
+
+def histogram_data(p: Profile, x: str, bins: int = 30, filters: tuple[q.Filter, ...] = (),
+                   color: str | None = None) -> ChartData:
+    encoding = _time_encoding(p, x)
+    if encoding not in (None,) and p.column(x).kind == "datetime" and encoding != "epoch_s" and encoding != "epoch_ms":
+        lo, hi = time_span(p, x, filters)
+        span = (hi - lo).total_seconds() if lo is not None and hi is not None else 0
+        every = q.auto_bucket(span, bins)
+        res = q.run(q.QueryRequest(p.source, filters=filters, time_bucket=q.TimeBucket(x, every, encoding, alias="x"),
+                                   aggs=(q.Agg("count", alias="count"),), order=(q.Order("x"),)))
+        frame = res.frame.dropna(subset=["x"])
+        step = pd.Timedelta(seconds=q.bucket_seconds(every))
+        return ChartData(pd.DataFrame({"x": frame["x"], "x_end": frame["x"] + step, "count": frame["count"]}),
+                         (f"Rows per {every}.",), {"temporal": True})
+    group = (color,) if color else ()
+    res = q.run(q.QueryRequest(p.source, filters=filters + (q.Filter(x, "not_null"),), group_by=group,
+                               bins=(q.Bin(x, bins, alias="x"),), aggs=(q.Agg("count", alias="count"),),
+                               order=(q.Order("x"),)))
+    frame = pd.DataFrame({"x": res.frame["x"], "x_end": res.frame["x_end"], "count": res.frame["count"]})
+    if color:
+        frame["color"] = res.frame[color].astype("string").fillna("(null)")
+    nulls = p.column(x).nulls
+    notes = (f"{_fmt_int(nulls)} rows without a value are left out.",) if nulls else ()
+    return ChartData(frame, notes, {"temporal": False})
+
+
+def _axis_key(p: Profile, column: str, alias: str, filters: tuple[q.Filter, ...], bins: int,
+              notes: list[str]) -> tuple[dict[str, Any], tuple[q.Filter, ...]]:
+    """How a heatmap axis groups: categories (the top ones) or numeric bins."""
+    if _is_cat(p, column) or p.column(column).kind == "datetime":
+        top = top_values(p, column, filters)
+        extra: tuple[q.Filter, ...] = ()
+        if p.column(column).distinct > len(top):
+            extra = (q.Filter(column, "in", tuple(top["value"].tolist())),)
+            notes.append(f"{column}: the {len(top)} most frequent values.")
+        return {"group_by": (column,)}, extra
+    return {"bins": (q.Bin(column, bins, alias=alias),)}, (q.Filter(column, "not_null"),)
+
+
+def heatmap_data(p: Profile, x: str, y: str, agg: q.AggFunc = "count", z: str | None = None,
+                 filters: tuple[q.Filter, ...] = (), bins: int = HEATMAP_BINS) -> ChartData:
+    """Counts (or ``agg(z)``) over a grid of two columns: categories or numeric bins on each axis."""
+    notes: list[str] = []
+    kx, fx = _axis_key(p, x, "x", filters, bins, notes)
+    ky, fy = _axis_key(p, y, "y", filters, bins, notes) if y != x else ({}, ())
+    group_by = kx.get("group_by", ()) + ky.get("group_by", ())
+    binning = kx.get("bins", ()) + ky.get("bins", ())
+    a = q.Agg("count", alias="value") if agg == "count" or not z else q.Agg(agg, z, alias="value")
+    res = q.run(q.QueryRequest(p.source, filters=filters + fx + fy, group_by=group_by, bins=binning, aggs=(a,)))
+    f = res.frame
+    out = pd.DataFrame({"value": f["value"]})
+    for axis, column, spec in (("x", x, kx), ("y", y, ky)):
+        if "group_by" in spec:
+            out[axis] = f[column].astype("string").fillna("(null)")
+        else:
+            out[axis], out[axis + "_end"] = f[axis], f[axis + "_end"]
+    return ChartData(out, tuple(notes), {"x_binned": "bins" in kx, "y_binned": "bins" in ky})
+
+
+# ---- charts: drawing -------------------------------------------------------------------------------------------
+def _title(name: str, limit: int = 40) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _base(data: pd.DataFrame):
+    import altair as alt
+
+    return alt.Chart(data).properties(height=380, usermeta={"embedOptions": {"renderer": "canvas"}})
+
+
+def scatter_chart(cd: ChartData, x: str, y: str, color: str | None, p: Profile):
+    import altair as alt
+
+    enc: dict[str, Any] = {
+        "x": alt.X("x:Q", title=_title(x), scale=alt.Scale(zero=False)),
+        "y": alt.Y("y:Q", title=_title(y), scale=alt.Scale(zero=False)),
+        "tooltip": [alt.Tooltip("x:Q", title=x), alt.Tooltip("y:Q", title=y)],
+    }
+    if color:
+        if _is_cat(p, color):
+            enc["color"] = alt.Color("color:N", title=_title(color, 24), scale=alt.Scale(range=PALETTE))
+        else:
+            enc["color"] = alt.Color("color:Q", title=_title(color, 24), scale=alt.Scale(range=RAMP))
+        enc["tooltip"].append(alt.Tooltip("color", title=color))
+    size = 30 if len(cd.frame) < 2000 else 12
+    return _base(cd.frame).mark_circle(size=size, opacity=0.7).encode(**enc)
+
+
+def line_chart(cd: ChartData, x: str, ys: tuple[str, ...], temporal: bool, agg: str):
+    import altair as alt
+
+    xt = "x:T" if temporal else "x:Q"
+    title = f"{agg}" if len(ys) > 1 else f"{agg}({_title(ys[0], 30)})" if ys else ""
+    chart = _base(cd.frame).mark_line(strokeWidth=1.8, interpolate="monotone").encode(
+        x=alt.X(xt, title=_title(x)),
+        y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(range=PALETTE), legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip(xt, title=x), alt.Tooltip("series:N", title="series"),
+                 alt.Tooltip("value:Q", format=".4g")],
+    )
+    return chart
+
+
+def bar_chart(cd: ChartData, x: str, y: str | None, agg: str):
+    import altair as alt
+
+    value_title = "rows" if agg == "count" or not y else f"{agg}({_title(y, 30)})"
+    height = max(160, min(28 * len(cd.frame), 900))
+    return _base(cd.frame).mark_bar(color=PALETTE[0]).encode(
+        y=alt.Y("x:N", title=_title(x), sort="-x", axis=alt.Axis(labelLimit=220)),
+        x=alt.X("value:Q", title=value_title),
+        tooltip=[alt.Tooltip("x:N", title=x), alt.Tooltip("value:Q", title=value_title, format=",.4g")],
+    ).properties(height=height)
+
+
+def histogram_chart(cd: ChartData, x: str, color: str | None = None):
+    import altair as alt
+
+    temporal = bool(cd.extra.get("temporal"))
+    t = "T" if temporal else "Q"
+    enc: dict[str, Any] = {
+        "x": alt.X(f"x:{t}", title=_title(x), bin="binned"),
+        "x2": alt.X2("x_end"),
+        "y": alt.Y("count:Q", title="rows", stack=True if color else None),
+        "tooltip": [alt.Tooltip(f"x:{t}", title="from"), alt.Tooltip(f"x_end:{t}", title="to"),
+                    alt.Tooltip("count:Q", format=",")],
+    }
+    if color:
+        enc["color"] = alt.Color("color:N", title=_title(color, 24), scale=alt.Scale(range=PALETTE))
+        enc["tooltip"].append(alt.Tooltip("color:N", title=color))
+    mark = _base(cd.frame).mark_bar(color=PALETTE[0], stroke="white", strokeWidth=0.5)
+    return mark.encode(**enc)
+
+
+def heatmap_chart(cd: ChartData, x: str, y: str, agg: str, z: str | None):
+    import altair as alt
+
+    value_title = "rows" if agg == "count" or not z else f"{agg}({_title(z, 30)})"
+    enc: dict[str, Any] = {"color": alt.Color("value:Q", title=value_title, scale=alt.Scale(range=HEAT[:5])),
+                           "tooltip": [alt.Tooltip("value:Q", title=value_title, format=",.4g")]}
+    for axis, name in (("x", x), ("y", y)):
+        channel = alt.X if axis == "x" else alt.Y
+        if cd.extra.get(f"{axis}_binned"):
+            enc[axis] = channel(f"{axis}:Q", title=_title(name), bin="binned", scale=alt.Scale(zero=False))
+            enc[axis + "2"] = (alt.X2 if axis == "x" else alt.Y2)(f"{axis}_end")
+            enc["tooltip"] += [alt.Tooltip(f"{axis}:Q", title=f"{name} from", format=".4g"),
+                               alt.Tooltip(f"{axis}_end:Q", title="to", format=".4g")]
+        else:
+            enc[axis] = channel(f"{axis}:N", title=_title(name), axis=alt.Axis(labelLimit=160))
+            enc["tooltip"].append(alt.Tooltip(f"{axis}:N", title=name))
+    height = 380
+    if not cd.extra.get("y_binned"):
+        height = max(160, min(30 * cd.frame["y"].nunique(), 800))
+    return _base(cd.frame).mark_rect().encode(**enc).properties(height=height)
+
+
+# ---- maps: data -------------------------------------------------------------------------------------------------
+def _geo_filters(p: Profile, filters: tuple[q.Filter, ...]) -> tuple[q.Filter, ...]:
+    assert p.geo is not None
+    lat, lon = p.geo.lat, p.geo.lon
+    return filters + (q.Filter(lat, "between", -90, 90), q.Filter(lon, "between", -180, 180))
+
+
+def points_data(p: Profile, color: str | None, tooltip: tuple[str, ...] = (), filters: tuple[q.Filter, ...] = (),
+                cap: int = POINT_CAP) -> ChartData:
+    """Up to ``cap`` located rows (a uniform sample above), with the colour and tooltip columns."""
+    assert p.geo is not None
+    geo = _geo_filters(p, filters)
+    total = q.count_rows(p.source, geo)
+    cols = tuple(dict.fromkeys((p.geo.lat, p.geo.lon) + ((color,) if color else ()) + tooltip))
+    sample = q.Sample(cap) if total > cap else None
+    res = q.run(q.QueryRequest(p.source, columns=cols, filters=geo, sample=sample), max_rows=cap)
+    notes = (_sample_note(len(res.frame), total),) if sample else ()
+    return ChartData(res.frame, notes, {"total": total})
+
+
+def density_data(p: Profile, weight: str | None, agg: q.AggFunc = "count", filters: tuple[q.Filter, ...] = (),
+                 cells: int = DENSITY_CELLS) -> ChartData:
+    """A lat × lon grid aggregated in DuckDB: ``lat, lat_end, lon, lon_end, value`` per non-empty cell."""
+    assert p.geo is not None
+    geo = _geo_filters(p, filters)
+    base, params = q.filtered_sql(p.source, geo)
+    lat, lon = q.quote(p.geo.lat), q.quote(p.geo.lon)
+    box = q.sql(f"SELECT min({lat}) a, max({lat}) b, min({lon}) c, max({lon}) d FROM ({base})", params).iloc[0]
+    if pd.isna(box["a"]):
+        return ChartData(pd.DataFrame(columns=["lat", "lat_end", "lon", "lon_end", "value", "rows"]))
+    lat_span = max(float(box["b"]) - float(box["a"]), 1e-9)
+    lon_span = max(float(box["d"]) - float(box["c"]), 1e-9)
+    # square-ish cells on the ground: longitude degrees shrink with cos(latitude)
+    ground_ratio = lon_span * math.cos(math.radians((float(box["a"]) + float(box["b"])) / 2)) / lat_span
+    nx = cells if ground_ratio >= 1 else max(4, round(cells * ground_ratio))
+    ny = cells if ground_ratio < 1 else max(4, round(cells / ground_ratio))
+    a = q.Agg("count", alias="value") if agg == "count" or not weight else q.Agg(agg, weight, alias="value")
+    res = q.run(q.QueryRequest(p.source, filters=geo,
+                               bins=(q.Bin(p.geo.lat, ny, alias="lat"), q.Bin(p.geo.lon, nx, alias="lon")),
+                               aggs=(a, q.Agg("count", alias="rows"))), max_rows=cells * cells)
+    frame = res.frame.dropna(subset=["lat", "lon", "value"])
+    return ChartData(frame, (f"{len(frame):,} grid cells of {nx} × {ny}, aggregated in DuckDB over "
+                             f"{int(frame['rows'].sum()):,} rows.",), {"nx": nx, "ny": ny})
+
+
+def trajectory_data(p: Profile, entity: str, time: str, color: str | None = None,
+                    filters: tuple[q.Filter, ...] = (), max_entities: int = MAX_ENTITIES,
+                    max_vertices: int = MAX_VERTICES) -> ChartData:
+    """One path per entity ordered by time; the entities with most points first, thinned evenly so all paths
+    together hold at most ``max_vertices`` vertices (first and last points kept). One row per entity:
+    ``entity, path ([[lon, lat], …]), start, end, points, color_value``."""
+    assert p.geo is not None
+    geo = _geo_filters(p, filters + (q.Filter(entity, "not_null"), q.Filter(time, "not_null")))
+    base, params = q.filtered_sql(p.source, geo)
+    e, lat, lon = q.quote(entity), q.quote(p.geo.lat), q.quote(p.geo.lon)
+    t = q.time_expr(time, _time_encoding(p, time) or "typed")
+    counts = q.sql(f"SELECT count(DISTINCT {e}) AS entities, count(*) AS n FROM ({base})", params).iloc[0]
+    n_entities, n_points = int(counts["entities"]), int(counts["n"])
+    keep = max(1, min(int(max_entities), n_entities))
+    colour_sql = f", any_value({q.quote(color)}) OVER (PARTITION BY {e}) AS colour" if color else ""
+    stmt = (
+        f"WITH f AS ({base}), "
+        f"pick AS (SELECT {e} AS ent FROM f GROUP BY {e} ORDER BY count(*) DESC, {e} LIMIT {keep}), "
+        f"pts AS (SELECT {e} AS ent, {t} AS ts, CAST({lat} AS DOUBLE) AS la, CAST({lon} AS DOUBLE) AS lo, "
+        f"row_number() OVER (PARTITION BY {e} ORDER BY {t}) AS rn, count(*) OVER (PARTITION BY {e}) AS n"
+        f"{colour_sql} FROM f WHERE {e} IN (SELECT ent FROM pick)), "
+        f"tot AS (SELECT count(*) AS total FROM pts) "
+        f"SELECT pts.* FROM pts, tot WHERE (rn - 1) % greatest(1, CAST(ceil(total / ?) AS BIGINT)) = 0 OR rn = n "
+        f"ORDER BY ent, rn")
+    frame = q.sql(stmt, params + [float(max_vertices)])
+    rows = []
+    for ent, g in frame.groupby("ent", sort=False):
+        rows.append({
+            "entity": str(ent), "path": g[["lo", "la"]].round(6).to_numpy().tolist(),
+            "start": str(pd.Timestamp(g["ts"].iloc[0])), "end": str(pd.Timestamp(g["ts"].iloc[-1])),
+            "points": int(g["n"].iloc[0]),
+            **({"color_value": g["colour"].iloc[0]} if color else {}),
+        })
+    out = pd.DataFrame(rows, columns=["entity", "path", "start", "end", "points"] + (["color_value"] if color else []))
+    notes = []
+    if keep < n_entities:
+        notes.append(f"The {keep} {entity} values with the most points, of {n_entities:,}.")
+    if len(frame) < n_points and keep == n_entities or len(frame) < out["points"].sum():
+        notes.append(f"Paths thinned evenly to {len(frame):,} of {int(out['points'].sum()):,} points "
+                     "(first and last kept).")
+    return ChartData(out, tuple(notes), {"vertices": len(frame), "entities": n_entities})
+
+
+# ---- maps: drawing ---------------------------------------------------------------------------------------------
+def _hex(color: str) -> list[int]:
+    color = color.lstrip("#")
+    return [int(color[i:i + 2], 16) for i in (0, 2, 4)]
+
+
+def ramp(values: pd.Series, stops: list[str] = RAMP, alpha: int = 210) -> tuple[list[list[int]], float, float]:
+    """RGBA colours along ``stops`` for numeric values (quantile-clipped 2–98 %), and the range used."""
+    v = pd.to_numeric(values, errors="coerce").astype(float)
+    finite = v[np.isfinite(v)]
+    if finite.empty:
+        return [[*_hex(OTHER), alpha]] * len(v), 0.0, 0.0
+    lo, hi = float(finite.quantile(0.02)), float(finite.quantile(0.98))
+    if hi <= lo:
+        lo, hi = float(finite.min()), float(finite.max())
+    t = ((v - lo) / (hi - lo) if hi > lo else v * 0 + 0.5).clip(0, 1)
+    rgb = np.array([_hex(c) for c in stops], dtype=float)
+    pos = t.to_numpy() * (len(stops) - 1)
+    out = []
+    for x in pos:
+        if not np.isfinite(x):
+            out.append([*_hex(OTHER), alpha])
+            continue
+        i = min(int(x), len(stops) - 2)
+        f = x - i
+        c = rgb[i] * (1 - f) + rgb[i + 1] * f
+        out.append([int(c[0]), int(c[1]), int(c[2]), alpha])
+    return out, lo, hi
+
+
+def categories(values: pd.Series, alpha: int = 220, top: int = len(PALETTE)) -> tuple[list[list[int]], dict[str, str]]:
+    """RGBA colours per category (the most frequent ones get the palette, the rest grey) and the legend."""
+    text = values.astype("string").fillna("(null)")
+    order = text.value_counts().index.tolist()[:top]
+    legend = {str(k): PALETTE[i] for i, k in enumerate(order)}
+    return [[*_hex(legend.get(str(x), OTHER)), alpha] for x in text], legend
+
+
+def view_state(lats: pd.Series | np.ndarray, lons: pd.Series | np.ndarray, width: int = 900, height: int = 520):
+    """A pydeck view fitting the points (2–98 % of them, so a stray point does not zoom out to the world)."""
+    import pydeck as pdk
+
+    la = pd.Series(np.asarray(lats, dtype=float)).dropna()
+    lo = pd.Series(np.asarray(lons, dtype=float)).dropna()
+    if la.empty:
+        return pdk.ViewState(latitude=0, longitude=0, zoom=1)
+    a, b = la.quantile([0.01, 0.99]) if len(la) > 50 else (la.min(), la.max())
+    c, d = lo.quantile([0.01, 0.99]) if len(lo) > 50 else (lo.min(), lo.max())
+    mid_lat = (a + b) / 2
+    lat_span = max(b - a, 1e-4) / max(math.cos(math.radians(mid_lat)), 0.1)
+    lon_span = max(d - c, 1e-4)
+    zoom = min(math.log2(width * 360 / (256 * lon_span)), math.log2(height * 360 / (256 * lat_span))) - 0.35
+    return pdk.ViewState(latitude=float(mid_lat), longitude=float((c + d) / 2), zoom=float(max(0.5, min(zoom, 18))),
+                         pitch=0, bearing=0)
+
+
+def _nice_step(span: float, lines: int = 6) -> float:
+    raw = max(span, 1e-9) / lines
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * power:
+            return m * power
+    return 10 * power
+
+
+def graticule_layers(lat_min: float, lat_max: float, lon_min: float, lon_max: float) -> list:
+    """Faint latitude / longitude lines with degree labels: the frame of reference a map without a basemap needs."""
+    import pydeck as pdk
+
+    pad_lat = (lat_max - lat_min) * 0.15 + 1e-3
+    pad_lon = (lon_max - lon_min) * 0.15 + 1e-3
+    a, b, c, d = lat_min - pad_lat, lat_max + pad_lat, lon_min - pad_lon, lon_max + pad_lon
+    step = _nice_step(max(b - a, d - c))
+    decimals = max(0, -math.floor(math.log10(step)) + (1 if step / 10 ** math.floor(math.log10(step)) == 2.5 else 0))
+    lines, labels = [], []
+    lat = math.ceil(a / step) * step
+    while lat <= b:
+        lines.append({"path": [[c, lat], [d, lat]]})
+        labels.append({"pos": [c, lat], "text": f"{abs(lat):.{decimals}f}°{'N' if lat >= 0 else 'S'}"})
+        lat += step
+    lon = math.ceil(c / step) * step
+    while lon <= d:
+        lines.append({"path": [[lon, a], [lon, b]]})
+        labels.append({"pos": [lon, a], "text": f"{abs(lon):.{decimals}f}°{'E' if lon >= 0 else 'W'}"})
+        lon += step
+    return [
+        pdk.Layer("PathLayer", pd.DataFrame(lines), id="graticule", get_path="path", get_color=[120, 130, 145, 90],
+                  width_units="pixels", get_width=1, pickable=False),
+        pdk.Layer("TextLayer", pd.DataFrame(labels), id="graticule-labels", get_position="pos", get_text="text",
+                  get_size=11, get_color=[90, 98, 110, 220], get_text_anchor="'start'",
+                  get_alignment_baseline="'bottom'", pickable=False),
+    ]
+
+
+def _tooltip(rows: list[tuple[str, str]]) -> dict[str, Any]:
+    """A deck.gl tooltip: ``(label, "{field}")`` pairs, labels escaped."""
+    body = "<br/>".join(f"<b>{html.escape(label)}</b>: {value}" for label, value in rows)
+    return {"html": body, "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "12px"}}
+
+
+def _deck(layers: list, view, tooltip: dict[str, Any] | None):
+    import pydeck as pdk
+
+    return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None, tooltip=tooltip or False,
+                    parameters={"cull": False})
+
+
+def _fmt_value(v: object) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.5g}"
+    if isinstance(v, pd.Timestamp):
+        return str(v)
+    return str(v)
+
+
+def points_deck(cd: ChartData, p: Profile, color: str | None, tooltip: tuple[str, ...] = ()):
+    """Points coloured by a column (a ramp for numbers, a palette for categories), with tooltips."""
+    import pydeck as pdk
+
+    assert p.geo is not None
+    f = cd.frame
+    data = pd.DataFrame({"lon": f[p.geo.lon].astype(float).round(6), "lat": f[p.geo.lat].astype(float).round(6)})
+    legend: dict[str, Any] = {}
+    if color:
+        if _is_cat(p, color):
+            data["rgba"], legend["categories"] = categories(f[color])
+        else:
+            data["rgba"], lo, hi = ramp(f[color])
+            legend["range"] = (lo, hi)
+    else:
+        data["rgba"] = [[*_hex(PALETTE[0]), 200]] * len(f)
+    tips = [("latitude", "{lat}"), ("longitude", "{lon}")]
+    for i, c in enumerate(dict.fromkeys(((color,) if color else ()) + tooltip)):
+        data[f"t{i}"] = [_fmt_value(v) for v in f[c]]
+        tips.append((c, f"{{t{i}}}"))
+    radius = 4 if len(data) <= 2000 else 3 if len(data) <= 6000 else 2
+    layers = graticule_layers(float(data["lat"].min()), float(data["lat"].max()), float(data["lon"].min()),
+                              float(data["lon"].max())) if len(data) else []
+    layers.append(pdk.Layer("ScatterplotLayer", data, id="points", get_position=["lon", "lat"], get_fill_color="rgba",
+                            radius_units="pixels", get_radius=radius, stroked=False, pickable=True,
+                            auto_highlight=True))
+    return _deck(layers, view_state(data["lat"], data["lon"]), _tooltip(tips)), legend
+
+
+def density_deck(cd: ChartData, value_label: str):
+    """Grid cells as rectangles coloured light → dark by their aggregated value."""
+    import pydeck as pdk
+
+    f = cd.frame
+    if f.empty:
+        return _deck([], view_state([], []), None), {}
+    colours, lo, hi = ramp(f["value"], HEAT, alpha=200)
+    data = pd.DataFrame({
+        "polygon": [[[a, b], [c, b], [c, d], [a, d]] for a, b, c, d in
+                    zip(f["lon"].round(6), f["lat"].round(6), f["lon_end"].round(6), f["lat_end"].round(6))],
+        "rgba": colours, "v": [_fmt_value(v) for v in f["value"]], "n": f["rows"].astype(int),
+        "clat": ((f["lat"] + f["lat_end"]) / 2).round(5), "clon": ((f["lon"] + f["lon_end"]) / 2).round(5),
+    })
+    layers = graticule_layers(float(f["lat"].min()), float(f["lat_end"].max()), float(f["lon"].min()),
+                              float(f["lon_end"].max()))
+    layers.append(pdk.Layer("PolygonLayer", data, id="density", get_polygon="polygon", get_fill_color="rgba",
+                            stroked=True, get_line_color=[255, 255, 255, 60], line_width_min_pixels=0.5,
+                            filled=True, pickable=True, auto_highlight=True))
+    tip = _tooltip([(value_label, "{v}"), ("rows", "{n}"), ("cell centre", "{clat}, {clon}")])
+    view = view_state(pd.concat([f["lat"], f["lat_end"]]), pd.concat([f["lon"], f["lon_end"]]))
+    return _deck(layers, view, tip), {"range": (lo, hi)}
+
+
+def trajectories_deck(cd: ChartData, p: Profile, entity: str, color: str | None = None):
+    """One path per entity (palette by entity, or a ramp / palette of ``color``), start points marked."""
+    import pydeck as pdk
+
+    f = cd.frame
+    if f.empty:
+        return _deck([], view_state([], []), None), {}
+    legend: dict[str, Any] = {}
+    if color and "color_value" in f:
+        if _is_cat(p, color):
+            rgba, legend["categories"] = categories(f["color_value"])
+        else:
+            rgba, lo, hi = ramp(f["color_value"])
+            legend["range"] = (lo, hi)
+    else:
+        rgba = [[*_hex(PALETTE[i % len(PALETTE)]), 220] for i in range(len(f))]
+        legend["categories"] = {e: PALETTE[i % len(PALETTE)] for i, e in enumerate(f["entity"][:len(PALETTE)])}
+    data = pd.DataFrame({"path": f["path"], "rgba": rgba, "entity": f["entity"], "start": f["start"],
+                         "end": f["end"], "points": f["points"]})
+    starts = pd.DataFrame({"pos": [path[0] for path in f["path"]], "rgba": rgba, "entity": f["entity"],
+                           "start": f["start"], "end": f["end"], "points": f["points"]})
+    all_lon = [pt[0] for path in f["path"] for pt in path]
+    all_lat = [pt[1] for path in f["path"] for pt in path]
+    layers = graticule_layers(min(all_lat), max(all_lat), min(all_lon), max(all_lon))
+    layers += [
+        pdk.Layer("PathLayer", data, id="trajectories", get_path="path", get_color="rgba", width_units="pixels",
+                  get_width=2, width_min_pixels=1.5, joint_rounded=True, cap_rounded=True, pickable=True,
+                  auto_highlight=True),
+        pdk.Layer("ScatterplotLayer", starts, id="starts", get_position="pos", get_fill_color="rgba",
+                  get_line_color=[255, 255, 255, 255], stroked=True, line_width_min_pixels=1, radius_units="pixels",
+                  get_radius=4, pickable=True),
+    ]
+    tip = _tooltip([(entity, "{entity}"), ("from", "{start}"), ("to", "{end}"), ("points", "{points}")])
+    return _deck(layers, view_state(all_lat, all_lon), tip), legend

@@ -1,0 +1,409 @@
+"""The data explorer's Streamlit component: ``explore(path, key=...)`` draws a paged, filterable table, a chart
+builder and maps for one CSV / TSV / Parquet / JSON file.
+
+The second Streamlit boundary module of ``lens_core`` (beside :mod:`lens_core.cached`): it only lays widgets out.
+The queries, charts and maps come from :mod:`lens_core.explorer`, which runs everything in DuckDB, so the browser
+only ever receives aggregated or capped rows; a caption says whenever what is shown is sampled or capped.
+"""
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from lens_core import explorer as ex
+from lens_core import profile as pr
+from lens_core import query as q
+
+CHARTS = ("Scatter", "Line", "Bar", "Histogram", "Heatmap")
+MAPS = ("Points", "Density", "Trajectories")
+AGGS: tuple[q.AggFunc, ...] = ("avg", "sum", "min", "max", "median", "std", "count")
+PAGE_SIZES = (25, 50, 100, 250)
+EXPORT_ROWS = 1_000_000
+NONE = "—"
+
+
+# ---- cached calls ------------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner="Profiling the data…", max_entries=32)
+def _profile(path: str, fmt: str, stamp: tuple[float, int]) -> pr.Profile:
+    return pr.profile(q.Source(path, fmt))  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _call(name: str, path: str, stamp: tuple[float, int], args: tuple, kwargs: tuple, _p: pr.Profile) -> Any:
+    """``explorer.<name>(profile, *args, **kwargs)``, cached by the file (path, mtime, size) and the arguments."""
+    return getattr(ex, name)(_p, *args, **dict(kwargs))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _note(*notes: str) -> None:
+    for text in notes:
+        st.caption(f":material/info: {text}")
+
+
+def _index(options: list, value: object, default: int = 0) -> int:
+    return options.index(value) if value in options else default
+
+
+def _suggestion(p: pr.Profile, chart: str) -> pr.Suggestion | None:
+    return next((s for s in p.suggestions if s.chart == chart), None)
+
+
+# ---- the component ---------------------------------------------------------------------------------------------
+def explore(path: Path, *, key: str) -> None:
+    """The explorer for one local data file. ``key`` keeps its widgets apart from others on the page."""
+    path = Path(path)
+    try:
+        source = q.Source.of(path)
+        stat = path.stat()
+        stamp = (stat.st_mtime, stat.st_size)
+        p = _profile(source.path, source.format, stamp)
+    except (q.QueryError, OSError) as exc:
+        st.warning(f"This file could not be read as a table: {exc}", icon=":material/table_view:")
+        return
+    if not p.columns:
+        st.info("This file holds no columns.")
+        return
+
+    def call(name: str, *args: Any, **kwargs: Any) -> Any:
+        return _call(name, source.path, stamp, args, tuple(sorted(kwargs.items())), _p=p)
+
+    views = ["Table", "Chart"] + (["Map"] if p.geo else []) + ["Columns"]
+    facts = [_plural(p.rows, "row"), _plural(len(p.columns), "column")]
+    if p.geo:
+        facts.append(f":material/location_on: {p.geo.lat} / {p.geo.lon}"
+                     + (" (guessed from the values)" if p.geo.how == "values" else ""))
+    if p.time:
+        facts.append(f":material/schedule: {p.time}")
+    top = st.columns([3, 2], vertical_alignment="center")
+    view = top[0].radio("View", views, horizontal=True, key=f"{key}.view", label_visibility="collapsed")
+    top[1].caption(" · ".join(facts))
+    filters = _filters(p, key, call)
+    try:
+        if view == "Table":
+            _table(p, key, filters, call)
+        elif view == "Chart":
+            _chart(p, key, filters, call)
+        elif view == "Map":
+            _map(p, key, filters, call)
+        else:
+            _columns(p)
+    except q.QueryTimeoutError as exc:
+        st.error(f"**Too slow.** {exc}", icon=":material/timer_off:")
+    except q.QueryError as exc:
+        st.error(f"**The query failed.** {exc}", icon=":material/error:")
+
+
+# ---- filters ---------------------------------------------------------------------------------------------------
+def _filters(p: pr.Profile, key: str, call) -> tuple[q.Filter, ...]:
+    chosen = st.session_state.get(f"{key}.filter_on") or []
+    label = "Filters" + (f" · {len(chosen)}" if chosen else "")
+    out: list[q.Filter] = []
+    with st.expander(label, icon=":material/filter_alt:", expanded=bool(chosen)):
+        names = [c.name for c in p.columns]
+        chosen = st.multiselect("Filter on", names, key=f"{key}.filter_on", placeholder="Choose columns to filter on")
+        for name in chosen:
+            c = p.column(name)
+            left, right = st.columns([4, 1], vertical_alignment="bottom")
+            wkey = f"{key}.filter.{name}"
+            with left:
+                if c.kind == "numeric" and not c.all_null:
+                    lo, hi = float(pr._num(c.minimum) or 0), float(pr._num(c.maximum) or 0)
+                    if hi > lo:
+                        step = None if not c.integer else 1.0
+                        a, b = st.slider(name, lo, hi, (lo, hi), step=step, key=wkey)
+                        if (a, b) != (lo, hi):
+                            out.append(q.Filter(name, "between", a, b))
+                    else:
+                        st.caption(f"{name}: every value is {lo:g}")
+                elif c.kind in ("categorical", "boolean") and not c.all_null:
+                    values = call("top_values", name, limit=200)["value"].tolist()
+                    picked = st.multiselect(name, values, key=wkey, placeholder="Any value",
+                                            format_func=lambda v: "(empty)" if v is None or v is pd.NA else str(v))
+                    if picked:
+                        out.append(q.Filter(name, "in", tuple(None if v is pd.NA else v for v in picked)))
+                elif c.kind == "datetime" and c.time_encoding == "typed" and not c.all_null:
+                    lo_t, hi_t = pd.Timestamp(str(c.minimum)), pd.Timestamp(str(c.maximum))
+                    if hi_t > lo_t:
+                        a, b = st.slider(name, lo_t.to_pydatetime(), hi_t.to_pydatetime(),
+                                         (lo_t.to_pydatetime(), hi_t.to_pydatetime()), key=wkey)
+                        if (pd.Timestamp(a), pd.Timestamp(b)) != (lo_t, hi_t):
+                            out.append(q.Filter(name, "between", pd.Timestamp(a).to_pydatetime(),
+                                                pd.Timestamp(b).to_pydatetime()))
+                    else:
+                        st.caption(f"{name}: a single time")
+                else:
+                    mode = st.session_state.get(f"{wkey}.mode", "contains")
+                    text = st.text_input(f"{name} {mode}", key=wkey, placeholder="text")
+                    if text:
+                        out.append(q.Filter(name, {"contains": "contains", "starts with": "starts",
+                                                   "ends with": "ends", "equals": "eq"}[mode], text))
+            with right:
+                if c.kind not in ("numeric", "categorical", "boolean", "datetime") or c.all_null or (
+                        c.kind == "datetime" and c.time_encoding != "typed"):
+                    st.selectbox("match", ["contains", "starts with", "ends with", "equals"], key=f"{wkey}.mode",
+                                 label_visibility="collapsed")
+                nulls = st.selectbox("Empty values", ["keep empty", "drop empty", "only empty"],
+                                     key=f"{wkey}.nulls", label_visibility="collapsed",
+                                     help=f"Rows where {name} has no value")
+                if nulls == "drop empty":
+                    out.append(q.Filter(name, "not_null"))
+                elif nulls == "only empty":
+                    out.append(q.Filter(name, "is_null"))
+    return tuple(out)
+
+
+# ---- table -----------------------------------------------------------------------------------------------------
+def _table(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
+    names = [c.name for c in p.columns]
+    default = names if len(names) <= 40 else names[:40]
+    with st.expander("Columns and order", icon=":material/view_column:",
+                     expanded=False):
+        shown = st.multiselect("Columns", names, default=default, key=f"{key}.columns",
+                               placeholder="All columns")
+        a, b = st.columns([3, 1], vertical_alignment="bottom")
+        sort = a.selectbox("Sort by", [NONE] + names, key=f"{key}.sort")
+        descending = b.toggle("Descending", key=f"{key}.desc")
+    shown = shown or names
+    order = (q.Order(sort, descending),) if sort != NONE else ()
+    size_key, page_key = f"{key}.page_size", f"{key}.page"
+    page_size = int(st.session_state.get(size_key, 50))
+    page = int(st.session_state.get(page_key, 1) or 1)
+    res = call("table_page", tuple(shown), filters, order, page, page_size)
+    total = int(res.total or 0)
+    pages = max(1, math.ceil(total / page_size))
+    if page > pages:  # filters shrank the result
+        page = 1
+        st.session_state[page_key] = 1
+        res = call("table_page", tuple(shown), filters, order, page, page_size)
+    st.dataframe(res.frame, hide_index=True, width="stretch", height=min(38 + 35 * max(len(res.frame), 1), 460))
+    filtered = f" (filtered from {p.rows:,})" if filters else ""
+    cols = st.columns([4, 1.2, 1.2, 1.3], vertical_alignment="center")
+    cols[0].caption(f"{_plural(total, 'row')}{filtered} · {_plural(len(shown), 'column')} · page {page:,} of "
+                    f"{pages:,}")
+    cols[1].selectbox("Rows per page", PAGE_SIZES, index=_index(list(PAGE_SIZES), page_size, 1), key=size_key,
+                      label_visibility="collapsed", format_func=lambda n: f"{n} / page")
+    cols[2].number_input("Page", min_value=1, max_value=pages, value=min(page, pages), step=1, key=page_key,
+                         label_visibility="collapsed")
+    request = q.QueryRequest(p.source, columns=tuple(shown), filters=filters, order=order)
+    capped = total > EXPORT_ROWS
+    cols[3].download_button(
+        "CSV", data=lambda: q.export_csv(request, max_rows=EXPORT_ROWS),
+        file_name=f"{Path(p.source.path).stem}{'-filtered' if filters else ''}.csv", mime="text/csv",
+        icon=":material/download:", on_click="ignore", key=f"{key}.export",
+        help=f"The filtered rows and chosen columns ({total:,} rows)" + (
+            f"; the first {EXPORT_ROWS:,} only" if capped else ""))
+
+
+def _columns(p: pr.Profile) -> None:
+    st.dataframe(pr.frame_summary(p), hide_index=True, width="stretch",
+                 height=min(38 + 35 * len(p.columns), 560))
+    if p.sampled:
+        _note(f"Statistics from a uniform sample of {pr.FULL_SCAN_ROWS:,} of {p.rows:,} rows; the row count is exact.")
+
+
+# ---- charts ----------------------------------------------------------------------------------------------------
+def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
+    numeric = p.names("numeric")
+    cats = p.names("categorical", "boolean")
+    times = list(p.times)
+    everything = [c.name for c in p.columns]
+    first = next((s for s in p.suggestions if s.chart in ("line", "scatter", "bar", "histogram", "heatmap")), None)
+    default_kind = first.chart.title() if first else "Bar"
+    kind = st.radio("Chart", CHARTS, index=_index(list(CHARTS), default_kind), horizontal=True,
+                    key=f"{key}.chart", label_visibility="collapsed")
+    s = _suggestion(p, kind.lower())
+    c = st.columns(4)
+    if kind == "Scatter":
+        if len(numeric) < 2:
+            st.info("A scatter chart needs two numeric columns.")
+            return
+        x = c[0].selectbox("x", numeric, index=_index(numeric, s.x if s else None), key=f"{key}.sc.x")
+        y = c[1].selectbox("y", numeric, index=_index(numeric, s.y[0] if s and s.y else None, 1), key=f"{key}.sc.y")
+        opts = [NONE] + everything
+        color = c[2].selectbox("colour", opts, index=_index(opts, s.color if s else None), key=f"{key}.sc.color")
+        color = None if color == NONE else color
+        cd = call("scatter_data", x, y, color, filters)
+        st.altair_chart(ex.scatter_chart(cd, x, y, color, p), width="stretch")
+    elif kind == "Line":
+        xs = times + numeric
+        if not xs or not numeric:
+            st.info("A line chart needs a time or numeric axis and a numeric column.")
+            return
+        x = c[0].selectbox("x (time)", xs, index=_index(xs, s.x if s else None), key=f"{key}.ln.x")
+        ys = c[1].multiselect("y", [n for n in numeric if n != x],
+                              default=[y for y in (s.y if s else numeric[:1]) if y in numeric and y != x],
+                              key=f"{key}.ln.y")
+        agg = c[2].selectbox("aggregate", AGGS, key=f"{key}.ln.agg")
+        if not ys:
+            st.info("Choose one or more y columns.")
+            return
+        cd = call("line_data", x, tuple(ys), agg, filters)
+        st.altair_chart(ex.line_chart(cd, x, tuple(ys), x in times, agg), width="stretch")
+    elif kind == "Bar":
+        groups = cats + [n for n in everything if n not in cats]
+        x = c[0].selectbox("group by", groups, index=_index(groups, s.x if s else None), key=f"{key}.bar.x")
+        agg = c[1].selectbox("aggregate", AGGS, index=_index(list(AGGS), s.agg if s else "count"),
+                             key=f"{key}.bar.agg")
+        ys = [n for n in numeric if n != x]
+        y = None
+        if agg != "count":
+            if not ys:
+                st.info("No numeric column to aggregate: showing row counts.")
+                agg = "count"
+            else:
+                y = c[2].selectbox("of", ys, index=_index(ys, s.y[0] if s and s.y else None), key=f"{key}.bar.y")
+        cd = call("bar_data", x, y, agg, filters)
+        st.altair_chart(ex.bar_chart(cd, x, y, agg), width="stretch")
+    elif kind == "Histogram":
+        xs = numeric + [t for t in times if p.column(t).time_encoding == "typed" or p.column(t).kind == "datetime"]
+        if not xs:
+            st.info("A histogram needs a numeric or time column.")
+            return
+        x = c[0].selectbox("column", xs, index=_index(xs, s.x if s else None), key=f"{key}.hist.x")
+        bins = c[1].slider("bins", 5, 100, 30, key=f"{key}.hist.bins")
+        opts = [NONE] + cats
+        color = c[2].selectbox("stack by", opts, key=f"{key}.hist.color")
+        color = None if color == NONE or x in times else color
+        cd = call("histogram_data", x, bins, filters, color=color)
+        st.altair_chart(ex.histogram_chart(cd, x, color), width="stretch")
+    else:
+        x = c[0].selectbox("x", everything, index=_index(everything, s.x if s else None), key=f"{key}.hm.x")
+        rest = [n for n in everything if n != x]
+        y = c[1].selectbox("y", rest, index=_index(rest, s.y[0] if s and s.y else None), key=f"{key}.hm.y")
+        agg = c[2].selectbox("aggregate", ("count",) + AGGS[:-1], key=f"{key}.hm.agg")
+        z = None
+        if agg != "count" and numeric:
+            z = c[3].selectbox("of", numeric, key=f"{key}.hm.z")
+        elif agg != "count":
+            agg = "count"
+        cd = call("heatmap_data", x, y, agg, z, filters)
+        st.altair_chart(ex.heatmap_chart(cd, x, y, agg, z), width="stretch")
+    _note(*cd.notes)
+    st.caption(f"{_plural(cd.rows_sent, 'row')} sent to the browser · computed in DuckDB over "
+               f"{'the filtered' if filters else 'all'} {p.rows:,} rows.")
+
+
+# ---- maps ------------------------------------------------------------------------------------------------------
+def _legend(legend: dict[str, Any], label: str | None) -> None:
+    if cats := legend.get("categories"):
+        items = " ".join(f'<span style="white-space:nowrap;margin-right:12px"><span style="color:{colour};'
+                         f'font-size:1.1em">●</span> {html.escape(str(name))}</span>'
+                         for name, colour in list(cats.items())[:18])
+        st.markdown(f'<div style="font-size:0.85em;line-height:1.8">{html.escape(label or "")}'
+                    f'{": " if label else ""}{items}</div>', unsafe_allow_html=True)
+    elif rng := legend.get("range"):
+        lo, hi = rng
+        stops = legend.get("stops", ex.RAMP)
+        st.markdown(
+            f'<div style="display:flex;align-items:center;gap:8px;font-size:0.85em">'
+            f'<span>{html.escape(label or "")}</span><span>{lo:.4g}</span>'
+            f'<span style="display:inline-block;width:180px;height:10px;border-radius:3px;'
+            f'background:linear-gradient(90deg,{",".join(stops)})"></span><span>{hi:.4g}</span></div>',
+            unsafe_allow_html=True)
+
+
+def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
+    assert p.geo is not None
+    everything = [c.name for c in p.columns]
+    numeric = [n for n in p.names("numeric") if n not in (p.geo.lat, p.geo.lon)]
+    can_trace = bool(p.times and p.entities)
+    kind = st.radio("Map", MAPS, horizontal=True, key=f"{key}.map", label_visibility="collapsed",
+                    captions=None)
+    c = st.columns(4)
+    if kind == "Points":
+        s = _suggestion(p, "points")
+        opts = [NONE] + [n for n in everything if n not in (p.geo.lat, p.geo.lon)]
+        color = c[0].selectbox("colour by", opts, index=_index(opts, s.color if s else None), key=f"{key}.pt.color")
+        color = None if color == NONE else color
+        tip_default = [n for n in (p.entity, p.time) if n]
+        tips = c[1].multiselect("tooltip", [n for n in everything if n not in (p.geo.lat, p.geo.lon)],
+                                default=tip_default, key=f"{key}.pt.tips")
+        cd = call("points_data", color, tuple(tips), filters)
+        deck, legend = ex.points_deck(cd, p, color, tuple(tips))
+        st.pydeck_chart(deck, height=540, key=f"{key}.deck.points")
+        _legend(legend, color)
+    elif kind == "Density":
+        opts = ["rows (count)"] + numeric
+        s = _suggestion(p, "density")
+        weight = c[0].selectbox("weight", opts, index=0, key=f"{key}.dn.weight")
+        agg = "count"
+        if weight != opts[0]:
+            agg = c[1].selectbox("aggregate", ("sum", "avg", "max", "min", "median"), key=f"{key}.dn.agg")
+        default_cells = int(min(80, max(16, math.sqrt(max(p.rows, 1)) / 2)))
+        cells = c[2].slider("cells across", 10, 150, default_cells, key=f"{key}.dn.cells")
+        w = None if weight == opts[0] else weight
+        cd = call("density_data", w, agg, filters, cells=cells)
+        label = "rows" if w is None else f"{agg}({w})"
+        deck, legend = ex.density_deck(cd, label)
+        st.pydeck_chart(deck, height=540, key=f"{key}.deck.density")
+        legend["stops"] = ex.HEAT
+        _legend(legend, label)
+    else:
+        if not can_trace:
+            st.info("Trajectories need a time column and a column naming each moving thing (a vehicle or device "
+                    "id); none was detected in this data.", icon=":material/route:")
+            return
+        entity = c[0].selectbox("one path per", list(p.entities), key=f"{key}.tr.entity")
+        time = c[1].selectbox("ordered by", list(p.times), key=f"{key}.tr.time")
+        opts = [f"each {entity}"] + [n for n in everything if n not in (p.geo.lat, p.geo.lon, entity)]
+        color = c[2].selectbox("colour by", opts, key=f"{key}.tr.color")
+        color = None if color == opts[0] else color
+        most = c[3].number_input("at most", 1, 5000, ex.MAX_ENTITIES, key=f"{key}.tr.max",
+                                 help="paths drawn (the entities with the most points)")
+        cd = call("trajectory_data", entity, time, color, filters, max_entities=int(most))
+        deck, legend = ex.trajectories_deck(cd, p, entity, color)
+        st.pydeck_chart(deck, height=540, key=f"{key}.deck.trajectories")
+        _legend(legend, color or entity)
+        st.caption(f":material/trip_origin: marks where each path starts ({_plural(len(cd.frame), 'path')}, "
+                   f"{cd.extra.get('vertices', 0):,} points).")
+    _note(*cd.notes)
+    sent = cd.extra.get("vertices", cd.rows_sent)
+    st.caption(f"{sent:,} {'points' if kind != 'Density' else 'cells'} sent to the browser · no basemap: the grey "
+               "lines are latitude / longitude.")
+
+
+# ---- what the explorer opens -------------------------------------------------------------------------------------
+def is_table_file(path: Path) -> bool:
+    """Whether the explorer opens this file: CSV / TSV / Parquet, or JSON holding records (an array of objects or
+    one object per line), not a single JSON document such as a config."""
+    fmt = q.readable_format(path)
+    if fmt is None:
+        return False
+    if fmt != "json":
+        return True
+    try:
+        with Path(path).open("rb") as fh:
+            head = fh.read(65536).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    text = head.lstrip()
+    if text.startswith("["):
+        return text[1:].lstrip().startswith("{")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return len(lines) >= 2 and all(line.startswith("{") for line in lines[:2])
+
+
+def local_table(source: str) -> Path | None:
+    """A dataset source (a path or a ``file:`` URI) as a local file the explorer can open, else None."""
+    from urllib.parse import unquote, urlparse
+
+    text = (source or "").strip()
+    if not text:
+        return None
+    if text.startswith("file:"):
+        text = unquote(urlparse(text).path)
+    elif "://" in text:
+        return None
+    try:
+        path = Path(text).expanduser()
+        return path if path.is_file() and is_table_file(path) else None
+    except (OSError, ValueError):
+        return None
