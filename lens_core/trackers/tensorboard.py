@@ -87,13 +87,14 @@ def _value_text(value: Any) -> str:
 
 
 def parse_event_file(path: str) -> _EventFile:
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    # The legacy loader yields events as written; the migrating EventFileLoader turns every simple_value into a
+    # tensor proto first, which costs more than the rest of the parse together.
+    from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
     from tensorboard.plugins.hparams import metadata as hp_metadata
-    from tensorboard.util import tensor_util
 
     st = os.stat(path)
     parsed = _EventFile(stamp=(st.st_mtime_ns, st.st_size))
-    for event in EventFileLoader(path).Load():
+    for event in LegacyEventFileLoader(path).Load():
         ms = int(round(event.wall_time * 1000))
         parsed.first_ms = ms if parsed.first_ms is None else min(parsed.first_ms, ms)
         parsed.last_ms = ms if parsed.last_ms is None else max(parsed.last_ms, ms)
@@ -110,13 +111,27 @@ def parse_event_file(path: str) -> _EventFile:
                     end = hp_metadata.parse_session_end_info_plugin_data(content)
                     parsed.status = _STATUS_BY_HPARAMS.get(int(end.status), "FINISHED")
                 continue
-            if value.HasField("tensor") and plugin in ("scalars", ""):
-                array = tensor_util.make_ndarray(value.tensor)
-                if array.size == 1 and np.issubdtype(array.dtype, np.number):
-                    parsed.scalars.append((value.tag, int(event.step), ms, float(array.reshape(-1)[0])))
-            elif value.HasField("simple_value"):
+            if value.HasField("simple_value"):
                 parsed.scalars.append((value.tag, int(event.step), ms, float(value.simple_value)))
+            elif value.HasField("tensor") and plugin == "scalars":  # TF2 / torch writers
+                number = _scalar_of(value.tensor)
+                if number is not None:
+                    parsed.scalars.append((value.tag, int(event.step), ms, number))
     return parsed
+
+
+def _scalar_of(tensor: Any) -> float | None:
+    """The number a one-element tensor proto holds, without building an ndarray for the common encodings."""
+    for field_name in ("float_val", "double_val", "int64_val", "int_val"):
+        values = getattr(tensor, field_name)
+        if len(values) == 1:
+            return float(values[0])
+    from tensorboard.util import tensor_util
+
+    array = tensor_util.make_ndarray(tensor)
+    if array.size == 1 and np.issubdtype(array.dtype, np.number):
+        return float(array.reshape(-1)[0])
+    return None
 
 
 @dataclass(frozen=True, slots=True)
