@@ -19,6 +19,7 @@ from lens_core.monitor import (
     display_table,
     filter_kind,
     filter_mask,
+    preferred_metric,
     system_tag,
     with_typed_params,
 )
@@ -197,16 +198,6 @@ def selection_actions(selected: list[str], names: dict[str, str], visible: pd.Da
     )
 
 
-PREFERRED_METRICS = ("auc", "acc", "f1", "r2", "loss", "rmse", "error")
-
-
-def default_color_metric(metrics: list[str]) -> str | None:
-    for word in PREFERRED_METRICS:
-        if found := [m for m in metrics if word in m.lower() and "train" not in m.lower()]:
-            return sorted(found, key=len)[0]
-    return metrics[0] if metrics else None
-
-
 def parcoords_choice(typed: pd.DataFrame) -> tuple[list[str], str | None]:
     """Axes and colour metric of the parallel-coordinates chart (the chosen metric is the last axis)."""
     st.subheader("Parallel coordinates")
@@ -217,7 +208,7 @@ def parcoords_choice(typed: pd.DataFrame) -> tuple[list[str], str | None]:
         "Axes", params, default=parcoords.default_axes(typed), key=f"home_pc_axes_{experiment_id}",
         format_func=lambda c: c.split(".", 1)[1], placeholder="Choose params",
     )
-    default_color = default_color_metric(metrics)
+    default_color = preferred_metric(metrics)
     color = right.selectbox(
         "Colour and last axis", metrics, index=metrics.index(default_color) if default_color else None,
         key=f"home_pc_color_{experiment_id}", format_func=lambda c: c.split(".", 1)[1], placeholder="No metric",

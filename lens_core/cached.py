@@ -89,3 +89,11 @@ def history(t: Tracker, run_ids: tuple[str, ...], keys: tuple[str, ...], max_poi
 def table_preview(path: str, stamp: tuple[float, int]) -> tuple[pd.DataFrame, int | None]:
     """First rows of a table artifact; ``stamp`` (mtime, size) makes a changed file a new cache entry."""
     return read_table_preview(path)
+
+
+@st.cache_data(show_spinner="Fitting the surrogate model…", max_entries=16)
+def surrogate(training_runs: pd.DataFrame, target: str) -> object:
+    """The hyperparameter surrogate for these runs and metric (hashed by content, so new runs refit)."""
+    from lens_core.insights.hyperparams import fit_surrogate
+
+    return fit_surrogate(training_runs, target)

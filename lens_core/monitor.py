@@ -27,6 +27,15 @@ STATUS_LABELS = {
     "KILLED": "⚫ Killed",
 }
 RATING_TAG = "tags.lens.rating"
+PREFERRED_METRICS = ("auc", "acc", "f1", "r2", "loss", "rmse", "error")
+
+
+def preferred_metric(metrics: Sequence[str]) -> str | None:
+    """The metric a user most likely wants to see first: an evaluation score (AUC, accuracy, …), not a train one."""
+    for word in PREFERRED_METRICS:
+        if found := [m for m in metrics if word in m.lower() and "train" not in m.lower()]:
+            return sorted(found, key=len)[0]
+    return metrics[0] if metrics else None
 
 
 def numeric_columns(frame: pd.DataFrame, columns: Iterable[str]) -> dict[str, pd.Series]:

@@ -1,0 +1,105 @@
+"""The surrogate on experiments whose metric is a known function of two params."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lens_core.insights import hyperparams as hp
+
+
+def synthetic_runs(n: int = 120, seed: int = 0) -> pd.DataFrame:
+    """metric = 3·(lr−0.5)² (a bowl) + 1.5 if optimizer == "adam", plus noise; depth and seed are irrelevant."""
+    rng = np.random.default_rng(seed)
+    lr = rng.uniform(0, 1, n)
+    optimizer = rng.choice(["adam", "sgd", "rmsprop"], n)
+    depth = rng.integers(2, 10, n)
+    noise = rng.normal(0, 0.05, n)
+    loss = 3 * (lr - 0.5) ** 2 + np.where(optimizer == "adam", 0, 1.5) + noise
+    return pd.DataFrame({
+        "run_id": [f"r{i}" for i in range(n)],
+        "status": "FINISHED",
+        "metrics.val_loss": loss,
+        "params.lr": [f"{v:.4f}" for v in lr],
+        "params.optimizer": optimizer,
+        "params.depth": depth.astype(str),
+        "params.seed": rng.integers(0, 1000, n).astype(str),
+        "params.constant": "x",
+    })
+
+
+@pytest.fixture(scope="module")
+def surrogate() -> hp.Surrogate:
+    return hp.fit_surrogate(synthetic_runs(), "metrics.val_loss")
+
+
+def test_surrogate_is_trustworthy_and_knows_direction(surrogate):
+    assert surrogate.cv_r2 > 0.8
+    assert not surrogate.higher_is_better
+    assert set(surrogate.params) == {"params.lr", "params.optimizer", "params.depth", "params.seed"}
+    assert "params.optimizer" in surrogate.categorical and "params.lr" in surrogate.numeric
+
+
+def test_the_two_driving_params_rank_on_top(surrogate):
+    importance = hp.param_importance(surrogate)
+    assert set(importance["param"][:2]) == {"params.lr", "params.optimizer"}
+    assert (importance["importance"][2:] < 0.05).all()
+
+
+def test_pdp_recovers_the_bowl(surrogate):
+    pdp = hp.partial_dependence(surrogate, "params.lr")
+    truth = 3 * (pdp["value"].astype(float) - 0.5) ** 2
+    shape = pdp["prediction"] - pdp["prediction"].mean()
+    assert np.max(np.abs(shape - (truth - truth.mean()))) < 0.25
+    assert np.corrcoef(shape, truth)[0, 1] > 0.95
+    categorical = hp.partial_dependence(surrogate, "params.optimizer").set_index("value")["prediction"]
+    assert categorical["sgd"] - categorical["adam"] == pytest.approx(1.5, abs=0.3)
+
+
+def test_ale_recovers_the_bowl(surrogate):
+    effects = hp.ale(surrogate, "params.lr", bins=8)
+    centres = (effects["low"] + effects["high"]) / 2
+    assert effects["count"].sum() == surrogate.n_runs
+    truth = 3 * (effects["high"] - 0.5) ** 2
+    assert np.corrcoef(effects["ale"], truth)[0, 1] > 0.9
+    assert centres.is_monotonic_increasing
+    with pytest.raises(ValueError, match="categorical"):
+        hp.ale(surrogate, "params.optimizer")
+
+
+def test_rank_correlations(surrogate):
+    table = hp.rank_correlations(surrogate).set_index("param")
+    assert table.loc["params.optimizer", "eta"] > 0.8
+    assert abs(table.loc["params.seed", "spearman"]) < 0.3
+
+
+def test_two_param_pdp(surrogate):
+    grid = hp.partial_dependence_2d(surrogate, "params.lr", "params.optimizer", points=6)
+    assert set(grid.columns) == {"params.lr", "params.optimizer", "prediction"}
+    best = grid.loc[grid["prediction"].idxmin()]
+    assert best["params.optimizer"] == "adam" and abs(float(best["params.lr"]) - 0.5) < 0.25
+
+
+def test_suggestions_are_untried_and_good(surrogate):
+    top = hp.suggestions(surrogate, n=3)
+    assert len(top) == 3 and (top["params.optimizer"] == "adam").all()
+    assert top["predicted"].is_monotonic_increasing  # lower is better for a loss
+    tried = set(map(tuple, surrogate.X.astype(object).itertuples(index=False)))
+    assert not any(tuple(r) in tried for r in top[list(surrogate.params)].astype(object).itertuples(index=False))
+
+
+def test_too_few_runs_is_refused_clearly():
+    with pytest.raises(hp.TooFewRunsError, match="at least 12"):
+        hp.fit_surrogate(synthetic_runs(n=8), "metrics.val_loss")
+    runs = synthetic_runs(n=30).assign(**{"params.lr": "0.1", "params.optimizer": "adam", "params.depth": "3",
+                                          "params.seed": "1"})
+    with pytest.raises(hp.TooFewRunsError, match="No param varies"):
+        hp.fit_surrogate(runs, "metrics.val_loss")
+
+
+def test_params_missing_on_some_runs():
+    runs = synthetic_runs(n=60)
+    runs.loc[runs.index[:20], "params.depth"] = np.nan  # another model family without this param
+    s = hp.fit_surrogate(runs, "metrics.val_loss")
+    assert "params.depth" in s.numeric and s.X["params.depth"].isna().sum() == 20
+    assert not hp.partial_dependence(s, "params.depth").empty
