@@ -95,7 +95,7 @@ with left:
         tooltip=["label", alt.Tooltip("importance:Q", format=".3f"), alt.Tooltip("std:Q", format=".3f")],
     )
     errors = alt.Chart(importance).mark_errorbar(color="#1d2433").encode(
-        x=alt.X("low:Q"), x2="high:Q", y=alt.Y("label:N", sort=None),
+        x=alt.X("low:Q", title="Drop in R² when shuffled"), x2="high:Q", y=alt.Y("label:N", sort=None),
     ).transform_calculate(low="datum.importance - datum.std", high="datum.importance + datum.std")
     st.altair_chart((bars + errors).properties(height=28 * len(importance) + 40), width="stretch")
     st.caption("Permutation importance on the surrogate, with its spread over 10 shuffles.")
@@ -136,9 +136,10 @@ else:
         tooltip=[alt.Tooltip("low:Q", format=".4g"), alt.Tooltip("high:Q", format=".4g"), "count:Q",
                  alt.Tooltip("ale:Q", format=".4g")])
     a, b = st.columns(2)
-    a.altair_chart((runs_marks + pdp_chart).properties(height=280, title="Partial dependence (line) and runs (dots)"),
-                   width="stretch")
-    b.altair_chart(ale_chart.properties(height=280, title="Accumulated local effects"), width="stretch")
+    a.markdown("**Partial dependence** (line) and the runs (dots)")
+    a.altair_chart((runs_marks + pdp_chart).properties(height=280), width="stretch")
+    b.markdown("**Accumulated local effects**, robust to correlated params")
+    b.altair_chart(ale_chart.properties(height=280), width="stretch")
 
 if len(ranked) >= 2:
     st.subheader("Two params together")
@@ -146,17 +147,19 @@ if len(ranked) >= 2:
     first = a.selectbox("First", ranked, index=0, format_func=short, key="hp_first")
     second = b.selectbox("Second", [p for p in ranked if p != first], index=0, format_func=short, key="hp_second")
     grid = hp.partial_dependence_2d(s, first, second, points=10)
-    grid[first], grid[second] = grid[first].astype(str), grid[second].astype(str)
+    # plain field names: Vega-Lite reads "params.lr" as a nested field
+    grid = grid.rename(columns={first: "first", second: "second"}).astype({"first": str, "second": str})
 
     def order(column: str) -> list[str]:
         return [str(v) for v in hp.grid_of(s, column, 10)]
 
     heat = alt.Chart(grid).mark_rect().encode(
-        x=alt.X(f"{second}:O", title=short(second), sort=order(second)),
-        y=alt.Y(f"{first}:O", title=short(first), sort=list(reversed(order(first)))),
+        x=alt.X("second:O", title=short(second), sort=order(second)),
+        y=alt.Y("first:O", title=short(first), sort=list(reversed(order(first)))),
         color=alt.Color("prediction:Q", title=y_title,
                         scale=alt.Scale(scheme="viridis", reverse=not s.higher_is_better)),
-        tooltip=[first, second, alt.Tooltip("prediction:Q", format=".4g")],
+        tooltip=[alt.Tooltip("first:N", title=short(first)), alt.Tooltip("second:N", title=short(second)),
+                 alt.Tooltip("prediction:Q", format=".4g")],
     )
     st.altair_chart(heat.properties(height=320), width="stretch")
 
@@ -166,9 +169,9 @@ top = hp.suggestions(s, n=8)
 if top.empty:
     st.info("Every combination of the observed values has been tried already.")
 else:
-    shown = top.rename(columns={p: short(p) for p in s.params})
+    shown = top.replace({hp.MISSING: ""}).rename(columns={p: short(p) for p in s.params})
     shown = shown.rename(columns={"predicted": f"predicted {short(target)}"})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder="", column_config={
         f"predicted {short(target)}": st.column_config.NumberColumn(format="%.4g")})
     best_seen = s.y.max() if s.higher_is_better else s.y.min()
     st.caption(f"Surrogate estimates for combinations of observed values no run has tried, best first "

@@ -103,3 +103,16 @@ def test_params_missing_on_some_runs():
     s = hp.fit_surrogate(runs, "metrics.val_loss")
     assert "params.depth" in s.numeric and s.X["params.depth"].isna().sum() == 20
     assert not hp.partial_dependence(s, "params.depth").empty
+
+
+def test_suggestions_respect_model_families():
+    runs = synthetic_runs(n=80)
+    family_b = runs.index % 2 == 1
+    runs.loc[family_b, "params.depth"] = np.nan  # family B never logs depth …
+    runs.loc[~family_b, "params.optimizer"] = np.nan  # … family A never logs optimizer
+    s = hp.fit_surrogate(runs, "metrics.val_loss")
+    top = hp.suggestions(s, n=10)
+    for row in top.to_dict("records"):
+        has_depth = not np.isnan(row["params.depth"])
+        has_optimizer = row["params.optimizer"] != hp.MISSING
+        assert has_depth != has_optimizer  # never a setting that mixes the two families

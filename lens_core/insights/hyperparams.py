@@ -204,23 +204,47 @@ def suggestions(s: Surrogate, *, n: int = 5, per_param: int = 6, max_candidates:
                 random_state: int = 0) -> pd.DataFrame:
     """The best predicted settings among combinations not yet tried (a surrogate estimate, not a promise).
 
-    Candidates are the product of each param's values (categories, or ``per_param`` quantiles of a numeric
-    param), sampled down to ``max_candidates``; combinations some run already had are left out."""
-    grids = [grid_of(s, p, per_param) for p in s.params]
-    sizes = [len(g) for g in grids]
-    total = int(np.prod(sizes, dtype=float))
+    Runs of different model families log different params, so candidates are built per *family*: the set of
+    params a run logged. Within a family, candidates are the product of the values its runs used (categories,
+    or ``per_param`` quantiles of a numeric param), sampled down to a share of ``max_candidates``; the params
+    the family never logs stay missing. Combinations some run already had are left out."""
     rng = np.random.default_rng(random_state)
-    if total <= max_candidates:
-        combos = list(itertools.product(*grids))
-    else:
-        combos = [tuple(g[rng.integers(len(g))] for g in grids) for _ in range(max_candidates)]
-    candidates = pd.DataFrame(combos, columns=list(s.params)).drop_duplicates()
+    logged = s.X.notna() & (s.X != MISSING)
+    families = logged.drop_duplicates()
+    budget = max(1, max_candidates // len(families))
+    parts = []
+    for _, family in families.iterrows():
+        members = s.X[(logged == family).all(axis=1)]
+        present = [p for p in s.params if family[p]]
+        grids = [_member_grid(members[p], p in s.categorical, per_param) for p in present]
+        total = float(np.prod([len(g) for g in grids]))
+        if total <= budget:
+            combos = list(itertools.product(*grids))
+        else:
+            combos = [tuple(g[rng.integers(len(g))] for g in grids) for _ in range(budget)]
+        part = pd.DataFrame(combos, columns=present)
+        for p in s.params:
+            if p not in present:
+                part[p] = MISSING if p in s.categorical else np.nan
+        parts.append(part[list(s.params)])
+    candidates = pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
     for p in s.numeric:
         candidates[p] = candidates[p].astype(float)
-    tried = set(map(tuple, s.X.astype(object).where(s.X.notna(), None).itertuples(index=False)))
-    fresh = candidates[[tuple(row) not in tried for row in candidates.astype(object).itertuples(index=False)]]
+    tried = {_key(row) for row in s.X.itertuples(index=False)}
+    fresh = candidates[[_key(row) not in tried for row in candidates.itertuples(index=False)]]
     if fresh.empty:
         return fresh.assign(predicted=pd.Series(dtype=float))
-    predicted = s.predict(fresh)
-    out = fresh.assign(predicted=predicted).sort_values("predicted", ascending=not s.higher_is_better)
+    out = fresh.assign(predicted=s.predict(fresh)).sort_values("predicted", ascending=not s.higher_is_better)
     return out.head(n).reset_index(drop=True)
+
+
+def _member_grid(values: pd.Series, categorical: bool, points: int) -> np.ndarray:
+    if categorical:
+        return np.array(sorted(values.unique()), dtype=object)
+    unique = np.unique(values.to_numpy(dtype=float))
+    return unique if len(unique) <= points else np.unique(np.quantile(unique, np.linspace(0, 1, points)))
+
+
+def _key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A hashable form of a settings row in which every missing value compares equal."""
+    return tuple(None if (isinstance(v, float) and np.isnan(v)) else v for v in row)
