@@ -28,7 +28,7 @@ from lens_core.runs_table import columns_of
 from lens_core.summary import newest_experiment, status_counts
 
 st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", layout="wide")
-COMPARE_PAGE, RUN_PAGE = "pages/1_Compare.py", "pages/2_Run.py"
+COMPARE_PAGE, RUN_PAGE, HYPERPARAMS_PAGE = "pages/1_Compare.py", "pages/2_Run.py", "pages/3_Hyperparameters.py"
 SELECTED = "lens.selected_runs"  # run ids selected on Home, read by the other pages
 
 tracker = cached.tracker()
@@ -200,7 +200,10 @@ def selection_actions(selected: list[str], names: dict[str, str], visible: pd.Da
 
 def parcoords_choice(typed: pd.DataFrame) -> tuple[list[str], str | None]:
     """Axes and colour metric of the parallel-coordinates chart (the chosen metric is the last axis)."""
-    st.subheader("Parallel coordinates")
+    head, link = st.columns([3, 1], vertical_alignment="bottom")
+    head.subheader("Parallel coordinates")
+    link.page_link(HYPERPARAMS_PAGE, label="Which params matter?", icon=":material/tune:",
+                   query_params={"experiment": experiment_id})
     metrics = columns_of(typed, "metrics")
     params = [c for c in columns_of(typed, "params") if typed[c].nunique(dropna=False) > 1]
     left, right = st.columns([3, 1])
