@@ -69,7 +69,7 @@ def sidebar_header(t: Tracker) -> None:
     """The brand and the tracker in use, at the top of every page's sidebar."""
     with st.sidebar:
         st.markdown("### :material/science: ExperimentLens")
-        st.caption(f"Tracker · {t.kind} · `{short_uri(t.uri)}`", help=t.uri)
+        st.caption(f"Tracker · {t.kind} · `{short_uri(t.display_uri)}`", help=t.display_uri)
 
 
 @st.cache_data(ttl=15, max_entries=64, show_spinner="Loading metric histories…")

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 
 class LensError(Exception):
-    """Base class of every error ExperimentLens raises on purpose."""
+    """Base class of every error ExperimentLens raises on purpose. Its message never carries credentials."""
+
+    def __str__(self) -> str:
+        from lens_core.redact import redact
+
+        return redact(super().__str__())
 
 
 class UnknownTrackerSchemeError(LensError):
@@ -30,14 +35,18 @@ class ExperimentNotFoundError(LensError, KeyError):
     """No active experiment has this id."""
 
     def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
+        from lens_core.redact import redact
+
+        return redact(str(self.args[0])) if self.args else ""
 
 
 class RunNotFoundError(LensError, KeyError):
     """No run has this id."""
 
     def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
+        from lens_core.redact import redact
+
+        return redact(str(self.args[0])) if self.args else ""
 
 
 class ArtifactNotFoundError(LensError, FileNotFoundError):

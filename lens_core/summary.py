@@ -56,5 +56,5 @@ def short_uri(uri: str) -> str:
     """A tracker URI short enough for a sidebar: the file name of a local store, the host of a server."""
     parsed = urlparse(uri)
     if parsed.scheme in ("http", "https"):
-        return parsed.netloc
+        return parsed.hostname + (f":{parsed.port}" if parsed.port else "") if parsed.hostname else uri
     return PurePosixPath(parsed.path or uri).name or uri

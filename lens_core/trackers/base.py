@@ -16,6 +16,7 @@ import pandas as pd
 
 from lens_core.errors import ExperimentNotFoundError
 from lens_core.model import ArtifactRef, Experiment, RunDetail
+from lens_core.redact import redact
 from lens_core.series import HISTORY_COLUMNS, downsample_minmax
 
 #: How long a runs table is trusted when an adapter has no change token (e.g. over HTTP), in seconds.
@@ -38,8 +39,13 @@ class Tracker(ABC):
         self._extremes: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def display_uri(self) -> str:
+        """The URI without credentials, for pages and messages."""
+        return redact(self.uri)
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.uri!r})"
+        return f"{type(self).__name__}({self.display_uri!r})"
 
     # ---- public API -------------------------------------------------------------------------------------------
     @abstractmethod
