@@ -220,8 +220,10 @@ def parcoords_choice(typed: pd.DataFrame) -> tuple[list[str], str | None]:
 
 
 def monitor() -> None:
-    runs = cached.runs(tracker, experiment_id)
+    runs = cached.runs(tracker, experiment_id, notify=False)  # the page run above already warned
     header(runs)
+    if runs.attrs.get("lens.stale_error"):
+        st.caption(":material/cloud_off: The tracker is not answering: these runs are the last ones read.")
     if runs.empty:
         st.info("This experiment has no runs yet. Runs appear here as soon as they are logged.")
         return

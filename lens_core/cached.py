@@ -55,14 +55,24 @@ def tracker() -> Tracker:
         raise  # unreachable: st.stop() raises
 
 
-def runs(t: Tracker, experiment_id: str) -> pd.DataFrame:
-    """The runs table, or a message and a stop when the tracker fails."""
+def runs(t: Tracker, experiment_id: str, *, notify: bool = True) -> pd.DataFrame:
+    """The runs table, or a message and a stop when the tracker fails. When the tracker stops answering after a
+    successful read, the last table stays browsable with a warning and a retry button (``notify=False`` for a
+    second read in the same page run, which must not repeat them)."""
     try:
-        return t.runs(experiment_id)
+        frame = t.runs(experiment_id)
     except LensError as exc:
         st.error(str(exc), icon=":material/error:")
+        if notify:
+            st.button("Retry", icon=":material/refresh:", key=f"lens_retry_{experiment_id}")
         st.stop()
         raise
+    if notify and (error := frame.attrs.get("lens.stale_error")):
+        loaded = frame.attrs.get("lens.loaded_at")
+        when = f"{loaded:%H:%M:%S} UTC" if loaded is not None else "earlier"
+        st.warning(f"**Showing runs as of {when}: the tracker did not answer.** {error}", icon=":material/cloud_off:")
+        st.button("Retry", icon=":material/refresh:", key=f"lens_retry_stale_{experiment_id}")
+    return frame
 
 
 def sidebar_header(t: Tracker) -> None:

@@ -76,3 +76,50 @@ def test_catalog_without_change_token_uses_ttl(sqlite_store, monkeypatch):
     tracker.forget()
     tracker.runs(ids["main"])
     assert len(calls) == 2
+
+
+def test_unreachable_tracker_serves_the_last_table_labelled_stale(sqlite_store, monkeypatch):
+    from lens_core import TrackerUnreachableError
+
+    uri, ids = sqlite_store
+    tracker = open_tracker(uri, ttl_seconds=0)
+    monkeypatch.setattr(tracker, "change_token", lambda experiment_id: None)  # as over HTTP
+    fresh = tracker.runs(ids["main"])
+    assert "lens.stale_error" not in fresh.attrs
+
+    def down(experiment_id):
+        raise TrackerUnreachableError("The MLflow server at http://***@host stopped answering")
+
+    monkeypatch.setattr(tracker, "_load_runs", down)
+    monkeypatch.setattr(tracker, "_check_experiment", lambda experiment_id: None)
+    stale = tracker.runs(ids["main"])
+    assert stale.attrs["lens.stale_error"].startswith("The MLflow server") and len(stale) == len(fresh)
+    with pytest.raises(TrackerUnreachableError):
+        tracker.runs(ids["empty"])  # nothing cached: the error goes through
+
+
+def test_home_shows_stale_data_with_retry(sqlite_store, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from lens_core import TrackerUnreachableError, cached
+
+    uri, ids = sqlite_store
+    tracker = open_tracker(uri, ttl_seconds=0)
+    monkeypatch.setattr(tracker, "change_token", lambda experiment_id: None)
+    tracker.runs(ids["main"])
+
+    def down(experiment_id):
+        raise TrackerUnreachableError("The MLflow server stopped answering while reading runs.")
+
+    monkeypatch.setattr(tracker, "_load_runs", down)
+    monkeypatch.setattr(cached, "_open", lambda uri: tracker)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "Home.py"), default_timeout=60)
+    at.query_params["experiment"] = ids["main"]
+    at.run()
+    assert not at.exception
+    assert any("Showing runs as of" in w.value for w in at.warning)
+    assert len(at.dataframe[0].value) == 14
+    assert any(b.label == "Retry" for b in at.button)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lens_core.errors import ExperimentNotFoundError
+from lens_core.errors import ExperimentNotFoundError, TrackerAuthError, TrackerUnreachableError
 from lens_core.model import ArtifactRef, Experiment, RunDetail
 from lens_core.redact import redact
 from lens_core.series import HISTORY_COLUMNS, downsample_minmax
@@ -91,9 +91,17 @@ class Tracker(ABC):
                 with self._lock:
                     store.move_to_end(experiment_id)
                 return frame.copy()
-        if check:
-            self._check_experiment(experiment_id)
-        frame = load(experiment_id)
+        try:
+            if check:
+                self._check_experiment(experiment_id)
+            frame = load(experiment_id)
+        except (TrackerUnreachableError, TrackerAuthError) as exc:
+            if cached is None:
+                raise
+            stale = cached[2].copy()  # the last good table, labelled: better than an empty page
+            stale.attrs["lens.stale_error"] = str(exc)
+            return stale
+        frame.attrs["lens.loaded_at"] = pd.Timestamp.now(tz="UTC")
         with self._lock:
             store[experiment_id] = (self._settled_token(experiment_id, token), now, frame)
             store.move_to_end(experiment_id)
