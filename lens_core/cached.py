@@ -10,6 +10,7 @@ import os
 import pandas as pd
 import streamlit as st
 
+from lens_core.access import is_allowed
 from lens_core.errors import LensError
 from lens_core.summary import short_uri
 from lens_core.trackers import Tracker, open_tracker
@@ -32,9 +33,36 @@ def _open(uri: str | None) -> Tracker:
     return open_tracker(uri)
 
 
+def _secret_section(name: str) -> dict[str, object]:
+    try:
+        return dict(st.secrets.get(name, {}))
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return {}
+
+
+def require_login() -> None:
+    """When ``[auth]`` is configured in secrets.toml, every page needs an OIDC login, and ``[lens]
+    allowed_emails`` / ``allowed_domains`` restrict who gets in. Without ``[auth]`` the app is open."""
+    if not _secret_section("auth"):
+        return
+    if not st.user.get("is_logged_in", False):
+        st.title(":material/science: ExperimentLens")
+        st.write("This ExperimentLens portal is for signed-in team members.")
+        st.button("Log in", icon=":material/login:", on_click=st.login, type="primary")
+        st.stop()
+    lens = _secret_section("lens")
+    email = st.user.get("email")
+    if not is_allowed(email, lens.get("allowed_emails", []), lens.get("allowed_domains", [])):
+        st.error(f"**{email or 'This account'} is not on this portal's allow-list.** Ask its administrator to add "
+                 "you, or log in with another account.", icon=":material/block:")
+        st.button("Log out", icon=":material/logout:", on_click=st.logout)
+        st.stop()
+
+
 def tracker() -> Tracker:
     """The configured tracker, building the demo store with a progress bar on first start. On a bad URI the
-    page shows what is wrong and how to fix it, then stops."""
+    page shows what is wrong and how to fix it, then stops. Pages behind a login check it first."""
+    require_login()
     uri = configured_uri()
     try:
         if uri is None:
