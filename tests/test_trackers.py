@@ -257,3 +257,27 @@ def test_metric_extremes_equal_history_aggregates(sqlite_store, mlruns_store):
         assert len(merged) == len(expected) == len(got)
         pd.testing.assert_series_equal(merged["min"], merged["min_got"], check_names=False)
         pd.testing.assert_series_equal(merged["max"], merged["max_got"], check_names=False)
+
+
+def test_concurrent_tag_writes_all_land(sqlite_copy):
+    """20 sessions rating at once: every write lands, the last write per run wins, nothing else is touched."""
+    import threading
+
+    uri, ids = sqlite_copy
+    run_ids = list(open_tracker(uri).runs(ids["main"])["run_id"])
+    trackers = [open_tracker(uri) for _ in range(20)]  # one per session
+    barrier = threading.Barrier(20)
+
+    def rate(i: int) -> None:
+        barrier.wait()
+        trackers[i].set_tags(run_ids[i % len(run_ids)], {"lens.rating": str(i % 5 + 1), f"lens.by.{i}": "x"})
+
+    threads = [threading.Thread(target=rate, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    fresh = open_tracker(uri)
+    for i in range(20):
+        assert fresh.run(run_ids[i % len(run_ids)]).tags[f"lens.by.{i}"] == "x"
+    assert fresh.run(ids["first_run"]).tags["team"] == "nlp"
