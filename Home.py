@@ -13,7 +13,6 @@ from lens_core.monitor import (
     RunFilter,
     TextFilter,
     ValuesFilter,
-    apply_summary,
     constant_columns,
     describe,
     display_table,
@@ -21,7 +20,6 @@ from lens_core.monitor import (
     filter_mask,
     preferred_metric,
     system_tag,
-    with_typed_params,
 )
 from lens_core import parcoords
 from lens_core.runs_table import columns_of
@@ -193,8 +191,8 @@ def selection_actions(selected: list[str], names: dict[str, str], visible: pd.Da
                       icon=":material/compare_arrows:", disabled=len(selected) < 2,
                       query_params={"runs": ",".join(selected)} if len(selected) > 1 else None)
     cols[3].download_button(
-        "CSV of this view", visible.drop(columns=["run_id"]).to_csv(index=False).encode(), icon=":material/download:",
-        file_name=f"{experiment.name}-runs.csv", mime="text/csv", key="home_csv",
+        "CSV of this view", lambda: visible.drop(columns=["run_id"]).to_csv(index=False).encode(),  # built on click
+        icon=":material/download:", file_name=f"{experiment.name}-runs.csv", mime="text/csv", key="home_csv",
     )
 
 
@@ -231,9 +229,7 @@ def monitor() -> None:
         st.session_state["home_was_live"] = False
         st.rerun()  # nothing runs any more: stop the timer
     rules = {c: chosen_rules.get(c, global_rule) for c in columns_of(runs, "metrics")}
-    if any(r != "last" for r in rules.values()):
-        runs = apply_summary(runs, tracker.metric_extremes(experiment_id), rules)
-    typed = with_typed_params(runs)
+    typed = cached.monitor_table(tracker, experiment_id, runs, rules)
     table_area, chart_area = st.container(), st.container()  # the chart sits under the table, its brush filters it
     with chart_area:
         pc_columns, color = parcoords_choice(typed)

@@ -135,3 +135,21 @@ def surrogate(training_runs: pd.DataFrame, target: str) -> object:
     from lens_core.insights.hyperparams import fit_surrogate
 
     return fit_surrogate(training_runs, target)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _monitor_table(uri: str, experiment_id: str, loaded_at: str, rules: tuple[tuple[str, str], ...],
+                   _tracker: Tracker, _runs: pd.DataFrame) -> pd.DataFrame:
+    from lens_core.monitor import apply_summary, with_typed_params
+
+    runs = _runs
+    if any(rule != "last" for _, rule in rules):
+        runs = apply_summary(runs, _tracker.metric_extremes(experiment_id), dict(rules))
+    return with_typed_params(runs)
+
+
+def monitor_table(t: Tracker, experiment_id: str, runs: pd.DataFrame, rules: dict[str, str]) -> pd.DataFrame:
+    """The runs table as Home shows it (summary rules applied, numeric params typed), computed once per catalog
+    load and rule set and shared, not copied: callers must not modify it."""
+    loaded_at = str(runs.attrs.get("lens.loaded_at", ""))
+    return _monitor_table(t.uri, experiment_id, loaded_at, tuple(sorted(rules.items())), t, runs)

@@ -215,7 +215,7 @@ def default_axes(runs: pd.DataFrame, max_axes: int = 8) -> list[str]:
     scored: list[tuple[bool, float, str]] = []
     for column in (c for c in runs.columns if c.startswith("params.")):
         values = runs[column]
-        counts = _as_text(values).value_counts(dropna=False)
+        counts = values.value_counts(dropna=False)  # a column holds one type: no need to compare as text
         if len(counts) < 2:
             continue
         if not _is_numeric(values):

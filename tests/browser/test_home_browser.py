@@ -107,3 +107,13 @@ def test_parallel_coordinates_drawn_and_brush_filters_table(page, serve_app, dem
     expect(page.get_by_text("(brushed)")).to_be_visible(timeout=20_000)
     expect(page.get_by_text("of 34", exact=False).first).to_be_visible()
     screenshot(page, "home-brushed")
+
+
+def test_csv_export_of_the_filtered_view(page, serve_app, sqlite_store):
+    uri, ids = sqlite_store
+    page.goto(f"{serve_app(uri)}/?experiment={ids['main']}")
+    settle(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="CSV of this view").click()
+    text = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert text[0].startswith("run_name,status,rating") and len(text) == 15  # header + 14 runs
