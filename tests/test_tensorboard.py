@@ -100,7 +100,7 @@ def test_concurrent_ratings_keep_both(logdir, tmp_path):
     assert ratings.notna().all() and len(ratings) == 10
 
 
-@pytest.mark.parametrize("page", ["Home.py", "pages/1_Compare.py", "pages/2_Run.py"])
+@pytest.mark.parametrize("page", ["Home.py", "pages/1_Compare.py", "pages/2_Run.py", "pages/3_Hyperparameters.py"])
 def test_every_page_renders_on_a_logdir(page, logdir, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"tensorboard://{logdir}")
     tracker = open_tracker(logdir)
@@ -109,10 +109,13 @@ def test_every_page_renders_on_a_logdir(page, logdir, monkeypatch):
     if page != "Home.py":
         at.switch_page(page)
     at.query_params.update({"Home.py": {"experiment": "sweep-a"}, "pages/1_Compare.py": {"runs": ",".join(ids[:3])},
-                            "pages/2_Run.py": {"run": ids[0]}}[page])
+                            "pages/2_Run.py": {"run": ids[0]},
+                            "pages/3_Hyperparameters.py": {"experiment": "sweep-a"}}[page])
     at.run()
     assert not at.exception, at.exception
     if page == "Home.py":
         assert len(at.dataframe[0].value) == 10 and at.title[0].value == "sweep-a"
     if page == "pages/2_Run.py":
         assert any("version_" in t.value for t in at.title)
+    if page == "pages/3_Hyperparameters.py":  # 10 runs: too few for a surrogate, said plainly
+        assert "a surrogate needs at least 12" in at.warning[0].value
