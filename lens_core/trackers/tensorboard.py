@@ -218,8 +218,10 @@ class TensorBoardTracker(Tracker):
             for tag, step, ms, value in f.scalars:
                 if tag not in latest or (step, ms, value) > latest[tag]:
                     latest[tag] = (step, ms, value)  # MLflow's rule: largest (step, time, value)
-        firsts = [f.first_ms for f in files if f.first_ms is not None]
-        lasts = [f.last_ms for f in files if f.last_ms is not None]
+        # a run spans its logged points; file headers and add_hparams' events carry the writer's clock instead
+        scalar_times = [ms for f in files for _, _, ms, _ in f.scalars]
+        firsts = [min(scalar_times)] if scalar_times else [f.first_ms for f in files if f.first_ms is not None]
+        lasts = [max(scalar_times)] if scalar_times else [f.last_ms for f in files if f.last_ms is not None]
         ended = [f.status for f in files if f.status]
         newest_write = max((f.stamp[0] for f in files), default=0) / 1e9
         if ended:
