@@ -66,14 +66,17 @@ def run_color(run_id: str) -> str:
 def run_colors(run_ids: Iterable[str]) -> dict[str, str]:
     """A colour for every run of a selection, keyed by run id (see the module docstring for the rules)."""
     ids = sorted({str(r) for r in run_ids})
-    palette = palette_for(len(ids))
+    return _assign(ids, palette_for(len(ids)))
+
+
+def _assign(ids: list[str], palette: tuple[str, ...]) -> dict[str, str]:
     size = len(palette)
     taken = [False] * size
     colors: dict[str, str] = {}
     for index, run_id in enumerate(ids):
         if index and index % size == 0:  # every slot used: start a new round, colours repeat
             taken = [False] * size
-        slot = _slot(run_id, len(PALETTE))  # the same preference whatever the palette: PALETTE_20 extends it
+        slot = _slot(run_id, len(PALETTE)) % size  # the same preference whatever the palette: PALETTE_20 extends it
         while taken[slot]:
             slot = (slot + 1) % size
         taken[slot] = True
@@ -82,7 +85,15 @@ def run_colors(run_ids: Iterable[str]) -> dict[str, str]:
 
 
 def group_colors(groups: Iterable[str]) -> dict[str, str]:
-    """A colour for every group of runs (keyed by the group's label), by the same rules as :func:`run_colors`:
-    a group keeps its colour while the grouping stays the same, whatever runs are added or removed, and the
-    charts and tables of a page agree."""
-    return run_colors(groups)
+    """A colour for every group of runs (keyed by the group's label), by the same rules as :func:`run_colors`
+    (Tableau 10 without grey up to nine groups): a group keeps its colour while the grouping stays the same,
+    whatever runs are added or removed, and the charts and tables of a page agree."""
+    labels = sorted({str(g) for g in groups})
+    if len(labels) <= len(GROUP_PALETTE):
+        return _assign(labels, GROUP_PALETTE)
+    return _assign(labels, palette_for(len(labels)))
+
+
+#: Groups of up to nine draw from Tableau 10 without its grey, which reads as "disabled" for a whole group's
+#: line and band.
+GROUP_PALETTE: tuple[str, ...] = PALETTE[:9]

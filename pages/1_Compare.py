@@ -2,8 +2,23 @@
 
 Which runs: ``?runs=id1,id2,…`` in the URL, else Home's selection (``st.session_state["lens.selected_runs"]``).
 The resolved list is written back to the URL so the page can be shared; runs of the same experiment(s) can be
-added or removed on the page. The logic lives in :mod:`lens_core.compare`; this file lays out the page, top to
-bottom: title, the runs (left third), one chart per metric (the rest), then the params diff.
+added or removed on the page. The logic lives in :mod:`lens_core.compare` and :mod:`lens_core.stats`; this file
+lays out the page, top to bottom: title, the runs and the grouping (left third), one chart per metric (the rest),
+the groups' statistics and a two-group test (when grouped), then the params diff.
+
+Grouping: runs with the same values of the chosen params form a group, with one colour shared by the charts and
+tables (:func:`lens_core.colors.group_colors`). Single-value metrics become one bar per group (the aggregate of
+the runs' latest values, an error bar for the spread, N in the label); series become one aggregate line per
+group over a band, computed on a shared grid: the union of the steps the runs logged (capped at the points per
+series, evenly spaced beyond), each run linearly interpolated between its own points and never extrapolated, so
+a point's N counts only the runs covering it. Relative time is aligned the same way; wall time, meaningless across
+runs, falls back to steps.
+
+Clicking a run in a chart (ungrouped) opens its workflow page. Hovering a run highlights it within its chart only:
+each metric is its own Vega-Lite view (``st.altair_chart``), and views do not share selections; one concatenated
+chart would, but would lose the per-chart cards, CSV buttons and the page's responsive two-column layout.
+Charts export as PNG from Streamlit's chart toolbar (⋯ → *Download as PNG*); Streamlit 1.67 strips Vega-Embed's
+own export menu (only ``theme``, ``renderer`` and ``padding`` of ``embedOptions`` pass), so there is no SVG export.
 """
 from __future__ import annotations
 
@@ -66,6 +81,11 @@ STATUS_STYLE = {"failed": "color: #c92a2a", "killed": "color: #c92a2a", "running
 def md(text: str) -> str:
     """Text shown literally inside Streamlit markdown (run names may hold `*`, `_`, `[`, `:`…)."""
     return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~:$])", r"\\\1", text)
+
+
+def num(value: float, digits: int = 4) -> str:
+    """A statistic as table text: 4 significant digits, :data:`MISSING` when undefined."""
+    return f"{value:.{digits}g}" if isinstance(value, (int, float)) and np.isfinite(value) else MISSING
 
 
 def resolve_selection(tracker: Tracker) -> None:
@@ -132,6 +152,16 @@ def open_picked_run(chart_key: str) -> None:
     """A click on a run in a chart: remember it; the next run of the script opens the run's workflow page."""
     if run_id := picked_run(STATE.get(chart_key)):
         STATE["compare.open_run"] = run_id
+
+
+def open_picked_row(table_key: str, run_ids: tuple[str, ...]) -> None:
+    """A row picked in the runs table: open that run's workflow page on the next run of the script."""
+    try:
+        rows = STATE[table_key]["selection"]["rows"]
+    except (KeyError, TypeError):
+        return
+    if rows and 0 <= rows[0] < len(run_ids):
+        STATE["compare.open_run"] = run_ids[rows[0]]
 
 
 def metric_card(key: str, series: bool) -> None:
@@ -326,11 +356,14 @@ with left:
             "run": st.column_config.TextColumn("Run"),
             "status": st.column_config.TextColumn("Status", width="small"),
         } | {c: st.column_config.TextColumn(c.removeprefix("params.")) for c in differing},
+        **({"key": "compare_runs_table", "selection_mode": "single-row",
+            "on_select": partial(open_picked_row, "compare_runs_table", tuple(selected))} if HAS_RUN_PAGE else {}),
     )
     st.caption(
         f"{len(differing)} of {len(logged_params(runs))} params differ between these runs; "
         "all are under *Params* below."
-        if len(selected) > 1 else "Add runs above to compare them."
+        if len(selected) > 1 else "Add runs above to compare them.",
+        help="Tick a row (or click a run in a chart) to open the run's page." if HAS_RUN_PAGE else None,
     )
     if HAS_RUN_PAGE:
         with st.expander("Open a run", icon=":material/open_in_new:", expanded=len(selected) <= 8):
@@ -379,23 +412,26 @@ with main:
 if grouped and picked:
     st.divider()
     st.subheader("Groups")
-    stat_cols, test_cols = st.columns([1, 1], gap="large")
+    stat_cols, test_cols = st.container(), st.container()  # stacked: both tables need the width
     with stat_cols:
         st.markdown("**Statistics per group**")
         gstats = group_stats(runs, group_series, group_list, picked)
         gstats = gstats[gstats["count"] > 0].reset_index(drop=True)  # a group without the metric: no row
         shown_stats = gstats.assign(
-            color="⬤", ci=[f"[{lo:.4g}, {hi:.4g}]" if np.isfinite(lo) else "—"
+            color="⬤", ci=[f"[{num(lo)}, {num(hi)}]" if np.isfinite(lo) else MISSING
                            for lo, hi in zip(gstats["ci_low"], gstats["ci_high"])],
+            **{c: gstats[c].map(num) for c in ("mean", "std", "min", "max")},
         )[["color", "metric", "group", "count", "mean", "std", "min", "max", "ci"]]
         stat_dots = pd.DataFrame("", index=shown_stats.index, columns=shown_stats.columns)
         stat_dots["color"] = [f"color: {group_color[g]}" for g in shown_stats["group"]]
         st.dataframe(
-            shown_stats.style.apply(lambda _: stat_dots, axis=None).format(
-                {c: "{:.4g}" for c in ("mean", "std", "min", "max")}, na_rep="—"),
+            shown_stats.style.apply(lambda _: stat_dots, axis=None),
             hide_index=True, width="stretch", height=min(38 + 35 * len(shown_stats), 500), key="compare_group_stats",
             column_config={"color": st.column_config.TextColumn("", width=24),
-                           "count": st.column_config.NumberColumn("N", help="Runs with a finite latest value"),
+                           "metric": st.column_config.TextColumn("Metric"),
+                           "group": st.column_config.TextColumn("Group"),
+                           "count": st.column_config.NumberColumn("N", width=36, help="Runs with a finite latest value"),
+                           "std": st.column_config.TextColumn("std", help="Sample standard deviation"),
                            "ci": st.column_config.TextColumn("95 % CI of the mean")},
         )
         st.caption("Latest value of each run; std is the sample standard deviation; the CI uses the t distribution.")
@@ -411,8 +447,8 @@ if grouped and picked:
                     if STATE.get(name) not in group_list:
                         STATE[name] = default
                 with st.container(horizontal=True, gap="small"):
-                    group_a = st.selectbox("Group A", group_list, key="compare_group_a")
-                    group_b = st.selectbox("Group B", group_list, key="compare_group_b")
+                    group_a = st.selectbox("Group A", group_list, key="compare_group_a", width=320)
+                    group_b = st.selectbox("Group B", group_list, key="compare_group_b", width=320)
             sizes = {g: int((group_series == g).sum()) for g in (group_a, group_b)}
             if group_a == group_b:
                 st.info("Pick two different groups.", icon=":material/info:")
@@ -422,14 +458,15 @@ if grouped and picked:
                     "metric": test["metric"],
                     "A": [f"{m:.4g} (N={n})" if n else "— (N=0)" for m, n in zip(test["mean_a"], test["n_a"])],
                     "B": [f"{m:.4g} (N={n})" if n else "— (N=0)" for m, n in zip(test["mean_b"], test["n_b"])],
-                    "diff": test["diff"],
-                    "ci": [f"[{lo:.4g}, {hi:.4g}]" if np.isfinite(lo) else "—"
+                    "diff": test["diff"].map(num),
+                    "ci": [f"[{num(lo)}, {num(hi)}]" if np.isfinite(lo) else MISSING
                            for lo, hi in zip(test["ci_low"], test["ci_high"])],
-                    "p": test["p"],
+                    "p": test["p"].map(lambda p: num(p, 3)),
                 })
+                strong = pd.DataFrame("", index=shown_test.index, columns=shown_test.columns)
+                strong["p"] = np.where(test["p"].fillna(1) < 0.05, "font-weight: 600", "")
                 st.dataframe(
-                    shown_test.style.format({"diff": "{:.4g}", "p": "{:.3g}"}, na_rep="—").map(
-                        lambda p: "font-weight: 600" if isinstance(p, float) and p < 0.05 else "", subset=["p"]),
+                    shown_test.style.apply(lambda _: strong, axis=None),
                     hide_index=True, width="stretch", height=min(38 + 35 * len(shown_test), 500),
                     key="compare_two_groups",
                     column_config={
@@ -437,10 +474,11 @@ if grouped and picked:
                                                          "values (N runs)"),
                         "B": st.column_config.TextColumn("mean B (N)", help=f"B = {group_b}: mean of the latest "
                                                          "values (N runs)"),
-                        "diff": st.column_config.NumberColumn("A − B", help="Difference of the means"),
                         "ci": st.column_config.TextColumn("95 % CI", help="Welch–Satterthwaite degrees of freedom"),
-                        "metric": st.column_config.TextColumn("metric", width="small"),
-                        "p": st.column_config.NumberColumn("p", help="Welch's two-sided t-test", width=60),
+                        "metric": st.column_config.TextColumn("Metric"),
+                        "diff": st.column_config.TextColumn("A − B", help="Difference of the means"),
+                        "p": st.column_config.TextColumn("p", help="Welch's two-sided t-test (bold below 0.05)",
+                                                         width=64),
                     },
                 )
                 few = [f"{md(g)} ({n} run{'s' if n != 1 else ''})" for g, n in sizes.items()

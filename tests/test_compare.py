@@ -421,3 +421,86 @@ def test_bars_get_thinner_for_many_runs_and_keep_names_while_readable():
     assert spec["mark"]["type"] == "bar" and spec["encoding"]["y"]["axis"]["labels"] is False  # no value labels
     few = _spec(cmp.bar_chart(many.head(3), "m", many["run"].tolist()[:3], ["#111111"] * 3))
     assert few["layer"][0]["encoding"]["y"]["axis"]["labels"] is True and few["layer"][1]["mark"]["type"] == "text"
+
+
+# ---- groups ------------------------------------------------------------------------------------------------------
+@pytest.fixture()
+def grouped_runs() -> tuple[pd.DataFrame, pd.Series]:
+    from lens_core import stats
+
+    runs = runs_frame([
+        {"run_id": f"r{i}", "run_name": f"r{i}", "params.model": model, "metrics.acc": acc, "metrics.loss": loss}
+        for i, (model, acc, loss) in enumerate([
+            ("gbm", 0.80, 0.5), ("gbm", 0.82, 0.4), ("gbm", 0.79, np.nan), ("mlp", 0.70, 0.9),
+            ("mlp", 0.74, 0.7), ("mlp", 0.71, 0.8), ("mlp", np.inf, 0.6), ("rf", 0.9, 0.3),
+        ])
+    ])
+    return runs, stats.group_labels(runs, ["params.model"])
+
+
+def test_group_stats_and_two_groups_equal_scipy(grouped_runs):
+    from scipy import stats as sps
+
+    runs, groups = grouped_runs
+    table = cmp.group_stats(runs, groups, ["gbm", "mlp", "rf"], ["acc", "loss"]).set_index(["metric", "group"])
+    mlp = np.array([0.70, 0.74, 0.71])  # inf left out
+    row = table.loc[("acc", "mlp")]
+    assert row["count"] == 3 and row["mean"] == pytest.approx(mlp.mean())
+    assert row["std"] == pytest.approx(np.std(mlp, ddof=1))
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+        sps.t.interval(0.95, 2, loc=mlp.mean(), scale=sps.sem(mlp)))
+    assert table.loc[("loss", "gbm"), "count"] == 2 and np.isnan(table.loc[("acc", "rf"), "std"])
+    test = cmp.two_groups(runs, groups, "gbm", "mlp", ["acc", "loss"]).set_index("metric")
+    ref = sps.ttest_ind([0.80, 0.82, 0.79], mlp, equal_var=False)
+    assert test.loc["acc", "p"] == pytest.approx(ref.pvalue) and test.loc["acc", "df"] == pytest.approx(ref.df)
+    assert (test.loc["acc", "ci_low"], test.loc["acc", "ci_high"]) == pytest.approx(tuple(ref.confidence_interval()))
+    assert test.loc["loss", "n_a"] == 2 and test.loc["loss", "n_b"] == 4
+
+
+def test_group_bar_data_and_chart(grouped_runs):
+    runs, groups = grouped_runs
+    data = cmp.group_bar_data(runs, groups, "acc", ["gbm", "mlp", "rf"], "median", "minmax")
+    assert data["label"].tolist() == ["gbm · N=3", "mlp · N=3", "rf · N=1"]
+    assert data["center"].tolist() == [0.80, 0.71, 0.9]
+    assert data["low"].tolist() == [0.79, 0.70, 0.9] and data["high"].tolist() == [0.82, 0.74, 0.9]
+    spec = _spec(cmp.group_bar_chart(data, "acc", ["gbm", "mlp", "rf"], ["#1", "#2", "#3"], "median", "minmax"))
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["bar", "rule", "tick", "tick", "text"]
+    assert spec["layer"][0]["encoding"]["color"]["scale"] == {"domain": ["gbm", "mlp", "rf"], "range": ["#1", "#2", "#3"]}
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == data["label"].tolist()
+    none = _spec(cmp.group_bar_chart(data, "acc", ["gbm", "mlp", "rf"], ["#1", "#2", "#3"], "mean", "none"))
+    assert [layer["mark"]["type"] for layer in none["layer"]] == ["bar", "text"]
+
+
+def test_group_line_chart_draws_a_band_under_the_line():
+    from lens_core import stats
+
+    data = pd.DataFrame({"run_id": ["a"] * 3 + ["b"] * 3, "x": [0, 1, 2] * 2, "value": [1.0, 2, 3, 3, 4, 5]})
+    band = stats.series_band(data, {"a": "g", "b": "g"}, "mean", "ci")
+    spec = _spec(cmp.group_line_chart(band, "loss", ["g"], ["#1"], spread="ci"))
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["area", "line", "point"]
+    assert spec["layer"][0]["encoding"]["y2"]["field"] == "high"
+
+
+def test_picked_run_reads_the_click_selection():
+    assert cmp.picked_run({"selection": {"pick": [{"run_id": "abc"}]}}) == "abc"
+    assert cmp.picked_run({"selection": {"pick": []}}) is None
+    assert cmp.picked_run({"selection": {}}) is None and cmp.picked_run(None) is None
+
+
+def test_group_colours_are_stable_and_distinct():
+    from lens_core.colors import group_colors
+
+    groups = ["gbm", "mlp", "rf", "logreg"]
+    assert group_colors(groups) == group_colors(groups[::-1])
+    assert len(set(group_colors(groups).values())) == 4
+
+
+def test_up_to_nine_groups_never_get_grey():
+    from lens_core.colors import GROUP_PALETTE, group_colors
+
+    for n in range(1, 10):
+        labels = [f"group {i}" for i in range(n)] + ["0.05", "0.1", "0.3"][: max(0, 3 - n)]
+        colors = group_colors(labels)
+        assert len(set(colors.values())) == len(colors) and set(colors.values()) <= set(GROUP_PALETTE)
+    assert len(set(group_colors([f"g{i}" for i in range(15)]).values())) == 15

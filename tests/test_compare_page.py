@@ -312,3 +312,105 @@ def test_two_hundred_runs_with_a_long_history(monkeypatch, generated):
     per_run = data.groupby("run_id").size()
     assert per_run[long_run] <= 1000  # downsampled on the server, not in the browser
     assert at.dataframe[0].value["run"].is_unique
+
+
+# ---- groups ------------------------------------------------------------------------------------------------------
+def group_by(at: AppTest, *params: str) -> AppTest:
+    at.multiselect(key="compare_group").set_value([f"params.{p}" for p in params]).run()
+    assert_clean(at)
+    return at
+
+
+def frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_grouping_by_a_param_gives_aggregated_bars_with_n(monkeypatch, churn):
+    import numpy as np
+
+    from lens_core import stats
+
+    uri, table = churn
+    at = group_by(compare(monkeypatch, uri, runs=table["run_id"].tolist()), "model")
+    groups = stats.group_labels(table, ["params.model"])
+    expected_n = groups.value_counts()
+    assert frame_with(at, "runs").set_index("group")["runs"].to_dict() == expected_n.to_dict()
+    found = charts(at)
+    assert len(found) == 6
+    bars = [(s, d) for s, d in found if s["layer"][0]["mark"]["type"] == "bar"]
+    bands = [(s, d) for s, d in found if s["layer"][0]["mark"]["type"] == "area"]
+    assert bars and bands and len(bars) + len(bands) == 6
+    for spec, data in bars:
+        assert all(" · N=" in label for label in data["label"])
+        assert set(data["group"]) <= set(expected_n.index)
+    # the bars are the group means of the latest values, error bars ± std, as numpy computes them
+    (spec, data), = [(s, d) for s, d in bars if any("accuracy" in t["title"] for t in s["layer"][0]["encoding"]
+                                                    ["tooltip"] if t.get("field") == "center")]
+    for _, row in data.iterrows():
+        values = table.loc[(groups == row["group"]).to_numpy(), "metrics.accuracy"].dropna().to_numpy()
+        assert row["count"] == len(values) and row["center"] == pytest.approx(values.mean())
+        if len(values) > 1:
+            assert row["high"] - row["center"] == pytest.approx(np.std(values, ddof=1))
+    for spec, data in bands:
+        assert {"center", "low", "high", "n"} <= set(data.columns)
+        assert (data["low"] <= data["center"] + 1e-12).all() and (data["center"] <= data["high"] + 1e-12).all()
+    # the groups' statistics and the two-group comparison (five groups: the first two by default)
+    statistics = frame_with(at, "ci")
+    assert set(statistics["metric"]) == set(at.multiselect(key="compare_metrics").value)
+    assert at.selectbox(key="compare_group_a").value == "GradientBoostingClassifier"
+    assert at.selectbox(key="compare_group_b").value == "LogisticRegression"
+    assert not at.warning  # 12 and 6 runs
+
+
+def test_aggregate_and_spread_reach_the_bars(monkeypatch, churn):
+    uri, table = churn
+    at = group_by(compare(monkeypatch, uri, runs=table["run_id"].tolist()), "model")
+    at.selectbox(key="compare_agg").set_value("median")
+    at.selectbox(key="compare_spread").set_value("minmax").run()
+    assert_clean(at)
+    for spec, data in charts(at):
+        if spec["layer"][0]["mark"]["type"] == "bar":
+            assert (data["center"] == data["median"]).all()
+            assert (data["low"] == data["min"]).all() and (data["high"] == data["max"]).all()
+            assert "min–max" in spec["layer"][0]["encoding"]["x"]["title"]
+
+
+def test_two_small_groups_get_a_welch_test_and_a_warning(monkeypatch, churn):
+    from scipy import stats as sps
+
+    uri, table = churn
+    names = ["logreg-C1.0-s1", "logreg-C1.0-s2", "rf-depth6-s1", "rf-depth6-s2"]
+    at = group_by(compare(monkeypatch, uri, runs=ids_named(table, *names)), "model")
+    assert "compare_group_a" not in [s.key for s in at.selectbox]  # exactly two groups: no picker
+    test = frame_with(at, "p")
+    assert "Fewer than 3 runs" in at.warning[0].value
+    by_name = table.set_index("run_name")
+    row = test.set_index("metric").loc["roc_auc"]
+    a = by_name.loc[names[:2], "metrics.roc_auc"].to_numpy()
+    b = by_name.loc[names[2:], "metrics.roc_auc"].to_numpy()
+    ref = sps.ttest_ind(a, b, equal_var=False)
+    assert row["p"] == f"{ref.pvalue:.3g}"  # shown with 3 significant digits
+    assert row["diff"] == f"{a.mean() - b.mean():.4g}"
+    assert row["ci"] == "[{:.4g}, {:.4g}]".format(*ref.confidence_interval(0.95))
+    assert row["A"].endswith("(N=2)") and row["B"].endswith("(N=2)")
+
+
+def test_grouping_by_two_params_and_two_hundred_runs(monkeypatch, generated):
+    uri, table, _ = generated
+    wanted = table["run_id"].tolist()[:200]
+    at = group_by(compare(monkeypatch, uri, runs=wanted), "model_family", "batch_size")
+    groups = frame_with(at, "runs")
+    assert groups["runs"].sum() == 200 and groups["group"].str.contains(" · ").all()
+    found = charts(at)
+    assert found
+    for spec, data in found:
+        assert spec["layer"][0]["mark"]["type"] in ("bar", "area")
+
+
+def test_ungrouped_charts_open_a_run_on_click(monkeypatch, reference):
+    uri, table = reference
+    at = compare(monkeypatch, uri, runs=table["run_id"].tolist()[:3])
+    for chart in at.get("vega_lite_chart"):
+        assert list(chart.proto.selection_mode) == ["pick"]
+        spec = json.loads(chart.proto.spec)
+        assert "pick" in json.dumps(spec.get("params", [])) or "pick" in json.dumps(spec)
