@@ -64,6 +64,7 @@ from lens_core.compare import (
     two_groups,
 )
 from lens_core.errors import LensError
+from lens_core.export import chart_png, chart_svg
 from lens_core.runs_table import INFO_COLUMNS
 from lens_core.trackers import Tracker
 
@@ -201,11 +202,18 @@ def metric_card(key: str, series: bool) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown(f"**{md(key)}**")
         st.space("stretch")
+        stem = re.sub(r"[^\w.-]+", "_", key)
         st.download_button(
-            "CSV", export.to_csv(index=False).encode("utf-8"), file_name=re.sub(r"[^\w.-]+", "_", key) + ".csv",
+            "CSV", export.to_csv(index=False).encode("utf-8"), file_name=stem + ".csv",
             mime="text/csv", icon=":material/download:", type="tertiary", on_click="ignore", key=f"csv_{key}",
             help=f"This chart's data ({len(export)} rows)",
         )
+        if len(shown):  # rendered on the server only when clicked
+            figure = chart_config(chart)
+            st.download_button("SVG", lambda: chart_svg(figure), file_name=stem + ".svg", mime="image/svg+xml",
+                               type="tertiary", on_click="ignore", key=f"svg_{key}", help="This chart as SVG")
+            st.download_button("PNG", lambda: chart_png(figure), file_name=stem + ".png", mime="image/png",
+                               type="tertiary", on_click="ignore", key=f"png_{key}", help="This chart as PNG")
     if len(shown):
         chart_key = f"chart_{key}"
         if clickable and HAS_RUN_PAGE:

@@ -153,7 +153,9 @@ def test_demo_store(monkeypatch, churn, n):
             assert data.groupby("run_id").size().max() > 1
             assert len(set(data["run_id"])) >= min(n, 2)
     assert kinds == {"line", "bar"}
-    assert len(at.get("download_button")) == 6
+    buttons = at.get("download_button")
+    assert [b.label for b in buttons].count("CSV") == 6  # one per chart …
+    assert [b.label for b in buttons].count("SVG") == [b.label for b in buttons].count("PNG") == 6  # … and images
 
 
 def test_series_options_reach_the_charts(monkeypatch, churn):

@@ -83,3 +83,13 @@ def test_grouped_page_paints_bars_with_n(page, serve_app, demo_build, churn_ids)
     assert "area mark" in page.locator('[data-testid="stVegaLiteChart"]').first.inner_html()
     expect(page.get_by_text("Two groups: difference of means")).to_be_visible()
     screenshot(page, "compare-grouped")
+
+
+def test_chart_downloads_as_svg_and_png(page, serve_app, demo_build, churn_ids):
+    open_compare(page, serve_app, demo_build, [r for r, _ in churn_ids[:3]])
+    with page.expect_download() as svg:
+        page.get_by_role("button", name="SVG").first.click()
+    assert open(svg.value.path(), encoding="utf-8").read().lstrip().startswith("<svg")
+    with page.expect_download() as png:
+        page.get_by_role("button", name="PNG").first.click()
+    assert open(png.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
