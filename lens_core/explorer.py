@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lens_core import profile as pr
 from lens_core import query as q
 from lens_core.profile import Profile
 
@@ -67,6 +68,27 @@ def _time_encoding(p: Profile, name: str) -> q.TimeEncoding | None:
     return p.column(name).time_encoding
 
 
+def _bin(p: Profile, column: str, bins: int, alias: str, filters: tuple[q.Filter, ...]) -> q.Bin:
+    """Bins over the profile's exact bounds when nothing is filtered (one scan), else over the filtered data's."""
+    known = pr.bounds(p, column) if not filters else None
+    if known is not None:
+        return q.Bin(column, bins, known[0], known[1], alias=alias)
+    return q.Bin(column, bins, alias=alias)
+
+
+def _span_seconds(p: Profile, column: str, filters: tuple[q.Filter, ...]) -> float:
+    c = p.column(column)
+    lo = hi = None
+    if c.time_encoding == "typed" and c.minimum is not None and c.maximum is not None:
+        lo, hi = pd.Timestamp(str(c.minimum)), pd.Timestamp(str(c.maximum))
+    elif c.time_encoding in ("epoch_s", "epoch_ms") and c.minimum is not None:
+        unit = "s" if c.time_encoding == "epoch_s" else "ms"
+        lo, hi = pd.Timestamp(float(c.minimum), unit=unit), pd.Timestamp(float(c.maximum), unit=unit)
+    if lo is None or hi is None or filters:
+        lo, hi = time_span(p, column, filters)
+    return (hi - lo).total_seconds() if lo is not None and hi is not None else 0.0
+
+
 # ---- table -----------------------------------------------------------------------------------------------------
 def table_page(p: Profile, columns: tuple[str, ...], filters: tuple[q.Filter, ...] = (),
                order: tuple[q.Order, ...] = (), page: int = 1, page_size: int = 50) -> q.QueryResult:
@@ -84,21 +106,29 @@ def top_values(p: Profile, column: str, filters: tuple[q.Filter, ...] = (), limi
 
 
 # ---- charts: data ----------------------------------------------------------------------------------------------
-def _sample_note(shown: int, total: int) -> str:
-    return f"Showing a uniform random sample of {_fmt_int(shown)} of {_fmt_int(total)} rows."
+def _sample_note(shown: int, total: int, about: bool = False) -> str:
+    return f"Showing a uniform random sample of {_fmt_int(shown)} of {'about ' if about else ''}{_fmt_int(total)} rows."
+
+
+def _count(p: Profile, filters: tuple[q.Filter, ...], columns: tuple[str, ...]) -> tuple[int, bool]:
+    """Rows with a value in every one of ``columns``: from the profile when nothing is filtered and the profile saw
+    no empty value in them (``about`` is then True when the profile was sampled), else counted."""
+    if not filters and all(p.column(c).nulls == 0 for c in columns):
+        return p.rows, p.sampled
+    return q.count_rows(p.source, filters + tuple(q.Filter(c, "not_null") for c in columns)), False
 
 
 def scatter_data(p: Profile, x: str, y: str, color: str | None, filters: tuple[q.Filter, ...] = (),
                  cap: int = SCATTER_CAP) -> ChartData:
     cols = tuple(dict.fromkeys(c for c in (x, y, color) if c))
     nonnull = filters + (q.Filter(x, "not_null"), q.Filter(y, "not_null"))
-    total = q.count_rows(p.source, nonnull)
+    total, about = _count(p, filters, (x, y))
     sample = q.Sample(cap) if total > cap else None
     res = q.run(q.QueryRequest(p.source, columns=cols, filters=nonnull, sample=sample), max_rows=cap)
     frame = pd.DataFrame({"x": res.frame[x], "y": res.frame[y]})
     if color:
         frame["color"] = res.frame[color]
-    notes = (_sample_note(len(frame), total),) if sample else ()
+    notes = (_sample_note(len(frame), total, about),) if sample else ()
     return ChartData(frame, notes, {"total": total})
 
 
@@ -120,14 +150,12 @@ def line_data(p: Profile, x: str, ys: tuple[str, ...], agg: q.AggFunc = "avg", f
     encoding = _time_encoding(p, x)
     notes: list[str] = []
     if encoding is not None:
-        lo, hi = time_span(p, x, filters)
-        span = (hi - lo).total_seconds() if lo is not None and hi is not None else 0
-        every = q.auto_bucket(span, buckets)
+        every = q.auto_bucket(_span_seconds(p, x, filters), buckets)
         req = q.QueryRequest(p.source, filters=filters, time_bucket=q.TimeBucket(x, every, encoding, alias="x"),
                              aggs=aggs, order=(q.Order("x"),))
         notes.append(f"{agg} per {every} bucket.")
     else:
-        req = q.QueryRequest(p.source, filters=filters + (q.Filter(x, "not_null"),), bins=(q.Bin(x, buckets, alias="x"),),
+        req = q.QueryRequest(p.source, filters=filters + (q.Filter(x, "not_null"),), bins=(_bin(p, x, buckets, "x", filters),),
                              aggs=aggs, order=(q.Order("x"),))
         notes.append(f"{agg} per bin of {x} ({buckets} bins).")
     res = q.run(req)
@@ -153,9 +181,7 @@ def histogram_data(p: Profile, x: str, bins: int = 30, filters: tuple[q.Filter, 
                    color: str | None = None) -> ChartData:
     encoding = _time_encoding(p, x)
     if encoding not in (None,) and p.column(x).kind == "datetime" and encoding != "epoch_s" and encoding != "epoch_ms":
-        lo, hi = time_span(p, x, filters)
-        span = (hi - lo).total_seconds() if lo is not None and hi is not None else 0
-        every = q.auto_bucket(span, bins)
+        every = q.auto_bucket(_span_seconds(p, x, filters), bins)
         res = q.run(q.QueryRequest(p.source, filters=filters, time_bucket=q.TimeBucket(x, every, encoding, alias="x"),
                                    aggs=(q.Agg("count", alias="count"),), order=(q.Order("x"),)))
         frame = res.frame.dropna(subset=["x"])
@@ -164,7 +190,7 @@ def histogram_data(p: Profile, x: str, bins: int = 30, filters: tuple[q.Filter, 
                          (f"Rows per {every}.",), {"temporal": True})
     group = (color,) if color else ()
     res = q.run(q.QueryRequest(p.source, filters=filters + (q.Filter(x, "not_null"),), group_by=group,
-                               bins=(q.Bin(x, bins, alias="x"),), aggs=(q.Agg("count", alias="count"),),
+                               bins=(_bin(p, x, bins, "x", filters),), aggs=(q.Agg("count", alias="count"),),
                                order=(q.Order("x"),)))
     frame = pd.DataFrame({"x": res.frame["x"], "x_end": res.frame["x_end"], "count": res.frame["count"]})
     if color:
@@ -178,13 +204,15 @@ def _axis_key(p: Profile, column: str, alias: str, filters: tuple[q.Filter, ...]
               notes: list[str]) -> tuple[dict[str, Any], tuple[q.Filter, ...]]:
     """How a heatmap axis groups: categories (the top ones) or numeric bins."""
     if _is_cat(p, column) or p.column(column).kind == "datetime":
+        if p.column(column).distinct <= TOP_CATEGORIES // 2:  # few values (approximate count): all of them
+            return {"group_by": (column,)}, ()
         top = top_values(p, column, filters)
         extra: tuple[q.Filter, ...] = ()
         if p.column(column).distinct > len(top):
             extra = (q.Filter(column, "in", tuple(top["value"].tolist())),)
             notes.append(f"{column}: the {len(top)} most frequent values.")
         return {"group_by": (column,)}, extra
-    return {"bins": (q.Bin(column, bins, alias=alias),)}, (q.Filter(column, "not_null"),)
+    return {"bins": (_bin(p, column, bins, alias, filters),)}, (q.Filter(column, "not_null"),)
 
 
 def heatmap_data(p: Profile, x: str, y: str, agg: q.AggFunc = "count", z: str | None = None,
@@ -240,15 +268,19 @@ def line_chart(cd: ChartData, x: str, ys: tuple[str, ...], temporal: bool, agg: 
     import altair as alt
 
     xt = "x:T" if temporal else "x:Q"
-    title = f"{agg}" if len(ys) > 1 else f"{agg}({_title(ys[0], 30)})" if ys else ""
-    chart = _base(cd.frame).mark_line(strokeWidth=1.8, interpolate="monotone").encode(
-        x=alt.X(xt, title=_title(x)),
-        y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, scale=alt.Scale(range=PALETTE), legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip(xt, title=x), alt.Tooltip("series:N", title="series"),
-                 alt.Tooltip("value:Q", format=".4g")],
-    )
-    return chart
+    panels = []
+    height = 340 if len(ys) == 1 else max(110, 360 // len(ys))
+    for i, y in enumerate(ys):
+        data = cd.frame[cd.frame["series"] == y]
+        last = i == len(ys) - 1
+        panels.append(alt.Chart(data).mark_line(strokeWidth=1.8, color=PALETTE[i % len(PALETTE)]).encode(
+            x=alt.X(xt, title=_title(x) if last else None, axis=alt.Axis(labels=last, ticks=last)),
+            y=alt.Y("value:Q", title=f"{agg}({_title(y, 24)})", scale=alt.Scale(zero=False)),
+            tooltip=[alt.Tooltip(xt, title=x), alt.Tooltip("value:Q", title=f"{agg}({y})", format=".4g")],
+        ).properties(height=height, width="container"))
+    if len(panels) == 1:
+        return panels[0].properties(usermeta={"embedOptions": {"renderer": "canvas"}})
+    return alt.vconcat(*panels, spacing=6).properties(usermeta={"embedOptions": {"renderer": "canvas"}})
 
 
 def bar_chart(cd: ChartData, x: str, y: str | None, agg: str):
@@ -296,18 +328,32 @@ def heatmap_chart(cd: ChartData, x: str, y: str, agg: str, z: str | None):
             enc["tooltip"] += [alt.Tooltip(f"{axis}:Q", title=f"{name} from", format=".4g"),
                                alt.Tooltip(f"{axis}_end:Q", title="to", format=".4g")]
         else:
-            enc[axis] = channel(f"{axis}:N", title=_title(name), axis=alt.Axis(labelLimit=160))
+            many = cd.frame[axis].nunique() > 12
+            enc[axis] = channel(f"{axis}:N", title=_title(name),
+                                axis=alt.Axis(labelLimit=160, labelAngle=(-40 if many else 0) if axis == "x" else 0))
             enc["tooltip"].append(alt.Tooltip(f"{axis}:N", title=name))
     height = 380
     if not cd.extra.get("y_binned"):
-        height = max(160, min(30 * cd.frame["y"].nunique(), 800))
-    return _base(cd.frame).mark_rect().encode(**enc).properties(height=height)
+        height = max(240, min(36 * cd.frame["y"].nunique(), 800))
+    chart = alt.Chart(cd.frame).mark_rect(stroke="white", strokeWidth=0.5).encode(**enc).properties(height=height)
+    small = not cd.extra.get("x_binned") and not cd.extra.get("y_binned") and len(cd.frame) <= 150
+    if small:  # few cells: write the values in them
+        text = alt.Chart(cd.frame).mark_text(fontSize=11).encode(
+            x=enc["x"], y=enc["y"], text=alt.Text("value:Q", format=",.3~g"),
+            color=alt.condition(f"datum.value > {float(cd.frame['value'].quantile(0.6)) if len(cd.frame) else 0}",
+                                alt.value("white"), alt.value("#1f2937")))
+        chart = chart + text
+    return chart.properties(usermeta={"embedOptions": {"renderer": "canvas"}})
 
 
 # ---- maps: data -------------------------------------------------------------------------------------------------
 def _geo_filters(p: Profile, filters: tuple[q.Filter, ...]) -> tuple[q.Filter, ...]:
     assert p.geo is not None
     lat, lon = p.geo.lat, p.geo.lon
+    known_lat, known_lon = pr.bounds(p, lat), pr.bounds(p, lon)
+    if (known_lat and known_lon and -90 <= known_lat[0] and known_lat[1] <= 90 and -180 <= known_lon[0]
+            and known_lon[1] <= 180):  # every value is a valid coordinate: only the empty ones go
+        return filters + (q.Filter(lat, "not_null"), q.Filter(lon, "not_null"))
     return filters + (q.Filter(lat, "between", -90, 90), q.Filter(lon, "between", -180, 180))
 
 
@@ -316,11 +362,14 @@ def points_data(p: Profile, color: str | None, tooltip: tuple[str, ...] = (), fi
     """Up to ``cap`` located rows (a uniform sample above), with the colour and tooltip columns."""
     assert p.geo is not None
     geo = _geo_filters(p, filters)
-    total = q.count_rows(p.source, geo)
+    if len(geo) == len(filters) + 2 and geo[-1].op == "not_null":  # every coordinate is valid
+        total, about = _count(p, filters, (p.geo.lat, p.geo.lon))
+    else:
+        total, about = q.count_rows(p.source, geo), False
     cols = tuple(dict.fromkeys((p.geo.lat, p.geo.lon) + ((color,) if color else ()) + tooltip))
     sample = q.Sample(cap) if total > cap else None
     res = q.run(q.QueryRequest(p.source, columns=cols, filters=geo, sample=sample), max_rows=cap)
-    notes = (_sample_note(len(res.frame), total),) if sample else ()
+    notes = (_sample_note(len(res.frame), total, about),) if sample else ()
     return ChartData(res.frame, notes, {"total": total})
 
 
@@ -331,7 +380,13 @@ def density_data(p: Profile, weight: str | None, agg: q.AggFunc = "count", filte
     geo = _geo_filters(p, filters)
     base, params = q.filtered_sql(p.source, geo)
     lat, lon = q.quote(p.geo.lat), q.quote(p.geo.lon)
-    box = q.sql(f"SELECT min({lat}) a, max({lat}) b, min({lon}) c, max({lon}) d FROM ({base})", params).iloc[0]
+    known_lat, known_lon = pr.bounds(p, p.geo.lat), pr.bounds(p, p.geo.lon)
+    inside = (known_lat and known_lon and -90 <= known_lat[0] and known_lat[1] <= 90
+              and -180 <= known_lon[0] and known_lon[1] <= 180)
+    if inside and not filters:
+        box = pd.Series({"a": known_lat[0], "b": known_lat[1], "c": known_lon[0], "d": known_lon[1]})
+    else:
+        box = q.sql(f"SELECT min({lat}) a, max({lat}) b, min({lon}) c, max({lon}) d FROM ({base})", params).iloc[0]
     if pd.isna(box["a"]):
         return ChartData(pd.DataFrame(columns=["lat", "lat_end", "lon", "lon_end", "value", "rows"]))
     lat_span = max(float(box["b"]) - float(box["a"]), 1e-9)
@@ -342,38 +397,58 @@ def density_data(p: Profile, weight: str | None, agg: q.AggFunc = "count", filte
     ny = cells if ground_ratio < 1 else max(4, round(cells / ground_ratio))
     a = q.Agg("count", alias="value") if agg == "count" or not weight else q.Agg(agg, weight, alias="value")
     res = q.run(q.QueryRequest(p.source, filters=geo,
-                               bins=(q.Bin(p.geo.lat, ny, alias="lat"), q.Bin(p.geo.lon, nx, alias="lon")),
+                               bins=(q.Bin(p.geo.lat, ny, float(box["a"]), float(box["b"]), alias="lat"),
+                                     q.Bin(p.geo.lon, nx, float(box["c"]), float(box["d"]), alias="lon")),
                                aggs=(a, q.Agg("count", alias="rows"))), max_rows=cells * cells)
     frame = res.frame.dropna(subset=["lat", "lon", "value"])
-    return ChartData(frame, (f"{len(frame):,} grid cells of {nx} × {ny}, aggregated in DuckDB over "
-                             f"{int(frame['rows'].sum()):,} rows.",), {"nx": nx, "ny": ny})
+    note = f"{len(frame):,} grid cells of {nx} × {ny}, aggregated in DuckDB over {int(frame['rows'].sum()):,} rows."
+    return ChartData(frame, (note,), {"nx": nx, "ny": ny})
 
 
 def trajectory_data(p: Profile, entity: str, time: str, color: str | None = None,
                     filters: tuple[q.Filter, ...] = (), max_entities: int = MAX_ENTITIES,
                     max_vertices: int = MAX_VERTICES) -> ChartData:
-    """One path per entity ordered by time; the entities with most points first, thinned evenly so all paths
-    together hold at most ``max_vertices`` vertices (first and last points kept). One row per entity:
+    """One path per entity ordered by time; the entities with most points first. Every point when the chosen
+    paths hold at most ``max_vertices`` points, else each path's time range cut into equal slices drawn at their
+    mean position (an aggregate in DuckDB), so all paths together hold at most ``max_vertices`` vertices. One row per entity:
     ``entity, path ([[lon, lat], …]), start, end, points, color_value``."""
     assert p.geo is not None
     geo = _geo_filters(p, filters + (q.Filter(entity, "not_null"), q.Filter(time, "not_null")))
     base, params = q.filtered_sql(p.source, geo)
     e, lat, lon = q.quote(entity), q.quote(p.geo.lat), q.quote(p.geo.lon)
     t = q.time_expr(time, _time_encoding(p, time) or "typed")
-    counts = q.sql(f"SELECT count(DISTINCT {e}) AS entities, count(*) AS n FROM ({base})", params).iloc[0]
-    n_entities, n_points = int(counts["entities"]), int(counts["n"])
-    keep = max(1, min(int(max_entities), n_entities))
-    colour_sql = f", any_value({q.quote(color)}) OVER (PARTITION BY {e}) AS colour" if color else ""
-    stmt = (
-        f"WITH f AS ({base}), "
-        f"pick AS (SELECT {e} AS ent FROM f GROUP BY {e} ORDER BY count(*) DESC, {e} LIMIT {keep}), "
-        f"pts AS (SELECT {e} AS ent, {t} AS ts, CAST({lat} AS DOUBLE) AS la, CAST({lon} AS DOUBLE) AS lo, "
-        f"row_number() OVER (PARTITION BY {e} ORDER BY {t}) AS rn, count(*) OVER (PARTITION BY {e}) AS n"
-        f"{colour_sql} FROM f WHERE {e} IN (SELECT ent FROM pick)), "
-        f"tot AS (SELECT count(*) AS total FROM pts) "
-        f"SELECT pts.* FROM pts, tot WHERE (rn - 1) % greatest(1, CAST(ceil(total / ?) AS BIGINT)) = 0 OR rn = n "
-        f"ORDER BY ent, rn")
-    frame = q.sql(stmt, params + [float(max_vertices)])
+    keep = max(1, int(max_entities))
+    ev = f"CAST({e} AS VARCHAR)"
+    # 1. the entities with most points, their time ranges, and the totals (one grouped scan)
+    pick = q.sql(
+        f"WITH f AS ({base}), groups AS (SELECT {ev} AS ent, count(*) AS cnt, epoch(min({t})) AS t0, "
+        f"epoch(max({t})) AS t1 FROM f GROUP BY {ev}) "
+        f"SELECT *, count(*) OVER () AS n_entities, sum(cnt) OVER () AS n_points FROM groups "
+        f"ORDER BY cnt DESC, ent LIMIT {keep}", params)
+    n_entities = int(pick["n_entities"].iloc[0]) if len(pick) else 0
+    keep = len(pick)
+    picked = int(pick["cnt"].sum()) if len(pick) else 0
+    colour_sql = f", any_value({q.quote(color)}) AS colour" if color else ""
+    names = [str(x) for x in pick["ent"]]
+    if picked <= max_vertices:  # 2a. every point, in time order
+        colour_row = f", {q.quote(color)} AS colour" if color else ""
+        frame = q.sql(
+            f"SELECT {ev} AS ent, {t} AS ts, CAST({lat} AS DOUBLE) AS la, CAST({lon} AS DOUBLE) AS lo{colour_row} "
+            f"FROM ({base}) WHERE {ev} IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY ent, ts",
+            params + [names])
+        averaged = False
+    else:  # 2b. each path cut into equal time slices, the mean position per slice (a hash aggregate, no sort)
+        per_path = max(2, int(max_vertices) // max(keep, 1))
+        frame = q.sql(
+            f"WITH f AS ({base}), pick AS (SELECT unnest(CAST(? AS VARCHAR[])) AS ent, "
+            f"unnest(CAST(? AS DOUBLE[])) AS t0, unnest(CAST(? AS DOUBLE[])) AS t1) "
+            f"SELECT pick.ent AS ent, least(floor((epoch({t}) - pick.t0) / greatest(pick.t1 - pick.t0, 1e-9) * ?), ? - 1)"
+            f" AS slice, min({t}) AS ts, avg(CAST({lat} AS DOUBLE)) AS la, avg(CAST({lon} AS DOUBLE)) AS lo"
+            f"{colour_sql} FROM f JOIN pick ON {ev} = pick.ent GROUP BY pick.ent, slice ORDER BY ent, slice",
+            params + [names, pick["t0"].astype(float).tolist(), pick["t1"].astype(float).tolist(), per_path, per_path])
+        averaged = True
+    counts = dict(zip(names, pick["cnt"].astype(int)))
+    frame["n"] = frame["ent"].map(counts)
     rows = []
     for ent, g in frame.groupby("ent", sort=False):
         rows.append({
@@ -386,9 +461,9 @@ def trajectory_data(p: Profile, entity: str, time: str, color: str | None = None
     notes = []
     if keep < n_entities:
         notes.append(f"The {keep} {entity} values with the most points, of {n_entities:,}.")
-    if len(frame) < n_points and keep == n_entities or len(frame) < out["points"].sum():
-        notes.append(f"Paths thinned evenly to {len(frame):,} of {int(out['points'].sum()):,} points "
-                     "(first and last kept).")
+    if averaged:
+        notes.append(f"Paths simplified to {len(frame):,} of {picked:,} points: each path's time range is cut into "
+                     f"{per_path} slices, drawn at their mean position.")
     return ChartData(out, tuple(notes), {"vertices": len(frame), "entities": n_entities})
 
 
@@ -430,7 +505,7 @@ def categories(values: pd.Series, alpha: int = 220, top: int = len(PALETTE)) -> 
     return [[*_hex(legend.get(str(x), OTHER)), alpha] for x in text], legend
 
 
-def view_state(lats: pd.Series | np.ndarray, lons: pd.Series | np.ndarray, width: int = 900, height: int = 520):
+def view_state(lats: pd.Series | np.ndarray, lons: pd.Series | np.ndarray, width: int = 620, height: int = 500):
     """A pydeck view fitting the points (2–98 % of them, so a stray point does not zoom out to the world)."""
     import pydeck as pdk
 
@@ -438,12 +513,12 @@ def view_state(lats: pd.Series | np.ndarray, lons: pd.Series | np.ndarray, width
     lo = pd.Series(np.asarray(lons, dtype=float)).dropna()
     if la.empty:
         return pdk.ViewState(latitude=0, longitude=0, zoom=1)
-    a, b = la.quantile([0.01, 0.99]) if len(la) > 50 else (la.min(), la.max())
-    c, d = lo.quantile([0.01, 0.99]) if len(lo) > 50 else (lo.min(), lo.max())
+    a, b = la.quantile([0.005, 0.995]) if len(la) > 1000 else (la.min(), la.max())
+    c, d = lo.quantile([0.005, 0.995]) if len(lo) > 1000 else (lo.min(), lo.max())
     mid_lat = (a + b) / 2
     lat_span = max(b - a, 1e-4) / max(math.cos(math.radians(mid_lat)), 0.1)
     lon_span = max(d - c, 1e-4)
-    zoom = min(math.log2(width * 360 / (256 * lon_span)), math.log2(height * 360 / (256 * lat_span))) - 0.35
+    zoom = min(math.log2(width * 360 / (512 * lon_span)), math.log2(height * 360 / (512 * lat_span))) - 0.2  # deck.gl: the world is 512 px wide at zoom 0
     return pdk.ViewState(latitude=float(mid_lat), longitude=float((c + d) / 2), zoom=float(max(0.5, min(zoom, 18))),
                          pitch=0, bearing=0)
 
@@ -470,19 +545,19 @@ def graticule_layers(lat_min: float, lat_max: float, lon_min: float, lon_max: fl
     lat = math.ceil(a / step) * step
     while lat <= b:
         lines.append({"path": [[c, lat], [d, lat]]})
-        labels.append({"pos": [c, lat], "text": f"{abs(lat):.{decimals}f}°{'N' if lat >= 0 else 'S'}"})
+        labels.append({"pos": [lon_min, lat], "text": f"{abs(lat):.{decimals}f}°{'N' if lat >= 0 else 'S'}"})
         lat += step
     lon = math.ceil(c / step) * step
     while lon <= d:
         lines.append({"path": [[lon, a], [lon, b]]})
-        labels.append({"pos": [lon, a], "text": f"{abs(lon):.{decimals}f}°{'E' if lon >= 0 else 'W'}"})
+        labels.append({"pos": [lon, lat_min], "text": f"{abs(lon):.{decimals}f}°{'E' if lon >= 0 else 'W'}"})
         lon += step
     return [
-        pdk.Layer("PathLayer", pd.DataFrame(lines), id="graticule", get_path="path", get_color=[120, 130, 145, 90],
-                  width_units="pixels", get_width=1, pickable=False),
+        pdk.Layer("PathLayer", pd.DataFrame(lines), id="graticule", get_path="path", get_color=[110, 120, 135, 150],
+                  width_units="'pixels'", get_width=1, pickable=False),
         pdk.Layer("TextLayer", pd.DataFrame(labels), id="graticule-labels", get_position="pos", get_text="text",
-                  get_size=11, get_color=[90, 98, 110, 220], get_text_anchor="'start'",
-                  get_alignment_baseline="'bottom'", pickable=False),
+                  get_size=12, get_color=[70, 78, 90, 255], get_text_anchor="'start'",
+                  get_alignment_baseline="'bottom'", character_set="' 0123456789.-°NSEW'", pickable=False),
     ]
 
 
@@ -533,7 +608,7 @@ def points_deck(cd: ChartData, p: Profile, color: str | None, tooltip: tuple[str
     layers = graticule_layers(float(data["lat"].min()), float(data["lat"].max()), float(data["lon"].min()),
                               float(data["lon"].max())) if len(data) else []
     layers.append(pdk.Layer("ScatterplotLayer", data, id="points", get_position=["lon", "lat"], get_fill_color="rgba",
-                            radius_units="pixels", get_radius=radius, stroked=False, pickable=True,
+                            radius_units="'pixels'", get_radius=radius, stroked=False, pickable=True,
                             auto_highlight=True))
     return _deck(layers, view_state(data["lat"], data["lon"]), _tooltip(tips)), legend
 
@@ -577,7 +652,7 @@ def trajectories_deck(cd: ChartData, p: Profile, entity: str, color: str | None 
             rgba, lo, hi = ramp(f["color_value"])
             legend["range"] = (lo, hi)
     else:
-        rgba = [[*_hex(PALETTE[i % len(PALETTE)]), 220] for i in range(len(f))]
+        rgba = [[*_hex(PALETTE[i % len(PALETTE)]), 200] for i in range(len(f))]
         legend["categories"] = {e: PALETTE[i % len(PALETTE)] for i, e in enumerate(f["entity"][:len(PALETTE)])}
     data = pd.DataFrame({"path": f["path"], "rgba": rgba, "entity": f["entity"], "start": f["start"],
                          "end": f["end"], "points": f["points"]})
@@ -587,11 +662,11 @@ def trajectories_deck(cd: ChartData, p: Profile, entity: str, color: str | None 
     all_lat = [pt[1] for path in f["path"] for pt in path]
     layers = graticule_layers(min(all_lat), max(all_lat), min(all_lon), max(all_lon))
     layers += [
-        pdk.Layer("PathLayer", data, id="trajectories", get_path="path", get_color="rgba", width_units="pixels",
-                  get_width=2, width_min_pixels=1.5, joint_rounded=True, cap_rounded=True, pickable=True,
+        pdk.Layer("PathLayer", data, id="trajectories", get_path="path", get_color="rgba", width_units="'pixels'",
+                  get_width=1.6, width_min_pixels=1, joint_rounded=True, cap_rounded=True, pickable=True,
                   auto_highlight=True),
         pdk.Layer("ScatterplotLayer", starts, id="starts", get_position="pos", get_fill_color="rgba",
-                  get_line_color=[255, 255, 255, 255], stroked=True, line_width_min_pixels=1, radius_units="pixels",
+                  get_line_color=[255, 255, 255, 255], stroked=True, line_width_min_pixels=1, radius_units="'pixels'",
                   get_radius=4, pickable=True),
     ]
     tip = _tooltip([(entity, "{entity}"), ("from", "{start}"), ("to", "{end}"), ("points", "{points}")])

@@ -362,8 +362,10 @@ def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
         deck, legend = ex.trajectories_deck(cd, p, entity, color)
         st.pydeck_chart(deck, height=540, key=f"{key}.deck.trajectories")
         _legend(legend, color or entity)
+        tip = (f" Many paths overlap: pick a few {entity} values under *Filters* to follow them."
+               if len(cd.frame) > 8 and not filters else "")
         st.caption(f":material/trip_origin: marks where each path starts ({_plural(len(cd.frame), 'path')}, "
-                   f"{cd.extra.get('vertices', 0):,} points).")
+                   f"{cd.extra.get('vertices', 0):,} points).{tip}")
     _note(*cd.notes)
     sent = cd.extra.get("vertices", cd.rows_sent)
     st.caption(f"{sent:,} {'points' if kind != 'Density' else 'cells'} sent to the browser · no basemap: the grey "

@@ -159,7 +159,7 @@ def profile(source: q.Source, *, timeout: float = q.DEFAULT_TIMEOUT) -> Profile:
     for rec in summary.to_dict("records"):
         name, sql_type = str(rec["column_name"]), str(rec["column_type"]).upper()
         null_pct = _num(rec.get("null_percentage")) or 0.0
-        nulls = int(round(scanned * null_pct / 100.0))
+        nulls = round(scanned * null_pct / 100.0)
         count = max(0, scanned - nulls)
         distinct = int(_num(rec.get("approx_unique")) or 0)
         base = sql_type.split("(")[0]
@@ -189,6 +189,8 @@ def profile(source: q.Source, *, timeout: float = q.DEFAULT_TIMEOUT) -> Profile:
             q25=_num(rec.get("q25")) if numeric else None, median=_num(rec.get("q50")) if numeric else None,
             q75=_num(rec.get("q75")) if numeric else None, integer=integer, time_encoding=encoding,
         ))
+    if sampled:  # exact extremes over the whole file: bins and map bounds rely on them (one scan)
+        columns = _exact_extremes(source, columns, timeout)
     if strings:
         parsed = _string_times(source, strings, timeout)
         columns = [_as_time(c) if c.name in parsed else c for c in columns]
@@ -197,6 +199,32 @@ def profile(source: q.Source, *, timeout: float = q.DEFAULT_TIMEOUT) -> Profile:
     entities = detect_entities(columns, rows, exclude={geo.lat, geo.lon} if geo else set())
     result = Profile(source, rows, tuple(columns), sampled, geo, tuple(times), tuple(entities))
     return Profile(source, rows, tuple(columns), sampled, geo, tuple(times), tuple(entities), tuple(suggest(result)))
+
+
+def _exact_extremes(source: q.Source, columns: list[ColumnProfile], timeout: float) -> list[ColumnProfile]:
+    from dataclasses import replace
+
+    src, params = q.source_sql(source)
+    wanted = [i for i, c in enumerate(columns) if c.kind in ("numeric", "datetime")]
+    out = list(columns)
+    for start in range(0, len(wanted), 200):
+        chunk = wanted[start:start + 200]
+        parts = ", ".join(f"min({q.quote(columns[i].name)}) AS a{i}, max({q.quote(columns[i].name)}) AS b{i}"
+                          for i in chunk)
+        row = q.sql(f"SELECT {parts} FROM {src}", params, timeout=timeout).iloc[0]
+        for i in chunk:
+            lo, hi = row[f"a{i}"], row[f"b{i}"]
+            out[i] = replace(columns[i], minimum=None if pd.isna(lo) else lo, maximum=None if pd.isna(hi) else hi)
+    return out
+
+
+def bounds(p: Profile, column: str) -> tuple[float, float] | None:
+    """A numeric column's exact min and max over the file, None when unknown."""
+    c = p.column(column)
+    if c.kind != "numeric":
+        return None
+    lo, hi = _num(c.minimum), _num(c.maximum)
+    return (lo, hi) if lo is not None and hi is not None else None
 
 
 def _as_time(c: ColumnProfile) -> ColumnProfile:
@@ -261,7 +289,7 @@ def detect_geo(columns: list[ColumnProfile] | tuple[ColumnProfile, ...]) -> GeoP
     coordish = [c for c in floats if {"coord", "coordinate", "coordinates", "gps", "geo", "position", "pos"}
                 & set(tokens(c.name))]
     if len(coordish) == 2:
-        a, b = coordish
+        a, b = sorted(coordish, key=lambda c: c.name)  # "coord_0, coord_1": latitude first by convention
         if _range_ok(a, 90) and _range_ok(b, 180):
             return GeoPair(a.name, b.name, "values")
         if _range_ok(b, 90) and _range_ok(a, 180):

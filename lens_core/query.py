@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +50,10 @@ _BUCKET_SECONDS = {"1 second": 1, "10 seconds": 10, "1 minute": 60, "5 minutes":
                    "30 minutes": 1800, "1 hour": 3600, "3 hours": 10800, "6 hours": 21600, "12 hours": 43200,
                    "1 day": 86400, "7 days": 604800, "1 month": 2_629_746, "3 months": 7_889_238,
                    "1 year": 31_556_952}
+
+
+#: The window column carrying an aggregated result's group count (dropped from the frame returned).
+TOTAL_COLUMN = "__lens_total"
 
 
 class QueryError(LensError):
@@ -229,6 +234,13 @@ def filtered_sql(source: Source, filters: Sequence[Filter] = ()) -> tuple[str, l
     return f"SELECT * FROM {src}" + (f" WHERE {' AND '.join(where)}" if where else ""), params + where_params
 
 
+def _float_literal(value: Any) -> str:
+    number = float(value)
+    if not math.isfinite(number):
+        raise QueryError(f"A bin bound must be a finite number, not {value!r}.")
+    return f"CAST({number!r} AS DOUBLE)"
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -295,17 +307,20 @@ def _agg_sql(a: Agg) -> tuple[str, list[Any]]:
     col = quote(a.column)
     if a.func == "count_distinct":
         return f"count(DISTINCT {col})", []
-    if a.func in ("sum", "avg", "min", "max"):
+    if a.func in ("min", "max"):
         return f"{a.func}({col})", []
+    num = f"TRY_CAST({col} AS DOUBLE)"  # an all-empty CSV column is text: its sum is NULL, not an error
+    if a.func in ("sum", "avg"):
+        return f"{a.func}({num})", []
     if a.func == "median":
-        return f"median({col})", []
+        return f"median({num})", []
     if a.func == "std":
-        return f"stddev_samp({col})", []
+        return f"stddev_samp({num})", []
     if a.func == "quantile":
         q = float(a.q)
         if not 0.0 <= q <= 1.0:
             raise QueryError(f"A quantile level is between 0 and 1, not {a.q!r}.")
-        return f"quantile_cont({col}, ?)", [q]
+        return f"quantile_cont({num}, ?)", [q]
     raise QueryError(f"Unknown aggregation {a.func!r}")
 
 
@@ -329,10 +344,11 @@ def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> t
         select: list[str] = []
         agg_params: list[Any] = []
         from_sql = "filtered"
-        if req.bins:
+        scanned = [i for i, b in enumerate(req.bins) if b.lo is None or b.hi is None]
+        if scanned:  # bounds from the filtered data: one aggregate over it, joined to every row
             bound_parts, bound_params = [], []
-            for i, b in enumerate(req.bins):
-                col = quote(b.column)
+            for i in scanned:
+                b, col = req.bins[i], quote(req.bins[i].column)
                 bound_parts.append(f"coalesce(CAST(? AS DOUBLE), min(CAST({col} AS DOUBLE))) AS __lens_lo{i}, "
                                    f"coalesce(CAST(? AS DOUBLE), max(CAST({col} AS DOUBLE))) AS __lens_hi{i}")
                 bound_params += [b.lo, b.hi]
@@ -344,15 +360,19 @@ def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> t
             select.append(quote(c))
         for i, b in enumerate(req.bins):
             n = max(1, min(int(b.bins), MAX_BINS))
-            lo, hi = f"__lens_lo{i}", f"__lens_hi{i}"
+            if i in scanned:
+                lo, hi = f"__lens_lo{i}", f"__lens_hi{i}"
+            else:  # known bounds are written as numbers (float() of the request's values, never text)
+                lo, hi = _float_literal(b.lo), _float_literal(b.hi)
             col = f"CAST({quote(b.column)} AS DOUBLE)"
             width = f"(CASE WHEN {hi} > {lo} THEN ({hi} - {lo}) / {n} ELSE 1.0 END)"
             index = f"least(greatest(floor(({col} - {lo}) / {width}), 0), {n - 1})"
             keyed.append(f"(CASE WHEN {col} IS NULL OR {col} < {lo} OR {col} > {hi} THEN NULL ELSE {index} END)"
                          f" AS __lens_b{i}")
-            keys += [f"__lens_b{i}", lo, hi]
-            select.append(f"{lo} + __lens_b{i} * {width} AS {quote(b.name)}")
-            select.append(f"{lo} + (__lens_b{i} + 1) * {width} AS {quote(b.name + '_end')}")
+            keys.append(f"__lens_b{i}")
+            lo_sel, width_sel = (f"any_value({lo})", f"any_value({width})") if i in scanned else (lo, width)
+            select.append(f"{lo_sel} + __lens_b{i} * {width_sel} AS {quote(b.name)}")
+            select.append(f"{lo_sel} + (__lens_b{i} + 1) * {width_sel} AS {quote(b.name + '_end')}")
         if (tb := req.time_bucket) is not None:
             if tb.every not in BUCKETS:
                 raise QueryError(f"Unknown time bucket {tb.every!r}; use one of {', '.join(BUCKETS)}.")
@@ -382,8 +402,12 @@ def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> t
     limit = cap if req.limit is None else max(0, min(int(req.limit), cap))
     offset = max(0, int(req.offset))
     with_sql = "WITH " + ", ".join(ctes) + " "
-    sql = f"{with_sql}SELECT * FROM ({body}) AS result{order_sql} LIMIT {limit + 1} OFFSET {offset}"
     all_params = cte_params + body_params
+    if req.with_total and req.aggregating:  # groups are few: count them in the same pass
+        sql = (f"{with_sql}SELECT *, count(*) OVER () AS {TOTAL_COLUMN} FROM ({body}) AS result{order_sql} "
+               f"LIMIT {limit + 1} OFFSET {offset}")
+        return sql, all_params, None, []
+    sql = f"{with_sql}SELECT * FROM ({body}) AS result{order_sql} LIMIT {limit + 1} OFFSET {offset}"
     count_sql = f"{with_sql}SELECT count(*) FROM ({body}) AS result" if req.with_total else None
     return sql, all_params, count_sql, (list(all_params) if count_sql else [])
 
@@ -422,7 +446,11 @@ def _execute(sql: str, params: Sequence[Any], timeout: float, *, arrow: bool = F
     timer.start()
     try:
         result = cur.execute(sql, list(params))
-        return result.fetch_arrow_table() if arrow else result.df()
+        if not arrow:
+            return result.df()
+        with warnings.catch_warnings():  # "an extra copy": fine for an export
+            warnings.simplefilter("ignore")
+            return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.arrow()
     except Exception as exc:  # duckdb raises its own hierarchy; turn it into one the page can show
         if timed_out.is_set() or "INTERRUPT" in type(exc).__name__.upper():
             raise QueryTimeoutError(
@@ -452,6 +480,13 @@ def run(req: QueryRequest, *, timeout: float = DEFAULT_TIMEOUT, max_rows: int = 
         frame = frame.iloc[:limit]
         capped = req.limit is None or int(req.limit) > cap
     total = None
+    if req.with_total and req.aggregating:
+        if TOTAL_COLUMN in frame.columns:
+            total = int(frame[TOTAL_COLUMN].iloc[0]) if len(frame) else (
+                0 if req.offset == 0 else int(_execute(f"SELECT count(*) FROM ({sql.rsplit(' LIMIT ', 1)[0]})",
+                                                        params, timeout).iloc[0, 0]))
+            frame = frame.drop(columns=[TOTAL_COLUMN])
+        capped = capped or (req.limit is not None and int(req.limit) > cap and (total or 0) - req.offset > cap)
     if count_sql is not None:
         left = max(0.5, timeout - (time.perf_counter() - began))
         total = int(_execute(count_sql, count_params, left).iloc[0, 0])

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lens_core import cached
-from lens_core import explorer_ui
+from lens_core import cached, explorer_ui
 from lens_core import workflow as wf
 from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError
 from lens_core.model import ArtifactRef, RunDetail
