@@ -615,3 +615,34 @@ def rater_identity(user: Mapping[str, object]) -> str | None:
     if name and email:
         return f"{name} <{email}>"
     return name or email or (str(user.get("sub") or "").strip() or None)
+
+
+#: Node fill of a run status in the child-run DAG.
+DAG_FILL = {"FINISHED": "#d3f9d8", "FAILED": "#ffe3e3", "KILLED": "#e9ecef", "RUNNING": "#dbe4ff",
+            "SCHEDULED": "#fff3bf"}
+
+
+def children_dot(parent: tuple[str, str, str], children: Sequence[tuple[str, str, str]], *, limit: int = 60) -> str:
+    """Graphviz DOT of a run and its nested runs, ``(run_id, name, status)`` each: the parent fans out to its
+    children as tasks, each node filled by status. Names are escaped; beyond ``limit`` children one "… n more"
+    node stands for the rest."""
+
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+    def node(run_id: str, name: str, status: str, shape: str) -> str:
+        fill = DAG_FILL.get(status.upper(), "#f1f3f5")
+        return (f"  {quoted(run_id)} [label={quoted(name or run_id[:8])}, shape={shape}, style=\"rounded,filled\", "
+                f"fillcolor=\"{fill}\", tooltip={quoted(f'{name} · {status.lower()}')}];")
+
+    lines = ["digraph runs {", "  rankdir=LR; bgcolor=transparent;",
+             '  node [fontname="Helvetica", fontsize=11, color="#adb5bd"]; edge [color="#868e96"];',
+             node(*parent, shape="box")]
+    for run_id, name, status in children[:limit]:
+        lines.append(node(run_id, name, status, shape="box"))
+        lines.append(f"  {quoted(parent[0])} -> {quoted(run_id)};")
+    if len(children) > limit:
+        lines.append(f'  more [label="… {len(children) - limit} more", shape=plaintext];')
+        lines.append(f"  {quoted(parent[0])} -> more;")
+    lines.append("}")
+    return "\n".join(lines)

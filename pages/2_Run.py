@@ -326,6 +326,11 @@ def tree(run: RunDetail, selected: wf.Item | None, listing: list[ArtifactRef] | 
     with st.expander(f"Child runs · {len(children)}", expanded=bool(children), icon=":material/account_tree:"):
         if not children:
             st.caption("This run has no nested runs.")
+        else:
+            st.graphviz_chart(wf.children_dot(
+                (run.run_id, run.run_name, run.status),
+                [(c, run_label(c), run_statuses.get(c, "")) for c in children],
+            ), width="stretch")
         for child in children[:MAX_CHILD_LINKS]:
             _, status_icon = wf.status_style(run_statuses.get(child, ""))
             link_to_run(child, run_label(child), icon=status_icon)

@@ -225,6 +225,8 @@ def test_demo_sweep_parent_lists_children(monkeypatch, demo_build):
     children = tracker.run(parent).child_run_ids
     assert len(children) == 12
     assert sum(q.startswith("run=") and q.removeprefix("run=") in children for q in links(at).values()) == 12
+    (dag,) = at.get("graphviz_chart")  # the nested runs as a DAG of tasks
+    assert dag.proto.spec.count("->") == 12 and "gbm-lr-sweep" in dag.proto.spec
 
 
 def test_demo_rating_and_note_show_from_tags(monkeypatch, demo_build):

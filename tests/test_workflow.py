@@ -323,3 +323,12 @@ def test_rater_identity():
     assert wf.rater_identity({"is_logged_in": True, "email": "ada@x.org"}) == "ada@x.org"
     assert wf.rater_identity({"is_logged_in": True, "sub": "123"}) == "123"
     assert wf.rater_identity({"is_logged_in": True}) is None
+
+
+def test_children_dot_escapes_names_and_caps_children():
+    dot = wf.children_dot(("p1", 'sweep "a"', "FINISHED"),
+                          [(f"c{i}", f"child\\{i}", "FAILED" if i == 0 else "FINISHED") for i in range(70)], limit=60)
+    assert dot.startswith("digraph runs {") and dot.endswith("}")
+    assert 'label="sweep \\"a\\""' in dot and 'label="child\\\\0"' in dot
+    assert dot.count("->") == 61 and "… 10 more" in dot
+    assert 'fillcolor="#ffe3e3"' in dot  # the failed child
