@@ -1,0 +1,426 @@
+"""What model insights need from a run: its model and a test split, found where people already log them.
+
+Looked for in this order (the first that is there wins, and :attr:`InsightInputs.source` says what was used):
+
+model
+    1. an MLflow logged model of the run: MLflow 3 keeps it outside the run (``models:/m-…``, found through the
+       run's outputs / ``source_run_id``); MLflow 2 kept it in the run's artifacts (a folder holding ``MLmodel``);
+    2. ``explainability/model.pkl`` (pickle / cloudpickle / joblib).
+test data
+    1. an ``mlflow.log_input`` dataset with context ``test`` / ``evaluation`` / ``eval`` / ``validation`` whose
+       source is a readable table (csv / parquet / json) holding the model's inputs and exactly one more column
+       (the target);
+    2. ``explainability/X_test.csv`` + ``Y_test.csv``.
+training data (optional: counterfactuals and background samples)
+    ``explainability/X_train.csv`` + ``Y_train.csv``, else a ``training`` dataset input (capped).
+
+Models are loaded from a local path (downloaded first when the artifact store is remote), never through
+``runs:/`` URIs, which MLflow 3.17 resolves with the process-wide tracking URI. Loading unpickles: it runs code
+from the tracker you configured.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from lens_core.errors import LensError
+from lens_core.trackers.artifacts import ArtifactCache, download_remote, local_path_from_uri
+
+Task = Literal["binary", "multiclass", "regression"]
+
+TEST_CONTEXTS = ("test", "testing", "evaluation", "eval", "validation", "holdout")
+TRAIN_CONTEXTS = ("training", "train")
+#: Rows of a training dataset input kept as the background / counterfactual search sample.
+MAX_TRAIN_ROWS = 5000
+FOLDER = "explainability"
+
+SNIPPET = """\
+import mlflow
+from lens_core.insights import log_insights
+
+with mlflow.start_run() as run:
+    model.fit(X_train, y_train)
+    log_insights(model, X_test, y_test, X_train=X_train, y_train=y_train)
+    # writes explainability/model.pkl, X_test.csv, Y_test.csv, X_train.csv, Y_train.csv, Y_pred.csv"""
+
+
+class InsightInputsError(LensError):
+    """A run lacks what model insights need. ``missing`` names it; ``snippet`` shows how to log it."""
+
+    def __init__(self, message: str, missing: tuple[str, ...] = (), snippet: str = SNIPPET) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.snippet = snippet
+
+
+class ModelLoadError(InsightInputsError):
+    """The model is there but cannot be loaded here (missing library, incompatible pickle)."""
+
+
+@dataclass(frozen=True)
+class InsightInputs:
+    """A run's model and data, ready for :mod:`lens_core.insights` functions.
+
+    ``source`` maps ``model`` / ``test`` / ``train`` to a sentence saying where each came from.
+    """
+
+    run_id: str
+    model: Any
+    X_test: pd.DataFrame
+    y_test: pd.Series
+    task: Task
+    X_train: pd.DataFrame | None = None
+    y_train: pd.Series | None = None
+    source: dict[str, str] = field(default_factory=dict)
+    classes: tuple[Any, ...] = ()
+
+    @property
+    def target(self) -> str:
+        return str(self.y_test.name)
+
+    @property
+    def digest(self) -> str:
+        """A short fingerprint of the test data (cache keys)."""
+        values = pd.util.hash_pandas_object(pd.concat([self.X_test, self.y_test], axis=1), index=False)
+        return f"{int(values.sum()) & 0xFFFFFFFFFFFF:012x}"
+
+
+# ---------------------------------------------------------------------------------------------------- public API
+
+
+def load_inputs(tracker: Any, run_id: str) -> InsightInputs:
+    """Find and load a run's model, test split and (optional) training split. Raises :class:`InsightInputsError`
+    naming what is missing, with a snippet that logs it."""
+    detail = tracker.run(run_id)
+    model, model_source = load_model(tracker, run_id)
+    features = model_features(model)
+    test = _dataset_split(tracker, detail, TEST_CONTEXTS, features) or _layout_split(tracker, run_id, "test")
+    if test is None:
+        raise InsightInputsError(
+            f"Run {run_id} has a model ({model_source}) but no test data: log a dataset input with context "
+            "'test' whose source is a readable table, or explainability/X_test.csv and Y_test.csv.",
+            missing=("test data",),
+        )
+    X_test, y_test, test_source = test
+    train = _layout_split(tracker, run_id, "train") or _dataset_split(tracker, detail, TRAIN_CONTEXTS, features)
+    X_train = y_train = None
+    train_source = "none (counterfactuals need explainability/X_train.csv and Y_train.csv)"
+    if train is not None:
+        X_train, y_train, train_source = train
+        if len(X_train) > MAX_TRAIN_ROWS:
+            keep = X_train.sample(n=MAX_TRAIN_ROWS, random_state=0).index
+            X_train, y_train = X_train.loc[keep].reset_index(drop=True), y_train.loc[keep].reset_index(drop=True)
+            train_source += f" (random {MAX_TRAIN_ROWS} rows)"
+        X_train = X_train[[c for c in X_test.columns if c in X_train.columns]]
+    task, classes = infer_task(model, y_test)
+    return InsightInputs(run_id, model, X_test, y_test, task, X_train, y_train,
+                         {"model": model_source, "test": test_source, "train": train_source}, classes)
+
+
+def infer_task(model: Any, y: pd.Series) -> tuple[Task, tuple[Any, ...]]:
+    classes = getattr(model, "classes_", None)
+    if classes is not None and hasattr(model, "predict_proba"):
+        classes = tuple(np.asarray(classes).tolist())
+        return ("binary" if len(classes) == 2 else "multiclass"), classes
+    return "regression", ()
+
+
+def model_features(model: Any) -> list[str] | None:
+    names = getattr(model, "feature_names_in_", None)
+    return None if names is None else [str(n) for n in names]
+
+
+def load_model(tracker: Any, run_id: str) -> tuple[Any, str]:
+    """The run's model and a sentence saying where it came from."""
+    for folder, label in _mlflow_model_folders(tracker, run_id):
+        return _load_mlflow_model(folder, label), label
+    try:
+        path = tracker.fetch_artifact(run_id, f"{FOLDER}/model.pkl")
+    except Exception:  # noqa: BLE001 - absent, whatever the adapter raises
+        path = None
+    if path is not None:
+        return _unpickle(path), f"artifact {FOLDER}/model.pkl"
+    raise InsightInputsError(
+        f"Run {run_id} has no model ExperimentLens can load: no MLflow logged model (mlflow.sklearn.log_model / "
+        f"mlflow.pyfunc.log_model) and no {FOLDER}/model.pkl artifact.",
+        missing=("model",),
+    )
+
+
+def log_insights(model: Any, X_test: pd.DataFrame, y_test: Any, X_train: pd.DataFrame | None = None,
+                 y_train: Any = None, *, run_id: str | None = None, tracking_uri: str | None = None,
+                 max_train_rows: int = MAX_TRAIN_ROWS, random_state: int = 0) -> str:
+    """Log what model insights read best into a run's ``explainability/`` folder: ``model.pkl`` (cloudpickle),
+    ``X_test.csv``, ``Y_test.csv``, ``Y_pred.csv`` and, when given, ``X_train.csv`` / ``Y_train.csv`` (a random
+    ``max_train_rows`` sample). ``run_id`` defaults to the active run; returns the run id."""
+    import tempfile
+
+    import cloudpickle
+    import mlflow
+    from mlflow import MlflowClient
+
+    if run_id is None:
+        active = mlflow.active_run()
+        if active is None:
+            raise LensError("log_insights needs a run: call it inside `with mlflow.start_run():` or pass run_id=.")
+        run_id = active.info.run_id
+    X_test = pd.DataFrame(X_test)
+    y_test = pd.Series(np.asarray(y_test).ravel(), name=getattr(y_test, "name", None) or "target")
+    with tempfile.TemporaryDirectory(prefix="lens-insights-") as folder:
+        out = Path(folder)
+        with open(out / "model.pkl", "wb") as handle:
+            cloudpickle.dump(model, handle)
+        X_test.to_csv(out / "X_test.csv", index=False)
+        y_test.to_frame().to_csv(out / "Y_test.csv", index=False)
+        pd.Series(np.asarray(model.predict(X_test)).ravel(), name=y_test.name).to_frame().to_csv(
+            out / "Y_pred.csv", index=False)
+        if X_train is not None and y_train is not None:
+            X_train = pd.DataFrame(X_train).reset_index(drop=True)
+            y_train = pd.Series(np.asarray(y_train).ravel(), name=y_test.name)
+            if len(X_train) > max_train_rows:
+                keep = X_train.sample(n=max_train_rows, random_state=random_state).index
+                X_train, y_train = X_train.loc[keep], y_train.loc[keep]
+            X_train.to_csv(out / "X_train.csv", index=False)
+            y_train.to_frame().to_csv(out / "Y_train.csv", index=False)
+        MlflowClient(tracking_uri=tracking_uri).log_artifacts(run_id, folder, FOLDER)
+    return run_id
+
+
+# ------------------------------------------------------------------------------------------------------- models
+_CACHE: ArtifactCache | None = None
+
+
+def _artifact_cache() -> ArtifactCache:
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = ArtifactCache()
+    return _CACHE
+
+
+def _mlflow_model_folders(tracker: Any, run_id: str) -> Iterator[tuple[Path, str]]:
+    """Local folders holding an ``MLmodel`` file: the run's logged models first, then models in its artifacts."""
+    for model_id, location in _logged_models(tracker, run_id):
+        local = local_path_from_uri(location)
+        if local is not None:
+            if (local / "MLmodel").is_file():
+                yield local, f"logged model {model_id}"
+            continue
+        try:
+            folder = download_remote(location, "", tracker.uri, _artifact_cache())
+        except Exception:  # noqa: BLE001, S112 - unreadable remote: try the next place
+            continue
+        if (folder / "MLmodel").is_file():
+            yield folder, f"logged model {model_id}"
+    try:
+        top = tracker.artifacts(run_id)
+    except Exception:  # noqa: BLE001
+        top = []
+    for ref in top:
+        if not ref.is_dir or ref.path == FOLDER:
+            continue
+        try:
+            names = {r.path.rsplit("/", 1)[-1] for r in tracker.artifacts(run_id, ref.path)}
+        except Exception:  # noqa: BLE001, S112
+            continue
+        if "MLmodel" in names:
+            yield tracker.fetch_artifact(run_id, ref.path), f"model artifact {ref.path}/"
+
+
+def _logged_models(tracker: Any, run_id: str) -> list[tuple[str, str]]:
+    """``(model_id, artifact_location)`` of the MLflow 3 logged models a run produced, newest first."""
+    db_path = getattr(tracker, "db_path", None)
+    if db_path is not None and getattr(tracker, "direct", False):
+        return _logged_models_sqlite(Path(db_path), run_id)
+    client = getattr(tracker, "client", None)
+    if client is None and hasattr(tracker, "_client_tracker"):
+        client = tracker._client_tracker().client
+    if client is not None:
+        return _logged_models_client(client, run_id)
+    root = getattr(tracker, "root", None)
+    if root is not None:
+        return _logged_models_mlruns(Path(root), run_id)
+    return []
+
+
+def _logged_models_sqlite(db_path: Path, run_id: str) -> list[tuple[str, str]]:
+    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as con:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "logged_models" not in tables:
+            return []
+        outputs = ("OR model_id IN (SELECT destination_id FROM inputs WHERE source_type = 'RUN_OUTPUT' "
+                   "AND source_id = ? AND destination_type = 'MODEL_OUTPUT')") if "inputs" in tables else ""
+        rows = con.execute(
+            "SELECT model_id, artifact_location FROM logged_models WHERE (source_run_id = ? "
+            f"{outputs}) AND (lifecycle_stage IS NULL OR lifecycle_stage != 'deleted') "
+            "ORDER BY creation_timestamp_ms DESC",
+            (run_id, run_id) if outputs else (run_id,),
+        ).fetchall()
+    return [(str(a), str(b)) for a, b in rows]
+
+
+def _logged_models_client(client: Any, run_id: str) -> list[tuple[str, str]]:
+    try:
+        run = client.get_run(run_id)
+        ids = [o.model_id for o in (run.outputs.model_outputs if run.outputs else [])]
+        found = client.search_logged_models(experiment_ids=[run.info.experiment_id],
+                                            filter_string=f"source_run_id = '{run_id}'")
+    except Exception:  # noqa: BLE001 - MLflow 2 servers have no logged models
+        return []
+    models = {m.model_id: m for m in found}
+    for model_id in ids:
+        if model_id not in models:
+            try:
+                models[model_id] = client.get_logged_model(model_id)
+            except Exception:  # noqa: BLE001, S110
+                pass
+    ordered = sorted(models.values(), key=lambda m: -(m.creation_timestamp or 0))
+    return [(m.model_id, m.artifact_location) for m in ordered]
+
+
+def _logged_models_mlruns(root: Path, run_id: str) -> list[tuple[str, str]]:
+    import yaml
+
+    found = []
+    for meta in root.glob("*/models/*/meta.yaml"):
+        try:
+            data = yaml.safe_load(meta.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        if data.get("source_run_id") == run_id:
+            location = str(data.get("artifact_location") or "")
+            local = local_path_from_uri(location)
+            if local is None or not local.is_dir():
+                location = str(meta.parent / "artifacts")
+            found.append((str(data.get("model_id", meta.parent.name)), location))
+    return found
+
+
+def _load_mlflow_model(folder: Path, label: str) -> Any:
+    import yaml
+
+    flavors = (yaml.safe_load((folder / "MLmodel").read_text()) or {}).get("flavors", {})
+    try:
+        if "sklearn" in flavors:
+            import mlflow.sklearn
+
+            return mlflow.sklearn.load_model(str(folder))
+        import mlflow.pyfunc
+
+        pyfunc = mlflow.pyfunc.load_model(str(folder))
+        try:
+            raw = pyfunc.get_raw_model()
+        except Exception:  # noqa: BLE001
+            raw = None
+        if raw is not None and hasattr(raw, "predict"):
+            return raw
+        return PyfuncModel(pyfunc)
+    except ModuleNotFoundError as exc:
+        raise ModelLoadError(
+            f"The {label} ({', '.join(f for f in flavors if f != 'python_function') or 'pyfunc'} flavor) needs the "
+            f"Python package {exc.name!r}, which is not installed here: pip install {exc.name}",
+            missing=(f"package {exc.name}",), snippet=f"pip install {exc.name}",
+        ) from exc
+    except Exception as exc:
+        raise ModelLoadError(f"The {label} could not be loaded: {type(exc).__name__}: {exc}",
+                             missing=("a loadable model",)) from exc
+
+
+class PyfuncModel:
+    """A pyfunc model seen as an estimator: ``predict`` only (explanations then treat it as a regressor)."""
+
+    def __init__(self, pyfunc: Any) -> None:
+        self.pyfunc = pyfunc
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.pyfunc.predict(X)).ravel()
+
+
+def _unpickle(path: Path) -> Any:
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except ModuleNotFoundError as exc:
+        raise ModelLoadError(f"{FOLDER}/model.pkl needs the Python package {exc.name!r}: pip install {exc.name}",
+                             missing=(f"package {exc.name}",), snippet=f"pip install {exc.name}") from exc
+    except Exception:  # noqa: BLE001 - maybe joblib's format
+        try:
+            import joblib
+
+            return joblib.load(path)
+        except Exception as exc:
+            raise ModelLoadError(f"{FOLDER}/model.pkl could not be unpickled: {type(exc).__name__}: {exc}",
+                                 missing=("a loadable model",)) from exc
+
+
+# --------------------------------------------------------------------------------------------------------- data
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix in (".json", ".jsonl"):
+        return pd.read_json(path, lines=suffix == ".jsonl")
+    return pd.read_csv(path)
+
+
+def _layout_split(tracker: Any, run_id: str, part: str) -> tuple[pd.DataFrame, pd.Series, str] | None:
+    try:
+        X = read_table(tracker.fetch_artifact(run_id, f"{FOLDER}/X_{part}.csv"))
+        Y = read_table(tracker.fetch_artifact(run_id, f"{FOLDER}/Y_{part}.csv"))
+    except Exception:  # noqa: BLE001 - absent
+        return None
+    if len(X) != len(Y) or Y.shape[1] < 1:
+        return None
+    y = Y.iloc[:, 0]
+    if y.name is None or str(y.name).startswith("Unnamed"):
+        y = y.rename("target")
+    return X, y, f"artifacts {FOLDER}/X_{part}.csv + Y_{part}.csv ({len(X):,} rows)"
+
+
+def _dataset_split(tracker: Any, detail: Any, contexts: tuple[str, ...], features: list[str] | None
+                   ) -> tuple[pd.DataFrame, pd.Series, str] | None:
+    for dataset in detail.inputs:
+        if (dataset.context or "").lower() not in contexts:
+            continue
+        path = _dataset_path(dataset.source)
+        if path is None:
+            continue
+        try:
+            frame = read_table(path)
+        except Exception:  # noqa: BLE001, S112 - unreadable: try the next
+            continue
+        target = _target_column(frame, features)
+        if target is None:
+            continue
+        X = frame.drop(columns=target)
+        if features is not None:
+            X = X[features]
+        return X, frame[target], f"dataset input {dataset.name!r} (context {dataset.context}) from {path}"
+    return None
+
+
+def _dataset_path(source: str) -> Path | None:
+    try:
+        data = json.loads(source) if source else {}
+    except ValueError:
+        data = {"uri": source}
+    uri = data.get("uri") or data.get("path") or data.get("url") if isinstance(data, dict) else None
+    local = local_path_from_uri(str(uri)) if uri else None
+    return local if local is not None and local.is_file() else None
+
+
+def _target_column(frame: pd.DataFrame, features: list[str] | None) -> str | None:
+    if features is None or not set(features) <= set(frame.columns):
+        return None
+    rest = [c for c in frame.columns if c not in features]
+    return rest[0] if len(rest) == 1 else None
