@@ -19,6 +19,14 @@ from lens_core.errors import (
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
 from lens_core.trackers import Tracker, open_tracker
 
+
+def log_insights(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - see lens_core.insights.inputs.log_insights
+    """Log a model and its test (and training) split in the layout model insights read best; see
+    :func:`lens_core.insights.inputs.log_insights`. Imported on use: it needs MLflow and scikit-learn."""
+    from lens_core.insights.inputs import log_insights as log
+
+    return log(*args, **kwargs)
+
 __all__ = [
     "ArtifactNotFoundError",
     "ArtifactRef",
@@ -35,5 +43,6 @@ __all__ = [
     "TrackerWriteError",
     "UnknownTrackerSchemeError",
     "UnsupportedStoreError",
+    "log_insights",
     "open_tracker",
 ]

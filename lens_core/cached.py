@@ -153,3 +153,15 @@ def monitor_table(t: Tracker, experiment_id: str, runs: pd.DataFrame, rules: dic
     load and rule set and shared, not copied: callers must not modify it."""
     loaded_at = str(runs.attrs.get("lens.loaded_at", ""))
     return _monitor_table(t.uri, experiment_id, loaded_at, tuple(sorted(rules.items())), t, runs)
+
+
+@st.cache_data(ttl=60, max_entries=64, show_spinner=False)
+def _insights_availability(_tracker: Tracker, uri: str, run_id: str, _run: object) -> object:
+    from lens_core.insights.inputs import availability
+
+    return availability(_tracker, _run)
+
+
+def insights_availability(t: Tracker, run: object) -> object:
+    """Whether a run has a model and test data for model insights (a minute-long cache: a few listings)."""
+    return _insights_availability(t, t.uri, run.run_id, run)  # type: ignore[attr-defined]

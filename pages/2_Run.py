@@ -23,6 +23,7 @@ st.set_page_config(page_title="Run · ExperimentLens", page_icon=":material/scie
 
 APP_ROOT = Path(__file__).resolve().parent.parent
 HOME_PAGE, RUN_PAGE, COMPARE_PAGE = "Home.py", "pages/2_Run.py", "pages/1_Compare.py"
+INSIGHTS_PAGE = "pages/4_Model_insights.py"
 USER_KEY = "lens.user_name"
 THIS_RUN, OTHER_RUNS = "#ff4b4b", "#a3acb9"  # Streamlit's primary red for this run, a quiet grey for the rest
 MAX_COMPARE_RUNS = 200  # run ids in a comparison link (the URL stays under ~7 kB)
@@ -336,6 +337,17 @@ def tree(run: RunDetail, selected: wf.Item | None, listing: list[ArtifactRef] | 
             link_to_run(child, run_label(child), icon=status_icon)
         if len(children) > MAX_CHILD_LINKS:
             st.caption(f"… and {len(children) - MAX_CHILD_LINKS} more, listed on the experiment page.")
+
+    st.markdown("**Model insights**")
+    found = cached.insights_availability(tracker, run)
+    with st.container(border=True):
+        if found.ready:
+            st.caption(f"Model: {found.model} · test data: {found.test_data}")
+            st.page_link(INSIGHTS_PAGE, label="Open model insights", icon=":material/insights:",
+                         query_params={"run": run.run_id})
+        else:
+            st.caption(f":material/info: {found.missing} Log both with `lens_core.log_insights(model, X_test, "
+                       "y_test, X_train, y_train)` inside the run to get evaluation and explanations here.")
 
 
 # ---- right side: a param --------------------------------------------------------------------------------------

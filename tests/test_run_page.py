@@ -380,3 +380,18 @@ def test_run_page_over_an_mlflow_server(monkeypatch, mlflow_server, sqlite_store
     at.run()
     assert_clean(at)
     assert {m.label: m.value for m in at.metric}["Rank of 14"] == "12"  # 11 runs have a lower final loss
+
+
+def test_model_insights_entry(monkeypatch, demo_build, sqlite_store):
+    tracker = open_tracker(demo_build["uri"])
+    exp = next(e for e in tracker.experiments() if e.name == "churn-classification")
+    runs = tracker.runs(exp.experiment_id)
+    finished = runs.loc[runs["run_name"].str.startswith("logreg") & (runs["status"] == "FINISHED"), "run_id"].iloc[0]
+    at = open_page(monkeypatch, demo_build["uri"], run=finished)
+    assert_clean(at)
+    link = next(p.proto for p in at.get("page_link") if p.proto.label == "Open model insights")
+    assert link.query_string == f"run={finished}"
+    uri, ids = sqlite_store  # the reference runs log neither a model nor test data
+    at = open_page(monkeypatch, uri, run=ids["first_run"])
+    assert_clean(at)
+    assert any("This run has no logged model" in c.value and "no test data" in c.value for c in at.caption)

@@ -23,7 +23,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "load_inputs": "inputs", "log_insights": "inputs", "InsightInputs": "inputs",
+    "load_inputs": "inputs", "log_insights": "inputs", "InsightInputs": "inputs", "availability": "inputs",
     "InsightInputsError": "inputs", "ModelLoadError": "inputs",
     "evaluate": "evaluation", "Evaluation": "evaluation", "output_of": "evaluation",
     "permutation_importance": "explain", "partial_dependence": "explain", "partial_dependence_2d": "explain",

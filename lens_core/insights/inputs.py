@@ -424,3 +424,61 @@ def _target_column(frame: pd.DataFrame, features: list[str] | None) -> str | Non
         return None
     rest = [c for c in frame.columns if c not in features]
     return rest[0] if len(rest) == 1 else None
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What a run offers for model insights, found without loading anything (a few listings and one query)."""
+
+    model: str | None  # where the model is, or None
+    test_data: str | None  # where the test data is, or None
+
+    @property
+    def ready(self) -> bool:
+        return self.model is not None and self.test_data is not None
+
+    @property
+    def missing(self) -> str:
+        """A sentence naming what to log, empty when ready."""
+        parts = [what for what, found in (("logged model (mlflow.sklearn.log_model or a pyfunc model)", self.model),
+                                          ("test data (a dataset input with context 'test', or "
+                                           "explainability/X_test.csv + Y_test.csv)", self.test_data)) if not found]
+        return "This run has no " + " and no ".join(parts) + "." if parts else ""
+
+
+def availability(tracker: Any, detail: Any) -> Availability:
+    """Whether ``load_inputs`` can succeed for a run, cheaply: logged models by query, a model folder (an
+    ``MLmodel`` file) or ``explainability/model.pkl`` among the artifacts; a test dataset input with a readable
+    source or ``explainability/X_test.csv``."""
+    run_id = detail.run_id
+    model = None
+    try:
+        if logged := _logged_models(tracker, run_id):
+            model = f"logged model {logged[0][0]}"
+    except Exception:  # noqa: BLE001 - an unreadable store just means "look elsewhere"
+        model = None
+    try:
+        top = tracker.artifacts(run_id)
+    except Exception:  # noqa: BLE001
+        top = []
+    names = {ref.path for ref in top}
+    layout = set()
+    if FOLDER in names:
+        try:
+            layout = {ref.path.rsplit("/", 1)[-1] for ref in tracker.artifacts(run_id, FOLDER)}
+        except Exception:  # noqa: BLE001
+            layout = set()
+    for ref in top:
+        if model is None and ref.is_dir and ref.path != FOLDER:
+            try:
+                if any(r.path.endswith("/MLmodel") for r in tracker.artifacts(run_id, ref.path)):
+                    model = f"model artifact {ref.path}/"
+            except Exception:  # noqa: BLE001, S112
+                continue
+    if model is None and "model.pkl" in layout:
+        model = f"{FOLDER}/model.pkl"
+    test = next((f"dataset input {d.name!r}" for d in detail.inputs
+                 if (d.context or "").lower() in TEST_CONTEXTS and _dataset_path(d.source) is not None), None)
+    if test is None and {"X_test.csv", "Y_test.csv"} <= layout:
+        test = f"{FOLDER}/X_test.csv"
+    return Availability(model, test)
