@@ -395,3 +395,27 @@ def test_model_insights_entry(monkeypatch, demo_build, sqlite_store):
     at = open_page(monkeypatch, uri, run=ids["first_run"])
     assert_clean(at)
     assert any("This run has no logged model" in c.value and "no test data" in c.value for c in at.caption)
+
+
+def test_rating_round_trip_to_mlflow_and_home(monkeypatch, demo_build, tmp_path):
+    """Set stars on a demo run → the tag is on the tracker (read by MLflow's own client) → Home's table shows it."""
+    import shutil
+
+    from mlflow import MlflowClient
+
+    store = tmp_path / "demo"
+    shutil.copytree(demo_build["folder"], store)
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    tracker = open_tracker(uri)
+    exp = next(e for e in tracker.experiments() if e.name == "diabetes-regression")
+    run_id = tracker.runs(exp.experiment_id)["run_id"].iloc[0]
+    at = open_page(monkeypatch, uri, user="Ada", run=run_id)
+    assert_clean(at)
+    at.feedback[0].set_value(3).run()  # four stars
+    assert_clean(at)
+    assert MlflowClient(tracking_uri=uri).get_run(run_id).data.tags["lens.rating"] == "4"
+    home = AppTest.from_file(HOME, default_timeout=60)
+    home.query_params["experiment"] = exp.experiment_id
+    home.run()
+    table = home.dataframe[0].value.set_index("run_id")
+    assert table.loc[run_id, "rating"] == "★★★★☆"
