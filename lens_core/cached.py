@@ -165,3 +165,34 @@ def _insights_availability(_tracker: Tracker, uri: str, run_id: str, _run: objec
 def insights_availability(t: Tracker, run: object) -> object:
     """Whether a run has a model and test data for model insights (a minute-long cache: a few listings)."""
     return _insights_availability(t, t.uri, run.run_id, run)  # type: ignore[attr-defined]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _insight_inputs(_tracker: Tracker, uri: str, run_id: str) -> object:
+    from lens_core.insights.inputs import load_inputs
+
+    return load_inputs(_tracker, run_id)
+
+
+def insight_inputs(t: Tracker, run_id: str) -> object:
+    """A run's model and test / training split, loaded once and shared by all sessions (models are not copied)."""
+    return _insight_inputs(t, t.uri, run_id)
+
+
+@st.cache_data(show_spinner="Evaluating the runs' models…", max_entries=32)
+def _across(_tracker: Tracker, uri: str, kind: str, run_ids: tuple[str, ...], feature: str | None) -> object:
+    from lens_core.insights import across
+
+    def load(t: Tracker, run_id: str) -> object:
+        return insight_inputs(t, run_id)
+
+    if kind == "roc":
+        return across.roc_across_runs(_tracker, run_ids, load=load)
+    if kind == "confusion":
+        return across.confusion_across_runs(_tracker, run_ids, load=load)
+    return across.pdp_across_runs(_tracker, run_ids, feature or "", load=load)
+
+
+def across_runs(t: Tracker, kind: str, run_ids: tuple[str, ...], feature: str | None = None) -> object:
+    """ROC curves ("roc"), confusion matrices ("confusion") or one feature's PDP ("pdp") of several runs."""
+    return _across(t, t.uri, kind, run_ids, feature)

@@ -33,14 +33,8 @@ cached.sidebar_header(tracker)
 
 
 # ---- caches (keyed by plain ids; candidates for lens_core.cached) -------------------------------------------------
-@st.cache_resource(show_spinner=False, max_entries=8)
-def load_inputs(_tracker: Any, uri: str, run_id: str) -> InsightInputs:
-    """The run's model and splits, shared by all sessions (models are not copied)."""
-    return insights.load_inputs(_tracker, run_id)
-
-
 def _inputs(run_id: str) -> InsightInputs:
-    return load_inputs(tracker, tracker.uri, run_id)
+    return cached.insight_inputs(tracker, run_id)  # type: ignore[return-value]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -416,3 +416,21 @@ def test_ungrouped_charts_open_a_run_on_click(monkeypatch, reference):
         assert list(chart.proto.selection_mode) == ["pick"]
         spec = json.loads(chart.proto.spec)
         assert "pick" in json.dumps(spec.get("params", [])) or "pick" in json.dumps(spec)
+
+
+def test_models_of_the_runs_on_shared_charts(monkeypatch, demo_build):
+    from lens_core import open_tracker
+
+    tracker = open_tracker(demo_build["uri"])
+    experiment = next(e for e in tracker.experiments() if e.name == "churn-classification")
+    table = tracker.runs(experiment.experiment_id)
+    finished = table[(table["status"] == "FINISHED") & table["run_name"].str.match(r"(logreg|rf)-")]
+    failed = table[table["status"] == "FAILED"]
+    ids = list(finished["run_id"][:3]) + list(failed["run_id"][:1])
+    at = compare(monkeypatch, demo_build["uri"], ids)
+    at.toggle(key="compare_models").set_value(True).run(timeout=120)
+    assert not at.exception, at.exception
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert any("False positive rate" in s for s in specs) and any("Average prediction" in s for s in specs)
+    assert sum("predicted" in s and "actual" in s for s in specs) == 3  # one confusion matrix per classifier
+    assert any("without a usable classifier" in e.label for e in at.expander)  # the failed run has no model
