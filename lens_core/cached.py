@@ -196,3 +196,21 @@ def _across(_tracker: Tracker, uri: str, kind: str, run_ids: tuple[str, ...], fe
 def across_runs(t: Tracker, kind: str, run_ids: tuple[str, ...], feature: str | None = None) -> object:
     """ROC curves ("roc"), confusion matrices ("confusion") or one feature's PDP ("pdp") of several runs."""
     return _across(t, t.uri, kind, run_ids, feature)
+
+
+def instances_file(uri: str, run_id: str, table: pd.DataFrame) -> object:
+    """The model-insights instance table as a Parquet file the dataset explorer can query (one per content)."""
+    import hashlib
+    from pathlib import Path
+
+    from lens_core.paths import cache_dir
+
+    digest = hashlib.sha1(pd.util.hash_pandas_object(table, index=False).values.tobytes()).hexdigest()[:16]
+    folder = cache_dir() / "instances"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = Path(folder) / f"{hashlib.sha1(f'{uri}|{run_id}'.encode()).hexdigest()[:16]}-{digest}.parquet"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        table.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    return path

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lens_core import cached, insights
+from lens_core import cached, explorer_ui, insights
 from lens_core.errors import LensError
 from lens_core.insights import explain as ex
 from lens_core.insights.inputs import InsightInputs, InsightInputsError
@@ -489,7 +489,12 @@ with tab_rows:
             color=colour, tooltip=list(points.columns[:4]) + [fx, fy],
         )).properties(height=CHART_HEIGHT + 60), width="stretch")
         if lat_lon:
-            st.caption("Longitude / latitude detected: the scatter is the error map.")
+            st.markdown("**Error map**")
+            st.caption("Longitude / latitude detected: the test rows on a map through the dataset explorer — colour "
+                       "by `" + ("correct" if classifier else "residual") + "`, or weight the density by it.")
+            errors_file = cached.instances_file(tracker.uri, run_id, table)
+            st.session_state.setdefault(f"ins.map.{run_id}.view", "Map")
+            explorer_ui.explore(errors_file, key=f"ins.map.{run_id}")
 
 # ---- local explanation --------------------------------------------------------------------------------------------
 with tab_local:

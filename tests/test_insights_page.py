@@ -138,6 +138,10 @@ def test_regression_pipeline_with_categorical_features_and_a_map(monkeypatch, de
     at = open_page(monkeypatch, uri, run=demo_run(uri, "fleet-trajectories", "gbm-lr0.1"))
     assert_clean(at)
     assert widget(at, "ins.scatter_x").value == "longitude" and widget(at, "ins.scatter_y").value == "latitude"
+    import json
+
+    (deck,) = at.get("deck_gl_json_chart")  # the error map, drawn by the dataset explorer's map component
+    assert json.loads(deck.proto.json)["layers"]
     assert any("Categorical features (vehicle_type, district)" in c.value for c in at.caption)
     widget(at, "ins.pdp_feature").set_value("district").run()
     assert_clean(at)
