@@ -61,9 +61,10 @@ def cached_importance(uri: str, run_id: str, digest: str, repeats: int, rows: in
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_shap(uri: str, run_id: str, digest: str, target: Any, rows: int | None) -> insights.ShapResult:
+def cached_shap(uri: str, run_id: str, digest: str, target: Any, rows: int | None,
+                agnostic_rows: int = ex.SHAP_AGNOSTIC_ROWS) -> insights.ShapResult:
     inp = _inputs(run_id)
-    return insights.shap_values(inp.model, inp.X_test, max_rows=rows, target=target,
+    return insights.shap_values(inp.model, inp.X_test, max_rows=rows, target=target, agnostic_rows=agnostic_rows,
                                 background=inp.X_train if inp.X_train is not None else None)
 
 
@@ -177,8 +178,10 @@ with st.sidebar:
                                     key="ins.perm_rows")
         repeats = st.slider("Permutation repeats", 1, 20, 5, key="ins.repeats")
         shap_rows = st.number_input("Rows for SHAP (tree / linear models)", 20, 10_000, ex.SHAP_TREE_ROWS, step=50,
-                                    key="ins.shap_rows",
-                                    help=f"Other models use a model-agnostic explainer on {ex.SHAP_AGNOSTIC_ROWS} rows.")
+                                    key="ins.shap_rows")
+        kernel_rows = st.number_input("Rows for SHAP (other models)", 5, 500, ex.SHAP_AGNOSTIC_ROWS, step=5,
+                                      key="ins.kernel_rows",
+                                      help="The model-agnostic explainer costs ~200 × 30 predictions per row.")
         bins = st.slider("ALE bins", 5, 50, 20, key="ins.bins")
 
 tab_eval, tab_global, tab_local, tab_rows = st.tabs(
@@ -352,7 +355,7 @@ with tab_global:
         st.markdown("**SHAP: mean |contribution|**")
         try:
             with st.spinner("Computing SHAP values…"):
-                shap_result = cached_shap(uri, run_id, digest, target, int(shap_rows))
+                shap_result = cached_shap(uri, run_id, digest, target, int(shap_rows), int(kernel_rows))
         except Exception as exc:  # noqa: BLE001 - an explainer failing must not take the page down
             shap_result = None
             st.warning(f"SHAP values could not be computed: {type(exc).__name__}: {exc}", icon=":material/warning:")
