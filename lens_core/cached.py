@@ -214,3 +214,29 @@ def instances_file(uri: str, run_id: str, table: pd.DataFrame) -> object:
         table.to_parquet(tmp, index=False)
         tmp.replace(path)
     return path
+
+
+@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
+def _shared_datasets(_tracker: Tracker, uri: str, run_ids: tuple[str, ...]) -> dict[str, dict[str, object]]:
+    from lens_core.datasets_across import shared_datasets
+
+    return shared_datasets([_tracker.run(r) for r in run_ids])
+
+
+def shared_datasets(t: Tracker, run_ids: tuple[str, ...]) -> dict[str, dict[str, object]]:
+    """Datasets at least two of these runs logged with a readable source: name → {run_id: file}."""
+    return _shared_datasets(t, t.uri, run_ids)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def dataset_columns(files: tuple[tuple[str, str], ...]) -> list[str]:
+    from lens_core.datasets_across import common_columns
+
+    return common_columns(dict(files))
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing distributions in DuckDB…")
+def dataset_distribution(files: tuple[tuple[str, str], ...], column: str) -> pd.DataFrame:
+    from lens_core.datasets_across import distribution
+
+    return distribution(dict(files), column)

@@ -590,6 +590,52 @@ else:
                 col.caption(md(labels[run_id]))
                 col.altair_chart((heat + text).properties(height=180), width="stretch", theme=None)
 
+# ---- the datasets the runs share: one column's distribution per run ----------------------------------------------
+st.divider()
+data_head, data_toggle = st.columns([3, 1], vertical_alignment="bottom")
+data_head.subheader("Datasets")
+with_data = data_toggle.toggle("Compare the runs' datasets", key="compare_datasets",
+                               help="Reads the dataset inputs the runs logged (their files must be readable here).")
+if not with_data:
+    st.caption("Per-column distributions of a dataset several runs logged, overlaid by run (computed in DuckDB). "
+               "Turn on *Compare the runs' datasets*.")
+else:
+    shared = cached.shared_datasets(tracker, tuple(selected))
+    if not shared:
+        st.info("No dataset with a readable source is shared by two or more of these runs "
+                "(`mlflow.log_input` keeps only metadata; the source file must exist on this machine).",
+                icon=":material/dataset:")
+    else:
+        c1, c2 = st.columns([1, 2])
+        name = c1.selectbox("Dataset", list(shared), format_func=lambda n: f"{n} · {len(shared[n])} runs",
+                            key="compare_dataset")
+        files = shared[name]
+        columns = cached.dataset_columns(tuple(sorted((r, str(p)) for r, p in files.items())))
+        picked_columns = c2.multiselect("Columns", columns, default=columns[:3], key=f"compare_dataset_cols_{name}")
+        in_data = [r for r in selected if r in files]
+        domain, range_ = [labels[r] for r in in_data], [colors[r] for r in in_data]
+        for column in picked_columns:
+            try:
+                dist = cached.dataset_distribution(tuple(sorted((r, str(p)) for r, p in files.items())), column)
+            except LensError as exc:
+                st.warning(f"{column}: {exc}", icon=":material/warning:")
+                continue
+            dist = dist.assign(run=dist["run_id"].map(labels))
+            colour = alt.Color("run:N", title=None, scale=alt.Scale(domain=domain, range=range_),
+                               legend=alt.Legend(orient="bottom", columns=2, labelLimit=280))
+            if dist["end"].notna().any():
+                chart = alt.Chart(dist).mark_line(interpolate="step-after", strokeWidth=2).encode(
+                    x=alt.X("value:Q", title=column), y=alt.Y("share:Q", title="share of rows", axis=alt.Axis(format="%")),
+                    color=colour, tooltip=["run", alt.Tooltip("value:Q", format=".4g"), "count:Q",
+                                           alt.Tooltip("share:Q", format=".1%")])
+            else:
+                chart = alt.Chart(dist).mark_bar().encode(
+                    x=alt.X("value:N", title=column, sort="-y"), xOffset="run:N",
+                    y=alt.Y("share:Q", title="share of rows", axis=alt.Axis(format="%")),
+                    color=colour, tooltip=["run", "value", "count:Q", alt.Tooltip("share:Q", format=".1%")])
+            st.altair_chart(chart.properties(height=240, title=column), width="stretch", theme=None)
+        st.caption("Numeric columns: shared bins over all runs' files; others: the 20 most frequent values.")
+
 # ---- params diff -------------------------------------------------------------------------------------------------
 st.divider()
 head, toggle = st.columns([3, 1], vertical_alignment="bottom")

@@ -434,3 +434,18 @@ def test_models_of_the_runs_on_shared_charts(monkeypatch, demo_build):
     assert any("False positive rate" in s for s in specs) and any("Average prediction" in s for s in specs)
     assert sum("predicted" in s and "actual" in s for s in specs) == 3  # one confusion matrix per classifier
     assert any("without a usable classifier" in e.label for e in at.expander)  # the failed run has no model
+
+
+def test_shared_dataset_distributions(monkeypatch, demo_build):
+    from lens_core import open_tracker
+
+    tracker = open_tracker(demo_build["uri"])
+    experiment = next(e for e in tracker.experiments() if e.name == "churn-classification")
+    table = tracker.runs(experiment.experiment_id)
+    ids = list(table.loc[table["status"] == "FINISHED", "run_id"][:3])
+    at = compare(monkeypatch, demo_build["uri"], ids)
+    at.toggle(key="compare_datasets").set_value(True).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="compare_dataset").value.startswith("churn-classification")
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert sum("share of rows" in s for s in specs) == 3  # one overlaid distribution per chosen column
