@@ -6,7 +6,6 @@ the finished runs; its cross-validated R² says how far to trust it.
 from __future__ import annotations
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
