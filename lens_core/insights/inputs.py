@@ -181,8 +181,12 @@ def log_insights(model: Any, X_test: pd.DataFrame, y_test: Any, X_train: pd.Data
             cloudpickle.dump(model, handle)
         X_test.to_csv(out / "X_test.csv", index=False)
         y_test.to_frame().to_csv(out / "Y_test.csv", index=False)
-        pd.Series(np.asarray(model.predict(X_test)).ravel(), name=y_test.name).to_frame().to_csv(
-            out / "Y_pred.csv", index=False)
+        try:
+            predicted = np.asarray(model.predict(X_test)).ravel()
+        except Exception as exc:  # noqa: BLE001 - any model's own complaint, said plainly
+            raise LensError(f"The model cannot predict on X_test ({type(exc).__name__}: {str(exc).strip()[:300]}). "
+                            "Log the test split with the columns the model was trained on.") from exc
+        pd.Series(predicted, name=y_test.name).to_frame().to_csv(out / "Y_pred.csv", index=False)
         if X_train is not None and y_train is not None:
             X_train = pd.DataFrame(X_train).reset_index(drop=True)
             y_train = pd.Series(np.asarray(y_train).ravel(), name=y_test.name)
