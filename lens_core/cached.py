@@ -12,9 +12,9 @@ import streamlit as st
 
 from lens_core.access import is_allowed
 from lens_core.errors import LensError
-from lens_core.summary import short_uri
+from lens_core.summary import newest_experiment, short_uri
 from lens_core.trackers import Tracker, open_tracker
-from lens_core.workflow import read_table_preview
+from lens_core.workflow import format_time, read_table_preview
 
 
 def configured_uri() -> str | None:
@@ -101,6 +101,42 @@ def runs(t: Tracker, experiment_id: str, *, notify: bool = True) -> pd.DataFrame
         st.warning(f"**Showing runs as of {when}: the tracker did not answer.** {error}", icon=":material/cloud_off:")
         st.button("Retry", icon=":material/refresh:", key=f"lens_retry_stale_{experiment_id}")
     return frame
+
+
+def run_picker(t: Tracker, *, key: str, finished_only: bool = False) -> None:
+    """Experiment → run selectboxes (keys ``<key>experiment`` and ``<key>run``); choosing a run puts it in the URL
+    (``?run=``, dropping ``item``), which opens it on the current page."""
+    experiments = t.experiments()
+    if not experiments:
+        st.info("This tracker has no experiments yet. Log a run with `mlflow.start_run()` and it appears here.")
+        return
+    by_id = {e.experiment_id: e for e in experiments}
+    wanted = st.query_params.get("experiment")
+    ids = list(by_id)
+    default = ids.index(wanted if wanted in by_id else newest_experiment(experiments).experiment_id)
+    left, right = st.columns([2, 3])
+    experiment_id = left.selectbox("Experiment", ids, index=default, key=f"{key}experiment",
+                                   format_func=lambda i: f"{by_id[i].name}  ·  #{i}")
+    table = runs(t, experiment_id)
+    if finished_only:
+        table = table[table["status"] == "FINISHED"]
+    kind = "finished runs" if finished_only else "runs"
+    if table.empty:
+        right.selectbox("Run", [], placeholder=f"This experiment has no {kind} yet", disabled=True, key=f"{key}run")
+        return
+    labels = {
+        r.run_id: f"{r.run_name or r.run_id[:8]}  ·  {str(r.status).lower()}  ·  {format_time(r.start_time)}"
+        for r in table[["run_id", "run_name", "status", "start_time"]].itertuples(index=False)
+    }
+
+    def open_picked() -> None:
+        if picked := st.session_state.get(f"{key}run"):
+            st.query_params["run"] = picked
+            if "item" in st.query_params:
+                del st.query_params["item"]
+
+    right.selectbox("Run", list(labels), index=None, format_func=labels.__getitem__, key=f"{key}run",
+                    placeholder=f"Choose one of {len(labels)} {kind}…", on_change=open_picked)
 
 
 def sidebar_header(t: Tracker) -> None:

@@ -80,6 +80,14 @@ X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
 STATUS_STYLE = {"failed": "color: #c92a2a", "killed": "color: #c92a2a", "running": "color: #1c7ed6"}
 
 
+def section(title: str, toggle_label: str, key: str, **toggle_options: object) -> bool:
+    """A divided section headed by its title, with a toggle on the right; returns the toggle's state."""
+    st.divider()
+    head, right = st.columns([3, 1], vertical_alignment="bottom")
+    head.subheader(title)
+    return right.toggle(toggle_label, key=key, **toggle_options)
+
+
 def md(text: str) -> str:
     """Text shown literally inside Streamlit markdown (run names may hold `*`, `_`, `[`, `:`…)."""
     return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~:$])", r"\\\1", text)
@@ -500,11 +508,8 @@ if grouped and picked:
 
 # ---- the runs' models: ROC, confusion matrices, PDP of one feature -------------------------------------------------
 MAX_MODEL_RUNS = 12
-st.divider()
-models_head, models_toggle = st.columns([3, 1], vertical_alignment="bottom")
-models_head.subheader("Models")
-with_models = models_toggle.toggle("Evaluate the runs' models", key="compare_models",
-                                   help="Loads each run's logged model and test data (a few seconds the first time).")
+with_models = section("Models", "Evaluate the runs' models", "compare_models",
+                      help="Loads each run's logged model and test data (a few seconds the first time).")
 if not with_models:
     st.caption("ROC curves, confusion matrices and a feature's partial dependence of the selected runs' models, "
                "on shared charts. Turn on *Evaluate the runs' models*.")
@@ -591,11 +596,8 @@ else:
                 col.altair_chart((heat + text).properties(height=180), width="stretch", theme=None)
 
 # ---- the datasets the runs share: one column's distribution per run ----------------------------------------------
-st.divider()
-data_head, data_toggle = st.columns([3, 1], vertical_alignment="bottom")
-data_head.subheader("Datasets")
-with_data = data_toggle.toggle("Compare the runs' datasets", key="compare_datasets",
-                               help="Reads the dataset inputs the runs logged (their files must be readable here).")
+with_data = section("Datasets", "Compare the runs' datasets", "compare_datasets",
+                    help="Reads the dataset inputs the runs logged (their files must be readable here).")
 if not with_data:
     st.caption("Per-column distributions of a dataset several runs logged, overlaid by run (computed in DuckDB). "
                "Turn on *Compare the runs' datasets*.")
@@ -637,10 +639,7 @@ else:
         st.caption("Numeric columns: shared bins over all runs' files; others: the 20 most frequent values.")
 
 # ---- params diff -------------------------------------------------------------------------------------------------
-st.divider()
-head, toggle = st.columns([3, 1], vertical_alignment="bottom")
-head.subheader("Params")
-show_all = toggle.toggle("Show all params", key="compare_all_params", persist_state="session")
+show_all = section("Params", "Show all params", "compare_all_params", persist_state="session")
 diff = params_diff(runs, labels, only_differing=not show_all)
 if diff.empty:
     st.caption("These runs logged no params." if not logged_params(runs) else

@@ -17,7 +17,6 @@ from lens_core import cached, explorer_ui
 from lens_core import workflow as wf
 from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError
 from lens_core.model import ArtifactRef, RunDetail
-from lens_core.summary import newest_experiment
 
 st.set_page_config(page_title="Run · ExperimentLens", page_icon=":material/science:", layout="wide")
 
@@ -58,53 +57,11 @@ with st.sidebar:
         )
 
 
-# ---- the run picker -------------------------------------------------------------------------------------------
-def open_picked_run() -> None:
-    if picked := st.session_state.get("pick_run"):
-        st.query_params["run"] = picked
-        if "item" in st.query_params:
-            del st.query_params["item"]
-
-
-def run_picker() -> None:
-    """Experiment → run selectboxes; choosing a run opens it."""
-    experiments = tracker.experiments()
-    if not experiments:
-        st.info("This tracker has no experiments yet. Log a run with `mlflow.start_run()` and it appears here.")
-        return
-    by_id = {e.experiment_id: e for e in experiments}
-    wanted = st.query_params.get("experiment")
-    ids = list(by_id)
-    default = ids.index(wanted if wanted in by_id else newest_experiment(experiments).experiment_id)
-    left, right = st.columns([2, 3])
-    experiment_id = left.selectbox(
-        "Experiment", ids, index=default, format_func=lambda i: f"{by_id[i].name}  ·  #{i}", key="pick_experiment"
-    )
-    runs = cached.runs(tracker, experiment_id)
-    if runs.empty:
-        right.selectbox("Run", [], placeholder="This experiment has no runs yet", disabled=True, key="pick_run")
-        return
-    labels = {
-        r.run_id: f"{r.run_name or r.run_id[:8]}  ·  {str(r.status).lower()}  ·  "
-                  f"{wf.format_time(r.start_time)}"
-        for r in runs[["run_id", "run_name", "status", "start_time"]].itertuples(index=False)
-    }
-    right.selectbox(
-        f"Run · {len(runs)} in this experiment",
-        list(labels),
-        index=None,
-        format_func=labels.__getitem__,
-        placeholder="Choose a run to open…",
-        key="pick_run",
-        on_change=open_picked_run,
-    )
-
-
 run_id = str(st.query_params.get("run") or "").strip()
 if not run_id:
     st.title("Open a run")
     st.caption("Pick an experiment and one of its runs, or use **Open run** on the experiment page.")
-    run_picker()
+    cached.run_picker(tracker, key="pick_")
     st.stop()
 
 try:
@@ -113,7 +70,7 @@ except RunNotFoundError as exc:
     st.title("Run not found")
     st.error(f"**This link names no run on this tracker.** {exc} It may have been deleted for good, or the "
              "link comes from another tracker. Pick a run instead:", icon=":material/search_off:")
-    run_picker()
+    cached.run_picker(tracker, key="pick_")
     st.stop()
 except LensError as exc:
     st.error(f"**Cannot read run {run_id}.** {exc}", icon=":material/error:")

@@ -20,7 +20,6 @@ from lens_core.errors import LensError
 from lens_core.insights import explain as ex
 from lens_core.insights.inputs import InsightInputs, InsightInputsError
 from lens_core.profile import geo_role
-from lens_core.summary import newest_experiment
 
 st.set_page_config(page_title="Model insights · ExperimentLens", page_icon=":material/insights:", layout="wide")
 
@@ -95,34 +94,11 @@ def cached_counterfactuals(uri: str, run_id: str, digest: str, row: int, n: int,
 
 
 # ---- which run ----------------------------------------------------------------------------------------------------
-def run_picker() -> None:
-    experiments = tracker.experiments()
-    if not experiments:
-        st.info("This tracker has no experiments yet.")
-        return
-    by_id = {e.experiment_id: e for e in experiments}
-    ids = list(by_id)
-    left, right = st.columns([2, 3])
-    experiment_id = left.selectbox("Experiment", ids, index=ids.index(newest_experiment(experiments).experiment_id),
-                                   format_func=lambda i: by_id[i].name, key="ins.pick_experiment")
-    runs = cached.runs(tracker, experiment_id)
-    runs = runs[runs["status"] == "FINISHED"]
-    if runs.empty:
-        right.info("No finished runs in this experiment.")
-        return
-    names = dict(zip(runs["run_id"], runs["run_name"].fillna(""), strict=True))
-    picked = right.selectbox("Run", list(names), index=None, format_func=lambda r: names[r] or r,
-                             placeholder="Choose a finished run", key="ins.pick_run")
-    if picked:
-        st.query_params["run"] = picked
-        st.rerun()
-
-
 run_id = str(st.query_params.get("run") or "").strip()
 if not run_id:
     st.title(":material/insights: Model insights")
     st.caption("Evaluation and explanations computed from a run's logged model and test data.")
-    run_picker()
+    cached.run_picker(tracker, key="ins.pick_", finished_only=True)
     st.stop()
 
 try:
@@ -130,7 +106,7 @@ try:
 except LensError as exc:
     st.title(":material/insights: Model insights")
     st.error(str(exc), icon=":material/error:")
-    run_picker()
+    cached.run_picker(tracker, key="ins.pick_", finished_only=True)
     st.stop()
 
 st.title(f":material/insights: {detail.run_name or run_id} · model insights")
