@@ -211,7 +211,17 @@ def quote(identifier: str) -> str:
 
 
 def source_sql(source: Source) -> tuple[str, list[Any]]:
-    """The table function reading a source, with the path as a bound parameter."""
+    """What a query reads a source from: its local DuckDB copy when one is ready (big files, see
+    :mod:`lens_core.extracts`), else the file itself."""
+    from lens_core import extracts
+
+    if (table := extracts.table_sql(source)) is not None:
+        return table, []
+    return file_sql(source)
+
+
+def file_sql(source: Source) -> tuple[str, list[Any]]:
+    """The table function reading a source file, with the path as a bound parameter."""
     if source.format == "parquet":
         return "read_parquet(?)", [source.path]
     if source.format == "csv":
@@ -292,10 +302,11 @@ def time_expr(column: str, encoding: TimeEncoding = "typed") -> str:
     col = quote(column)
     if encoding == "string":
         return f"TRY_CAST({col} AS TIMESTAMP)"
+    # make_timestamp(µs) is a plain TIMESTAMP; to_timestamp()::TIMESTAMP would shift by the session's time zone
     if encoding == "epoch_s":
-        return f"to_timestamp(CAST({col} AS DOUBLE))::TIMESTAMP"
+        return f"make_timestamp(CAST(round(CAST({col} AS DOUBLE) * 1000000) AS BIGINT))"
     if encoding == "epoch_ms":
-        return f"to_timestamp(CAST({col} AS DOUBLE) / 1000.0)::TIMESTAMP"
+        return f"make_timestamp(CAST(round(CAST({col} AS DOUBLE) * 1000) AS BIGINT))"
     return f"CAST({col} AS TIMESTAMP)"
 
 
@@ -366,9 +377,14 @@ def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> t
                 lo, hi = _float_literal(b.lo), _float_literal(b.hi)
             col = f"CAST({quote(b.column)} AS DOUBLE)"
             width = f"(CASE WHEN {hi} > {lo} THEN ({hi} - {lo}) / {n} ELSE 1.0 END)"
-            index = f"least(greatest(floor(({col} - {lo}) / {width}), 0), {n - 1})"
-            keyed.append(f"(CASE WHEN {col} IS NULL OR {col} < {lo} OR {col} > {hi} THEN NULL ELSE {index} END)"
-                         f" AS __lens_b{i}")
+            if i in scanned:
+                scale = f"(CASE WHEN {hi} > {lo} THEN {n} / ({hi} - {lo}) ELSE 0.0 END)"
+            else:  # a constant: multiplying beats dividing on every row
+                span = float(b.hi) - float(b.lo)
+                scale = _float_literal(n / span if span > 0 else 0.0)
+            # values outside [lo, hi] and NULLs get no bin; an integer key groups faster than a double
+            keyed.append(f"(CASE WHEN {col} BETWEEN {lo} AND {hi} THEN "
+                         f"least(CAST(floor(({col} - {lo}) * {scale}) AS BIGINT), {n - 1}) END) AS __lens_b{i}")
             keys.append(f"__lens_b{i}")
             lo_sel, width_sel = (f"any_value({lo})", f"any_value({width})") if i in scanned else (lo, width)
             select.append(f"{lo_sel} + __lens_b{i} * {width_sel} AS {quote(b.name)}")
@@ -376,10 +392,18 @@ def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> t
         if (tb := req.time_bucket) is not None:
             if tb.every not in BUCKETS:
                 raise QueryError(f"Unknown time bucket {tb.every!r}; use one of {', '.join(BUCKETS)}.")
-            keyed.append(f"time_bucket(CAST(? AS INTERVAL), {time_expr(tb.column, tb.encoding)}) AS __lens_t")
-            keyed_params.append(tb.every)
+            t = time_expr(tb.column, tb.encoding)
+            if (seconds := _BUCKET_SECONDS[tb.every]) <= 86400:
+                # widths that divide a day: integer arithmetic on epoch microseconds, floored (also before 1970),
+                # aligned like time_bucket's default origin and several times faster than it
+                w = int(seconds) * 1_000_000
+                keyed.append(f"(epoch_us({t}) - ((epoch_us({t}) % {w}) + {w}) % {w}) AS __lens_t")
+                select.append(f"make_timestamp(__lens_t) AS {quote(tb.name)}")
+            else:  # weeks, months, years: calendar buckets
+                keyed.append(f"time_bucket(CAST(? AS INTERVAL), {t}) AS __lens_t")
+                keyed_params.append(tb.every)
+                select.append(f"__lens_t AS {quote(tb.name)}")
             keys.append("__lens_t")
-            select.append(f"__lens_t AS {quote(tb.name)}")
         for a in req.aggs:
             expr, p = _agg_sql(a)
             select.append(f"{expr} AS {quote(a.name)}")

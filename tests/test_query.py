@@ -173,6 +173,31 @@ def test_epoch_time_buckets(tmp_path: Path) -> None:
         assert res.frame["count"].tolist() == [288, 212]
 
 
+@pytest.mark.parametrize("every", [b for b in q.BUCKETS if q.bucket_seconds(b) <= 86400])
+def test_fixed_width_buckets_equal_time_bucket_also_before_1970(tmp_path: Path, every: str) -> None:
+    rng = np.random.default_rng(5)
+    stamps = pd.Timestamp("1969-12-30") + pd.to_timedelta(rng.integers(0, 4 * 86400 * 10**6, 400), unit="us")
+    path = tmp_path / "around-1970.parquet"
+    pd.DataFrame({"t": stamps}).to_parquet(path)
+    src = q.Source.of(path)
+    res = q.run(q.QueryRequest(src, time_bucket=q.TimeBucket("t", every), aggs=(q.Agg("count"),),
+                               order=(q.Order("t"),)))
+    reference = q.sql("SELECT time_bucket(CAST(? AS INTERVAL), t) AS t, count(*) AS count FROM read_parquet(?) "
+                      "GROUP BY 1 ORDER BY 1", [every, str(path)])
+    assert pd.to_datetime(res.frame["t"]).tolist() == pd.to_datetime(reference["t"]).tolist()
+    assert res.frame["count"].tolist() == reference["count"].tolist()
+
+
+def test_epoch_columns_do_not_shift_with_the_session_time_zone(tmp_path: Path) -> None:
+    path = tmp_path / "epoch.parquet"
+    pd.DataFrame({"s": [0, 3600], "ms": [0, 3_600_000]}).to_parquet(path)
+    cur = q.cursor()
+    cur.execute("SET TimeZone = 'Asia/Kolkata'")
+    for col, enc in (("s", "epoch_s"), ("ms", "epoch_ms")):
+        got = cur.execute(f"SELECT {q.time_expr(col, enc)} AS t FROM read_parquet(?)", [str(path)]).df()["t"]
+        assert pd.to_datetime(got).tolist() == [pd.Timestamp("1970-01-01 00:00"), pd.Timestamp("1970-01-01 01:00")]
+
+
 def test_sampling(source: q.Source) -> None:
     res = q.run(q.QueryRequest(source, columns=("id",), sample=q.Sample(300, seed=1)))
     assert len(res.frame) == 300 and res.sampled and res.frame["id"].is_unique
