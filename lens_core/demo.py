@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-DEMO_VERSION: int = 1
+DEMO_VERSION: int = 2
 
 Progress = Callable[[float, str], None]
 
@@ -288,9 +288,12 @@ def _fleet_trajectories(vehicles: int = 20, points: int = 300) -> pd.DataFrame:
     rows = []
     for number in range(1, vehicles + 1):
         kind = str(rng.choice(list(base_speed)))
-        lat = _CITY_CENTRE[0] + rng.normal(0, 0.02)
-        lon = _CITY_CENTRE[1] + rng.normal(0, 0.03)
-        heading = rng.uniform(0, 360)
+        # each vehicle works its own part of town around a depot, so paths overlap only where areas meet
+        depot = (_CITY_CENTRE[0] + rng.normal(0, 0.03), _CITY_CENTRE[1] + rng.normal(0, 0.045))
+        lat, lon = depot
+        grid = rng.uniform(-20, 20)  # the street grid's angle in this vehicle's part of town
+        street = float(rng.integers(0, 4)) * 90  # along a street: paths read as routes, not a random walk
+        heading = grid + street
         fuel, delay = rng.uniform(0.5, 1.0), 0.0
         moment = day_start + timedelta(minutes=int(rng.integers(0, 45)))
         for _ in range(points):
@@ -307,10 +310,14 @@ def _fleet_trajectories(vehicles: int = 20, points: int = 300) -> pd.DataFrame:
                 int(heading % 360), round(fuel, 3), round(delay, 1), _district(north_km, east_km),
             ))
             seconds = rng.uniform(150, 210)
-            if distance > 7:  # drivers turn back towards the city
-                heading = np.degrees(np.arctan2(-east_km, -north_km)) + rng.normal(0, 20)
-            else:
-                heading += rng.normal(0, 25)
+            depot_north = (lat - depot[0]) * _KM_PER_DEGREE
+            depot_east = (lon - depot[1]) * _KM_PER_DEGREE * np.cos(np.radians(lat))
+            if np.hypot(depot_north, depot_east) > 2.5:  # back towards the depot, on the street closest to that way
+                home = np.degrees(np.arctan2(-depot_east, -depot_north)) - grid
+                street = round(home / 90) * 90
+            elif (turn := rng.uniform()) < 0.3:  # a turn at a crossing; rarely back the way it came
+                street += 180 if turn < 0.03 else float(rng.choice([-90, 90]))
+            heading = grid + street + rng.normal(0, 4)
             step_km = speed * seconds / 3600
             lat += step_km * np.cos(np.radians(heading)) / _KM_PER_DEGREE
             lon += step_km * np.sin(np.radians(heading)) / (_KM_PER_DEGREE * np.cos(np.radians(lat)))

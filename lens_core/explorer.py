@@ -287,12 +287,12 @@ def bar_chart(cd: ChartData, x: str, y: str | None, agg: str):
     import altair as alt
 
     value_title = "rows" if agg == "count" or not y else f"{agg}({_title(y, 30)})"
-    height = max(160, min(28 * len(cd.frame), 900))
-    return _base(cd.frame).mark_bar(color=PALETTE[0]).encode(
+    step = 26 if len(cd.frame) <= 20 else 18  # a band per category, so every label has room
+    return alt.Chart(cd.frame).mark_bar(color=PALETTE[0]).encode(
         y=alt.Y("x:N", title=_title(x), sort="-x", axis=alt.Axis(labelLimit=220)),
         x=alt.X("value:Q", title=value_title),
         tooltip=[alt.Tooltip("x:N", title=x), alt.Tooltip("value:Q", title=value_title, format=",.4g")],
-    ).properties(height=height)
+    ).properties(height=alt.Step(step), usermeta={"embedOptions": {"renderer": "canvas"}})
 
 
 def histogram_chart(cd: ChartData, x: str, color: str | None = None):
@@ -339,7 +339,7 @@ def heatmap_chart(cd: ChartData, x: str, y: str, agg: str, z: str | None):
     small = not cd.extra.get("x_binned") and not cd.extra.get("y_binned") and len(cd.frame) <= 150
     if small:  # few cells: write the values in them
         text = alt.Chart(cd.frame).mark_text(fontSize=11).encode(
-            x=enc["x"], y=enc["y"], text=alt.Text("value:Q", format=",.3~g"),
+            x=enc["x"], y=enc["y"], text=alt.Text("value:Q", format=",.3~r"),  # 104,000 rather than 1.04e+5
             color=alt.condition(f"datum.value > {float(cd.frame['value'].quantile(0.6)) if len(cd.frame) else 0}",
                                 alt.value("white"), alt.value("#1f2937")))
         chart = chart + text
@@ -506,19 +506,29 @@ def categories(values: pd.Series, alpha: int = 220, top: int = len(PALETTE)) -> 
 
 
 def view_state(lats: pd.Series | np.ndarray, lons: pd.Series | np.ndarray, width: int = 620, height: int = 500):
-    """A pydeck view fitting the points (2–98 % of them, so a stray point does not zoom out to the world)."""
+    """A pydeck view fitting all points with a margin, unless a few stray points lie far out (then 1–99 % of them,
+    so one bad coordinate does not zoom out to the whole world)."""
     import pydeck as pdk
 
     la = pd.Series(np.asarray(lats, dtype=float)).dropna()
     lo = pd.Series(np.asarray(lons, dtype=float)).dropna()
     if la.empty:
         return pdk.ViewState(latitude=0, longitude=0, zoom=1)
-    a, b = la.quantile([0.005, 0.995]) if len(la) > 1000 else (la.min(), la.max())
-    c, d = lo.quantile([0.005, 0.995]) if len(lo) > 1000 else (lo.min(), lo.max())
+
+    def extent(v: pd.Series) -> tuple[float, float]:
+        a, b = float(v.min()), float(v.max())
+        if len(v) > 100:
+            qa, qb = (float(x) for x in v.quantile([0.01, 0.99]))
+            if b - a > 4 * max(qb - qa, 1e-9):  # stray values: frame the bulk
+                a, b = qa, qb
+        return a, b
+
+    a, b = extent(la)
+    c, d = extent(lo)
     mid_lat = (a + b) / 2
-    lat_span = max(b - a, 1e-4) / max(math.cos(math.radians(mid_lat)), 0.1)
-    lon_span = max(d - c, 1e-4)
-    zoom = min(math.log2(width * 360 / (512 * lon_span)), math.log2(height * 360 / (512 * lat_span))) - 0.2  # deck.gl: the world is 512 px wide at zoom 0
+    lat_span = max(b - a, 1e-4) * 1.12 / max(math.cos(math.radians(mid_lat)), 0.1)  # 6 % margin each side
+    lon_span = max(d - c, 1e-4) * 1.12
+    zoom = min(math.log2(width * 360 / (512 * lon_span)), math.log2(height * 360 / (512 * lat_span)))  # deck.gl: the world is 512 px wide at zoom 0
     return pdk.ViewState(latitude=float(mid_lat), longitude=float((c + d) / 2), zoom=float(max(0.5, min(zoom, 18))),
                          pitch=0, bearing=0)
 
@@ -545,18 +555,23 @@ def graticule_layers(lat_min: float, lat_max: float, lon_min: float, lon_max: fl
     lat = math.ceil(a / step) * step
     while lat <= b:
         lines.append({"path": [[c, lat], [d, lat]]})
-        labels.append({"pos": [lon_min, lat], "text": f"{abs(lat):.{decimals}f}°{'N' if lat >= 0 else 'S'}"})
+        if lat_min <= lat <= lat_max:  # labels only beside the data, where they cannot meet the other axis' labels
+            labels.append({"pos": [lon_min, lat], "text": f"{abs(lat):.{decimals}f}°{'N' if lat >= 0 else 'S'}",
+                           "anchor": "start"})
         lat += step
     lon = math.ceil(c / step) * step
     while lon <= d:
         lines.append({"path": [[lon, a], [lon, b]]})
-        labels.append({"pos": [lon, lat_min], "text": f"{abs(lon):.{decimals}f}°{'E' if lon >= 0 else 'W'}"})
+        if lon_min <= lon <= lon_max:
+            labels.append({"pos": [lon, lat_min], "text": f"{abs(lon):.{decimals}f}°{'E' if lon >= 0 else 'W'}",
+                           "anchor": "middle"})
         lon += step
     return [
         pdk.Layer("PathLayer", pd.DataFrame(lines), id="graticule", get_path="path", get_color=[110, 120, 135, 150],
                   width_units="'pixels'", get_width=1, pickable=False),
         pdk.Layer("TextLayer", pd.DataFrame(labels), id="graticule-labels", get_position="pos", get_text="text",
-                  get_size=12, get_color=[70, 78, 90, 255], get_text_anchor="'start'",
+                  get_size=12, get_color=[70, 78, 90, 255], get_text_anchor="anchor", background=True,
+                  get_background_color=[255, 255, 255, 210], background_padding=[2, 1],
                   get_alignment_baseline="'bottom'", character_set="' 0123456789.-°NSEW'", pickable=False),
     ]
 
@@ -570,6 +585,8 @@ def _tooltip(rows: list[tuple[str, str]]) -> dict[str, Any]:
 def _deck(layers: list, view, tooltip: dict[str, Any] | None):
     import pydeck as pdk
 
+    # degree labels on top of the data, so cells and paths never hide them
+    layers = [x for x in layers if x.id != "graticule-labels"] + [x for x in layers if x.id == "graticule-labels"]
     return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None, tooltip=tooltip or False,
                     parameters={"cull": False})
 
@@ -654,6 +671,7 @@ def trajectories_deck(cd: ChartData, p: Profile, entity: str, color: str | None 
     else:
         rgba = [[*_hex(PALETTE[i % len(PALETTE)]), 200] for i in range(len(f))]
         legend["categories"] = {e: PALETTE[i % len(PALETTE)] for i, e in enumerate(f["entity"][:len(PALETTE)])}
+        legend["more"] = max(0, len(f) - len(PALETTE))
     data = pd.DataFrame({"path": f["path"], "rgba": rgba, "entity": f["entity"], "start": f["start"],
                          "end": f["end"], "points": f["points"]})
     starts = pd.DataFrame({"pos": [path[0] for path in f["path"]], "rgba": rgba, "entity": f["entity"],

@@ -220,7 +220,7 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None
     kind = st.radio("Chart", CHARTS, index=_index(list(CHARTS), default_kind), horizontal=True,
                     key=f"{key}.chart", label_visibility="collapsed")
     s = _suggestion(p, kind.lower())
-    c = st.columns(4)
+    c = st.columns([1, 2, 1, 1] if kind == "Line" else 4)  # several y columns need room for their chips
     if kind == "Scatter":
         if len(numeric) < 2:
             st.info("A scatter chart needs two numeric columns.")
@@ -297,6 +297,8 @@ def _legend(legend: dict[str, Any], label: str | None) -> None:
         items = " ".join(f'<span style="white-space:nowrap;margin-right:12px"><span style="color:{colour};'
                          f'font-size:1.1em">●</span> {html.escape(str(name))}</span>'
                          for name, colour in list(cats.items())[:18])
+        if (more := int(legend.get("more", 0)) + max(0, len(cats) - 18)) > 0:
+            items += f'<span style="white-space:nowrap;color:#6b7280">… and {more:,} more</span>'
         st.markdown(f'<div style="font-size:0.85em;line-height:1.8">{html.escape(label or "")}'
                     f'{": " if label else ""}{items}</div>', unsafe_allow_html=True)
     elif rng := legend.get("range"):
@@ -317,7 +319,7 @@ def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
     can_trace = bool(p.times and p.entities)
     kind = st.radio("Map", MAPS, horizontal=True, key=f"{key}.map", label_visibility="collapsed",
                     captions=None)
-    c = st.columns(4)
+    c = st.columns([1, 2, 1, 1] if kind == "Points" else 4)  # room for the tooltip columns' chips
     if kind == "Points":
         s = _suggestion(p, "points")
         opts = [NONE] + [n for n in everything if n not in (p.geo.lat, p.geo.lon)]
