@@ -14,15 +14,19 @@ series, evenly spaced beyond), each run linearly interpolated between its own po
 a point's N counts only the runs covering it. Relative time is aligned the same way; wall time, meaningless across
 runs, falls back to steps.
 
-Clicking a run in a chart (ungrouped) opens its workflow page. Hovering a run highlights it within its chart only:
-each metric is its own Vega-Lite view (``st.altair_chart``), and views do not share selections; one concatenated
-chart would, but would lose the per-chart cards, CSV buttons and the page's responsive two-column layout.
-Charts export as PNG from Streamlit's chart toolbar (⋯ → *Download as PNG*); Streamlit 1.67 strips Vega-Embed's
-own export menu (only ``theme``, ``renderer`` and ``padding`` of ``embedOptions`` pass), so there is no SVG export.
+The metric charts are one Vega-Lite chart (:func:`lens_core.compare.linked_grid`: rows of two views, an odd
+one out alone on its row) sharing one hover selection on the run (or the group): hovering a run in any chart
+highlights it in every chart, the others fade. The views are sized to the main panel, which a tiny component
+measures in the browser (Vega-Lite cannot fit the views of a compound chart to its container): two to a row
+when each keeps 300 px, else one. Clicking a run (ungrouped) opens its workflow page. Each chart's data (CSV)
+and image (SVG, PNG, rendered on the server) are under *Export*; notes (runs lacking a metric, points not
+drawn) are the charts' subtitles.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -35,12 +39,14 @@ from lens_core import cached
 from lens_core import stats
 from lens_core.colors import group_colors, run_colors
 from lens_core.compare import (
+    DEFAULT_PANEL_WIDTH,
     MISSING,
     PICK,
     SERIES,
     SPREAD_TITLES,
     X_TITLES,
     bar_chart,
+    cell_widths,
     chart_config,
     concat_runs,
     default_metrics,
@@ -51,7 +57,10 @@ from lens_core.compare import (
     group_bar_data,
     group_line_chart,
     group_stats,
+    grid_columns,
     line_chart,
+    link_plan,
+    linked_grid,
     locate_runs,
     logged_params,
     metric_kinds,
@@ -78,6 +87,29 @@ HAS_RUN_PAGE = (Path(__file__).resolve().parent / Path(RUN_PAGE).name).is_file()
 STATE = st.session_state
 X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
 STATUS_STYLE = {"failed": "color: #c92a2a", "killed": "color: #c92a2a", "running": "color: #1c7ed6"}
+#: Width of a chart exported as SVG or PNG (pixels, y axis included).
+EXPORT_WIDTH = 640
+#: Measures the element's width in the browser and reports it (as ``width``) when it differs from
+#: ``data.width`` by more than a few pixels: Vega-Lite cannot size the views of a compound chart to its
+#: container, so the page sizes them itself.
+WIDTH_METER_JS = """
+export default function ({ parentElement, data, setStateValue }) {
+  const known = (data && data.width) || 0;
+  let timer = null;
+  const measure = () => {
+    const width = Math.round(parentElement.getBoundingClientRect().width);
+    clearTimeout(timer);
+    if (width > 0 && Math.abs(width - known) > 3) {
+      timer = setTimeout(() => setStateValue("width", width), 150);
+    }
+  };
+  const observer = new ResizeObserver(measure);
+  observer.observe(parentElement);
+  measure();
+  return () => { observer.disconnect(); clearTimeout(timer); };
+}
+"""
+width_meter = st.components.v2.component("experimentlens.panel_width", js=WIDTH_METER_JS, isolate_styles=False)
 
 
 def section(title: str, toggle_label: str, key: str, **toggle_options: object) -> bool:
@@ -148,10 +180,10 @@ def pick_metrics(options: list[str], defaults: list[str]) -> list[str]:
     )
 
 
-def grid(keys: list[str]) -> list[list[str]]:
-    """Charts two by two; an odd one out takes the whole row (line charts first, then bars, so a tall bar chart
-    never sits beside a short line chart)."""
-    return [keys[i : i + 2] for i in range(0, len(keys), 2)]
+def grid(items: list, per_row: int = 2) -> list[list]:
+    """Charts ``per_row`` to a row; an odd one out takes the whole row (the page lays out line charts first,
+    then bars, so a tall bar chart never sits beside a short line chart)."""
+    return [items[i : i + per_row] for i in range(0, len(items), per_row)]
 
 
 def run_link(run_id: str, label: str) -> None:
@@ -174,11 +206,24 @@ def open_picked_row(table_key: str, run_ids: tuple[str, ...]) -> None:
         STATE["compare.open_run"] = run_ids[rows[0]]
 
 
-def metric_card(key: str, series: bool) -> None:
-    """One metric's card: its name and CSV download, the chart (lines for a series, bars for single values; by
-    group when grouped) and a note on what is not drawn. Reads the page's selection (runs, labels, colours,
-    groups) and chart options."""
-    clickable = False
+@dataclass(frozen=True)
+class MetricChart:
+    """One metric as the page charts it: ``make(width=…, subtitle=…, hover=…, listen=…, linked=…)`` builds its
+    chart (see :func:`lens_core.compare.line_chart`), ``points`` how many rows it draws, ``notes`` what the
+    subtitle says, ``export`` its data as a CSV has it, ``lacking`` the labels of the runs without it."""
+
+    key: str
+    make: Callable[..., alt.TopLevelMixin]
+    points: int
+    notes: str
+    export: pd.DataFrame
+    lacking: list[str]
+    dropped_note: str
+
+
+def metric_chart(key: str, series: bool) -> MetricChart:
+    """One metric's chart, notes and data (lines for a series, bars for single values; by group when
+    grouped), from the page's selection (runs, labels, colours, groups) and chart options."""
     if series:
         data = series_data(history, runs, labels, key, x=x_axis, smoothing=smoothing)
         shown, dropped = drawable(data, log_y, ("value", "smoothed"))
@@ -189,64 +234,96 @@ def metric_card(key: str, series: bool) -> None:
             if log_y:  # a band reaching zero or below is cut at the line on a log scale
                 band = band[band["center"] > 0]
                 band = band.assign(low=band["low"].where(band["low"] > 0, band["center"]))
-            chart = group_line_chart(band, key, group_list, group_palette, x=x_axis, log=log_y,
-                                     aggregation=aggregation, spread=spread)
+            make = partial(group_line_chart, band, key, group_list, group_palette, x=x_axis, log=log_y,
+                           aggregation=aggregation, spread=spread)
             export, shown = band.rename(columns={"center": aggregation, "x": X_TITLES[
                 "relative" if x_axis == "relative" else "step"]}), band
+            kind = f"{aggregation} per group" + (f", band {SPREAD_TITLES[spread]}" if spread != "none" else "")
         else:
-            chart = line_chart(shown, key, order, palette, x=x_axis, log=log_y, smoothed=smoothing > 0)
-            export, clickable = export_frame(data, key, smoothed=smoothing > 0), True
+            make = partial(line_chart, shown, key, order, palette, x=x_axis, log=log_y, smoothed=smoothing > 0)
+            export, kind = export_frame(data, key, smoothed=smoothing > 0), "metric history"
     else:
         data = single_data(runs, labels, key)
         shown, dropped = drawable(data)
         if grouped:
             bars = group_bar_data(runs, group_series, key, group_list, aggregation, spread)
-            chart = group_bar_chart(bars, key, [g for g in group_list], group_palette, aggregation, spread)
+            make = partial(group_bar_chart, bars, key, list(group_list), group_palette, aggregation, spread)
             export = bars.drop(columns="label").rename(columns={"center": aggregation, "low": "error_low",
                                                                 "high": "error_high"})
-            shown = bars
+            shown, kind = bars, f"{aggregation} of the latest values"
         else:
-            chart = bar_chart(shown, key, order, palette)
-            export, clickable = export_frame(data, key), True
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"**{md(key)}**")
-        st.space("stretch")
-        stem = re.sub(r"[^\w.-]+", "_", key)
-        st.download_button(
-            "CSV", export.to_csv(index=False).encode("utf-8"), file_name=stem + ".csv",
-            mime="text/csv", icon=":material/download:", type="tertiary", on_click="ignore", key=f"csv_{key}",
-            help=f"This chart's data ({len(export)} rows)",
-        )
-        if len(shown):  # rendered on the server only when clicked
-            figure = chart_config(chart)
-            st.download_button("SVG", lambda: chart_svg(figure), file_name=stem + ".svg", mime="image/svg+xml",
-                               type="tertiary", on_click="ignore", key=f"svg_{key}", help="This chart as SVG")
-            st.download_button("PNG", lambda: chart_png(figure), file_name=stem + ".png", mime="image/png",
-                               type="tertiary", on_click="ignore", key=f"png_{key}", help="This chart as PNG")
-    if len(shown):
-        chart_key = f"chart_{key}"
-        if clickable and HAS_RUN_PAGE:
-            st.altair_chart(chart_config(chart), width="stretch", theme=None, key=chart_key,
-                            on_select=partial(open_picked_run, chart_key), selection_mode=[PICK])
-        else:
-            st.altair_chart(chart_config(chart), width="stretch", theme=None)
-    else:
-        st.caption("Nothing to draw: no finite value" + (" above zero." if series and log_y else "."))
-    notes, lacking = [], [labels[r] for r in selected if r not in set(data["run_id"])]
+            make = partial(bar_chart, shown, key, order, palette)
+            export, kind = export_frame(data, key), "latest value of each run"
+    lacking = [labels[r] for r in selected if r not in set(data["run_id"])]
+    notes = [kind]
     if lacking:
         notes.append(f"{len(lacking)} of {len(selected)} runs lack it")
+    dropped_note = ""
     if dropped:
         why = "non-finite or ≤ 0 on a log scale" if series and log_y else "non-finite"
-        notes.append(f"{dropped} {why} point{'s' if dropped > 1 else ''} not drawn")
-    if grouped:
-        notes.append(f"{aggregation} per group, " + (
-            f"band: {SPREAD_TITLES[spread]} over runs, aligned by {'relative time' if x_axis == 'relative' else 'step'}"
-            if series else f"of the latest values, error bars: {SPREAD_TITLES[spread]}"))
-    else:
-        notes.append(("metric history" if series else "latest value of each run")
-                     + (" · click a run to open it" if clickable and HAS_RUN_PAGE and len(shown) else ""))
-    st.caption(" · ".join(notes), help=("Without it: " + ", ".join(lacking)) if lacking else None)
+        dropped_note = f"{dropped} {why} point{'s' if dropped > 1 else ''} not drawn"
+        notes.append(dropped_note)
+    return MetricChart(key, make, len(shown), " · ".join(notes), export, lacking, dropped_note)
 
+
+def export_buttons(chart: MetricChart) -> None:
+    """A metric's CSV, SVG and PNG downloads (images rendered on the server only when clicked, without the
+    hover, at a fixed width)."""
+    stem = re.sub(r"[^\w.-]+", "_", chart.key)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown(f"**{md(chart.key)}**", width="stretch")
+        st.download_button(
+            "CSV", chart.export.to_csv(index=False).encode("utf-8"), file_name=stem + ".csv",
+            mime="text/csv", icon=":material/download:", type="tertiary", on_click="ignore", key=f"csv_{chart.key}",
+            help=f"This chart's data ({len(chart.export)} rows)",
+        )
+        if chart.points:
+            def figure() -> alt.TopLevelMixin:
+                return chart_config(chart.make(width=EXPORT_WIDTH, subtitle=chart.notes, hover=False, listen=False))
+
+            st.download_button("SVG", lambda: chart_svg(figure()), file_name=stem + ".svg", mime="image/svg+xml",
+                               type="tertiary", on_click="ignore", key=f"svg_{chart.key}", help="This chart as SVG")
+            st.download_button("PNG", lambda: chart_png(figure()), file_name=stem + ".png", mime="image/png",
+                               type="tertiary", on_click="ignore", key=f"png_{chart.key}", help="This chart as PNG")
+
+
+def panel_width() -> int:
+    """The main panel's width in pixels as the browser lays it out, so the charts fill it: a tiny component
+    measures it (and reports a change of more than a few pixels, which reruns the page); until then, the
+    width at a 1400 px window."""
+    known = int(STATE.get("compare.panel_width") or DEFAULT_PANEL_WIDTH)
+    measured = width_meter(key="compare_panel_meter", data={"width": known}, default={"width": None},
+                           on_width_change=lambda: None, height=1).width
+    if isinstance(measured, (int, float)) and 200 <= measured <= 10_000:
+        STATE["compare.panel_width"] = known = int(measured)
+    return known
+
+
+def linked_charts(charts: list[MetricChart]) -> None:
+    """Every drawable metric in one Vega-Lite chart, two to a row when the panel is wide enough (series first,
+    then bars; an odd one out takes the whole row), sharing one hover: a run (or group) hovered in any chart
+    is highlighted in all of them; a click on a run opens its page."""
+    width = panel_width()
+    per_row = grid_columns(width)
+    half, full = cell_widths(width)
+    drawn = [c for c in charts if c.points]
+    rows = grid([c for c in drawn if c.key in series_keys], per_row) + grid(
+        [c for c in drawn if c.key not in series_keys], per_row)
+    plan = iter(link_plan([c.points for row in rows for c in row]))
+    built = []
+    for row in rows:
+        built.append([])
+        for chart in row:
+            hover, listen = next(plan)
+            built[-1].append(chart.make(width=half if len(row) > 1 else full, subtitle=chart.notes, hover=hover,
+                                        listen=listen, linked=True))
+    clickable = not grouped and HAS_RUN_PAGE
+    figure = chart_config(linked_grid(built, field="group" if grouped else "run_id", pick=clickable))
+    if clickable and figure.params is not alt.Undefined:
+        st.altair_chart(figure, width="content", theme=None, key="compare_charts",
+                        on_select=partial(open_picked_run, "compare_charts"), selection_mode=[PICK])
+    else:
+        st.altair_chart(figure, width="content", theme=None)
 
 # ---- which runs ------------------------------------------------------------------------------------------------
 if HAS_RUN_PAGE and (target := STATE.pop("compare.open_run", None)):
@@ -389,7 +466,11 @@ with left:
 
 # ---- main: one chart per metric ----------------------------------------------------------------------------------
 with main:
-    st.subheader("Metrics")
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.subheader("Metrics", width="content")
+        st.space("stretch")
+        exports = st.popover("Export", icon=":material/download:", type="tertiary",
+                             help="Each chart's data as CSV, and the chart as SVG or PNG")
     names = metric_names(runs)
     picked = pick_metrics(names, default_metrics(runs))
     with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", wrap=True):
@@ -413,6 +494,8 @@ with main:
         st.info("These runs logged no metrics.", icon=":material/monitoring:")
     elif not picked:
         st.info("Pick one or more metrics to chart.", icon=":material/monitoring:")
+    if not picked:
+        exports.caption("No charts yet: pick metrics to chart.")
     if picked:
         try:
             history = cached.history(tracker, tuple(selected), tuple(picked), max_points)
@@ -420,10 +503,25 @@ with main:
             st.error(str(exc), icon=":material/error:")
             st.stop()
         kinds = metric_kinds(history, picked)
-        for row in grid([k for k in picked if kinds[k] == SERIES]) + grid([k for k in picked if kinds[k] != SERIES]):
-            for cell, key in zip(st.columns(len(row), gap="medium"), row):
-                with cell.container(border=True):
-                    metric_card(key, series=kinds[key] == SERIES)
+        series_keys = {k for k in picked if kinds[k] == SERIES}
+        metric_charts = [metric_chart(k, series=k in series_keys) for k in picked]
+        with exports:
+            for chart in metric_charts:
+                export_buttons(chart)
+        if any(c.points for c in metric_charts):
+            linked_charts(metric_charts)
+        hints = [f"Hover a {'group' if grouped else 'run'} in any chart to highlight it in all of them"]
+        if not grouped and HAS_RUN_PAGE:
+            hints.append("click a run to open it")
+        if grouped:
+            hints.append(f"bands: {SPREAD_TITLES[spread]} over the runs, aligned by "
+                         f"{'relative time' if x_axis == 'relative' else 'step'}; error bars: "
+                         f"{SPREAD_TITLES[spread]} of the latest values")
+        empty = [c for c in metric_charts if not c.points]
+        hints += [f"{md(c.key)}: nothing to draw, no finite value" + (" above zero" if c.key in series_keys and log_y
+                  else "") + (f" ({c.dropped_note})" if c.dropped_note else "") for c in empty]
+        lacking = [f"{c.key}: {', '.join(c.lacking)}" for c in metric_charts if c.lacking]
+        st.caption(" · ".join(hints) + ".", help=("Runs without a metric — " + "; ".join(lacking)) if lacking else None)
 
 # ---- groups: statistics and a two-group test ---------------------------------------------------------------------
 if grouped and picked:

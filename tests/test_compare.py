@@ -418,7 +418,9 @@ def test_bars_get_thinner_for_many_runs_and_keep_names_while_readable():
                          "value": np.arange(200.0)})
     spec = _spec(cmp.bar_chart(many, "m", many["run"].tolist(), ["#111111"] * 200))
     assert spec["height"] == 6 * 200 + 30
-    assert spec["mark"]["type"] == "bar" and spec["encoding"]["y"]["axis"]["labels"] is False  # no value labels
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["bar", "point"]  # no value labels; the invisible points catch the pointer
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["labels"] is False
     few = _spec(cmp.bar_chart(many.head(3), "m", many["run"].tolist()[:3], ["#111111"] * 3))
     assert few["layer"][0]["encoding"]["y"]["axis"]["labels"] is True and few["layer"][1]["mark"]["type"] == "text"
 
@@ -465,11 +467,11 @@ def test_group_bar_data_and_chart(grouped_runs):
     assert data["low"].tolist() == [0.79, 0.70, 0.9] and data["high"].tolist() == [0.82, 0.74, 0.9]
     spec = _spec(cmp.group_bar_chart(data, "acc", ["gbm", "mlp", "rf"], ["#1", "#2", "#3"], "median", "minmax"))
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
-    assert marks == ["bar", "rule", "tick", "tick", "text"]
+    assert marks == ["bar", "rule", "tick", "tick", "text", "point"]  # the points catch the pointer
     assert spec["layer"][0]["encoding"]["color"]["scale"] == {"domain": ["gbm", "mlp", "rf"], "range": ["#1", "#2", "#3"]}
     assert spec["layer"][0]["encoding"]["y"]["sort"] == data["label"].tolist()
     none = _spec(cmp.group_bar_chart(data, "acc", ["gbm", "mlp", "rf"], ["#1", "#2", "#3"], "mean", "none"))
-    assert [layer["mark"]["type"] for layer in none["layer"]] == ["bar", "text"]
+    assert [layer["mark"]["type"] for layer in none["layer"]] == ["bar", "text", "point"]
 
 
 def test_group_line_chart_draws_a_band_under_the_line():
@@ -504,3 +506,74 @@ def test_up_to_nine_groups_never_get_grey():
         colors = group_colors(labels)
         assert len(set(colors.values())) == len(colors) and set(colors.values()) <= set(GROUP_PALETTE)
     assert len(set(group_colors([f"g{i}" for i in range(15)]).values())) == 15
+
+
+# ---- one linked chart --------------------------------------------------------------------------------------------
+def _uses_hover(node) -> bool:
+    return '"param": "hover"' in json.dumps(node)
+
+
+def test_linked_grid_shares_one_hover_and_one_pick_across_every_view(three_runs):
+    a, b = "a" * 32, "b" * 32
+    history = history_frame([(r, k, s, 1000 * s, 1.0 / (s + 1)) for r in (a, b) for k in ("loss", "acc")
+                             for s in range(5)])
+    labels = cmp.run_labels(three_runs)
+    names, colors = list(labels.values()), ["#1", "#2", "#3"]
+    half, full = cmp.cell_widths(800)
+    lines = [cmp.line_chart(cmp.series_data(history, three_runs, labels, k), k, names, colors, width=half,
+                            subtitle="metric history", linked=True) for k in ("loss", "acc")]
+    bars = cmp.bar_chart(cmp.single_data(three_runs, labels, "acc"), "acc", names, colors, width=full,
+                         subtitle="latest value", linked=True)
+    spec = cmp.linked_grid([lines, [bars]]).to_dict()
+    (hover,) = cmp.hover_params(spec)
+    assert hover["select"]["fields"] == ["run_id"] and hover["select"]["on"] == "pointerover"
+    views = [view for row in spec["vconcat"] for view in row["hconcat"]]
+    assert len(views) == 3
+    pointers = [layer["name"] for view in views for layer in view["layer"] if "name" in layer]
+    assert sorted(hover["views"]) == sorted(pointers) and len(set(pointers)) == 3  # one pointer layer per view
+    assert all(_uses_hover(view) for view in views)  # every chart fades the runs not hovered
+    (pick,) = [p for p in spec["params"] if p["name"] == cmp.PICK]
+    assert pick["views"] == hover["views"]
+    assert not any("params" in layer for view in views for layer in view["layer"])  # defined once, on top
+    # a view's whole width: its title's limit (the plot plus the room kept for the y axis)
+    widths = [view["title"]["limit"] if isinstance(view.get("title"), dict) else view["width"] for view in views]
+    assert widths[0] + widths[1] + cmp.COLUMN_GAP <= full + 1 and widths[2] <= full
+
+
+def test_linked_grid_of_groups_hovers_the_group_and_picks_nothing():
+    from lens_core import stats
+
+    data = pd.DataFrame({"run_id": ["a"] * 3 + ["b"] * 3, "x": [0, 1, 2] * 2, "value": [1.0, 2, 3, 3, 4, 5]})
+    band = stats.series_band(data, {"a": "g", "b": "h"}, "mean", "std")
+    chart = cmp.group_line_chart(band, "loss", ["g", "h"], ["#1", "#2"], width=300, subtitle="mean", linked=True)
+    spec = cmp.linked_grid([[chart]], field="group", pick=False).to_dict()
+    (hover,) = cmp.hover_params(spec)
+    assert hover["select"]["fields"] == ["group"] and [p["name"] for p in spec["params"]] == [cmp.HOVER]
+
+
+def test_link_plan_keeps_the_hover_cheap():
+    limit, per_chart = cmp.LINKED_POINT_LIMIT, cmp.HOVER_POINT_LIMIT
+    assert cmp.link_plan([100, 200]) == [(True, True), (True, True)]
+    # a chart past the per-chart cap follows the hover without capturing it
+    assert cmp.link_plan([per_chart + 1, 10]) == [(True, False), (True, True)]
+    # past the budget a chart is drawn plain; later small charts still fit
+    big = limit // 2 + 1
+    assert cmp.link_plan([big, big, 10]) == [(True, big <= per_chart), (False, False), (True, True)]
+    # nobody captures the pointer: nobody follows a selection that would be defined nowhere
+    assert cmp.link_plan([per_chart + 1]) == [(False, False)]
+
+
+def test_panel_width_decides_charts_per_row():
+    half, full = cmp.cell_widths(795)
+    assert 2 * half + cmp.COLUMN_GAP <= full <= 795 and cmp.grid_columns(795) == 2
+    assert cmp.grid_columns(520) == 1 and cmp.grid_columns(1130) == 2
+
+
+def test_standalone_charts_keep_their_own_hover(three_runs):
+    labels = cmp.run_labels(three_runs)
+    spec = _spec(cmp.bar_chart(cmp.single_data(three_runs, labels, "acc"), "acc", list(labels.values()),
+                               ["#1", "#2", "#3"]))
+    assert {p["name"] for p in spec["params"]} == {cmp.HOVER, cmp.PICK}
+    static = cmp.bar_chart(cmp.single_data(three_runs, labels, "acc"), "acc", list(labels.values()),
+                           ["#1", "#2", "#3"], hover=False, listen=False).to_dict()
+    assert "params" not in json.dumps(static) and not _uses_hover(static)  # exports: no interaction at all

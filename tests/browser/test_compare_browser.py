@@ -1,8 +1,9 @@
 """The comparison page in a real browser: clicking a run in a chart or ticking it in the runs table opens its
-workflow page; grouping paints bars with N and bands."""
+workflow page; hovering a run in one chart highlights it in the others; grouping paints bars with N and bands."""
 from __future__ import annotations
 
 import pytest
+from PIL import Image, ImageChops
 from playwright.sync_api import expect
 
 from lens_core import open_tracker
@@ -20,7 +21,9 @@ def churn_ids(demo_build) -> list[tuple[str, str]]:
 def open_compare(page, serve_app, demo_build, ids: list[str]) -> None:
     page.goto(f"{serve_app(demo_build['uri'])}/Compare?runs=" + ",".join(ids))
     settle(page)
-    page.wait_for_timeout(1000)  # Vega paints after the script settles
+    page.wait_for_timeout(1000)  # the panel's width is measured (a rerun if it differs), then Vega paints
+    settle(page)
+    page.wait_for_timeout(500)
 
 
 def bar_chart(page):
@@ -37,7 +40,11 @@ def test_clicking_a_bar_opens_the_run(page, serve_app, demo_build, churn_ids):
     chart = bar_chart(page)
     bar = chart.locator('path[aria-roledescription="bar"]').first
     name = bar.get_attribute("aria-label")
-    bar.click()
+    page.mouse.wheel(0, bar.bounding_box()["y"] - 300)  # the bar rows sit below the line charts
+    page.wait_for_timeout(300)
+    box = bar.bounding_box()  # the pointer layer over the bars picks the run of the row pointed at
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_url("**/Run?run=*", timeout=30_000)
     settle(page)
     run_id = page.url.split("run=")[1]
@@ -51,8 +58,8 @@ def test_clicking_a_line_opens_the_run(page, serve_app, demo_build, churn_ids):
     open_compare(page, serve_app, demo_build, [r for r, _ in runs])
     chart = page.locator('[data-testid="stVegaLiteChart"]').first
     assert "line mark" in chart.inner_html()
-    box = chart.bounding_box()
-    x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.35
+    box = chart.bounding_box()  # the first line chart: the top left of the linked chart
+    x, y = box["x"] + box["width"] * 0.25, box["y"] + 150
     page.mouse.move(x, y)
     page.mouse.click(x, y)  # the nearest point of any line is picked
     page.wait_for_url("**/Run?run=*", timeout=30_000)
@@ -85,8 +92,37 @@ def test_grouped_page_paints_bars_with_n(page, serve_app, demo_build, churn_ids)
     screenshot(page, "compare-grouped")
 
 
+def test_hovering_a_run_in_one_chart_highlights_it_in_the_others(page, serve_app, demo_build, churn_ids, tmp_path):
+    runs = [r for r in churn_ids if r[1].startswith("mlp-64x32")][:3]
+    open_compare(page, serve_app, demo_build, [r for r, _ in runs])
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    box = chart.bounding_box()
+    # the linked chart holds the metric charts two to a row: the second chart is the top right quarter
+    second = {"x": box["x"] + box["width"] * 0.55, "y": box["y"] + 40, "width": box["width"] * 0.43,
+              "height": 240}
+
+    def shot(name: str) -> Image.Image:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path), clip=second)
+        return Image.open(path).convert("L")
+
+    page.mouse.move(box["x"] + 5, box["y"] + box["height"] - 5)  # off the lines
+    page.wait_for_timeout(300)
+    before = shot("before")
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + 150)  # a line of the first chart
+    page.wait_for_timeout(500)
+    after = shot("after")
+    changed = sum(1 for value in ImageChops.difference(before, after).getdata() if value > 40)
+    assert changed > 200, f"the second chart did not change on hover ({changed} pixels)"
+    page.mouse.move(box["x"] + 5, box["y"] + box["height"] - 5)  # leaving clears the hover
+    page.wait_for_timeout(500)
+    cleared = sum(1 for value in ImageChops.difference(before, shot("cleared")).getdata() if value > 40)
+    assert cleared < changed / 4
+
+
 def test_chart_downloads_as_svg_and_png(page, serve_app, demo_build, churn_ids):
     open_compare(page, serve_app, demo_build, [r for r, _ in churn_ids[:3]])
+    page.get_by_role("button", name="Export").click()
     with page.expect_download() as svg:
         page.get_by_role("button", name="SVG").first.click()
     assert open(svg.value.path(), encoding="utf-8").read().lstrip().startswith("<svg")
