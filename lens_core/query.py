@@ -13,6 +13,7 @@ capped at ``max_rows``; :class:`QueryResult` says when a result was capped or sa
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 import warnings
@@ -448,7 +449,14 @@ def connection():
         if _connection is None:
             import duckdb
 
-            _connection = duckdb.connect(":memory:", config={"enable_external_access": True})
+            from lens_core.paths import cache_dir
+
+            # bounded, so one big query cannot take a small host's memory (it spills to the cache folder instead)
+            _connection = duckdb.connect(":memory:", config={
+                "enable_external_access": True,
+                "memory_limit": os.environ.get("LENS_DUCKDB_MEMORY", "1GB"),
+                "temp_directory": str(cache_dir() / "duckdb-spill"),
+            })
         return _connection
 
 
