@@ -418,11 +418,12 @@ def trajectory_data(p: Profile, entity: str, time: str, color: str | None = None
     e, lat, lon = q.quote(entity), q.quote(p.geo.lat), q.quote(p.geo.lon)
     t = q.time_expr(time, _time_encoding(p, time) or "typed")
     keep = max(1, int(max_entities))
-    ev = f"CAST({e} AS VARCHAR)"
+    ev = e if p.column(entity).sql_type.upper() == "VARCHAR" else f"CAST({e} AS VARCHAR)"
+    us = f"epoch_us({t})"
     # 1. the entities with most points, their time ranges, and the totals (one grouped scan)
     pick = q.sql(
-        f"WITH f AS ({base}), groups AS (SELECT {ev} AS ent, count(*) AS cnt, epoch(min({t})) AS t0, "
-        f"epoch(max({t})) AS t1 FROM f GROUP BY {ev}) "
+        f"WITH f AS ({base}), groups AS (SELECT {ev} AS ent, count(*) AS cnt, min({us}) AS t0, "
+        f"max({us}) AS t1 FROM f GROUP BY {ev}) "
         f"SELECT *, count(*) OVER () AS n_entities, sum(cnt) OVER () AS n_points FROM groups "
         f"ORDER BY cnt DESC, ent LIMIT {keep}", params)
     n_entities = int(pick["n_entities"].iloc[0]) if len(pick) else 0
@@ -437,26 +438,29 @@ def trajectory_data(p: Profile, entity: str, time: str, color: str | None = None
             f"FROM ({base}) WHERE {ev} IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY ent, ts",
             params + [names])
         averaged = False
-    else:  # 2b. each path cut into equal time slices, the mean position per slice (a hash aggregate, no sort)
+    else:  # 2b. each path cut into equal time slices (integer µs), the mean position per slice: a hash aggregate
         per_path = max(2, int(max_vertices) // max(keep, 1))
         frame = q.sql(
             f"WITH f AS ({base}), pick AS (SELECT unnest(CAST(? AS VARCHAR[])) AS ent, "
-            f"unnest(CAST(? AS DOUBLE[])) AS t0, unnest(CAST(? AS DOUBLE[])) AS t1) "
-            f"SELECT pick.ent AS ent, least(floor((epoch({t}) - pick.t0) / greatest(pick.t1 - pick.t0, 1e-9) * ?), ? - 1)"
-            f" AS slice, min({t}) AS ts, avg(CAST({lat} AS DOUBLE)) AS la, avg(CAST({lon} AS DOUBLE)) AS lo"
-            f"{colour_sql} FROM f JOIN pick ON {ev} = pick.ent GROUP BY pick.ent, slice ORDER BY ent, slice",
-            params + [names, pick["t0"].astype(float).tolist(), pick["t1"].astype(float).tolist(), per_path, per_path])
+            f"unnest(CAST(? AS BIGINT[])) AS t0, unnest(CAST(? AS BIGINT[])) AS t1) "
+            f"SELECT pick.ent AS ent, least(({us} - pick.t0) * {per_path} // greatest(pick.t1 - pick.t0, 1), "
+            f"{per_path - 1}) AS slice, min({t}) AS ts, avg(CAST({lat} AS DOUBLE)) AS la, "
+            f"avg(CAST({lon} AS DOUBLE)) AS lo{colour_sql} FROM f JOIN pick ON {ev} = pick.ent "
+            f"GROUP BY pick.ent, slice ORDER BY ent, slice",
+            params + [names, pick["t0"].astype("int64").tolist(), pick["t1"].astype("int64").tolist()])
         averaged = True
     counts = dict(zip(names, pick["cnt"].astype(int)))
-    frame["n"] = frame["ent"].map(counts)
-    rows = []
-    for ent, g in frame.groupby("ent", sort=False):
-        rows.append({
-            "entity": str(ent), "path": g[["lo", "la"]].round(6).to_numpy().tolist(),
-            "start": str(pd.Timestamp(g["ts"].iloc[0])), "end": str(pd.Timestamp(g["ts"].iloc[-1])),
-            "points": int(g["n"].iloc[0]),
-            **({"color_value": g["colour"].iloc[0]} if color else {}),
-        })
+    # one row per entity, vectorised: the frame is sorted by entity, so each path is a contiguous slice
+    ents = frame["ent"].astype(str).to_numpy()
+    starts = np.flatnonzero(np.r_[True, ents[1:] != ents[:-1]]) if len(ents) else np.array([], dtype=int)
+    ends = np.r_[starts[1:], len(ents)] if len(ents) else starts
+    points = np.column_stack([frame["lo"].to_numpy(float).round(6), frame["la"].to_numpy(float).round(6)]).tolist()
+    times = pd.to_datetime(frame["ts"]).astype(str).to_numpy() if len(frame) else np.array([], dtype=str)
+    colours = frame["colour"].to_numpy() if color else None
+    rows = [{
+        "entity": ents[a], "path": points[a:b], "start": times[a], "end": times[b - 1], "points": counts[ents[a]],
+        **({"color_value": colours[a]} if color else {}),
+    } for a, b in zip(starts, ends)]
     out = pd.DataFrame(rows, columns=["entity", "path", "start", "end", "points"] + (["color_value"] if color else []))
     notes = []
     if keep < n_entities:
