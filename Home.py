@@ -30,7 +30,7 @@ COMPARE_PAGE, RUN_PAGE, HYPERPARAMS_PAGE = "pages/1_Compare.py", "pages/2_Run.py
 SELECTED = "lens.selected_runs"  # run ids selected on Home, read by the other pages
 
 tracker = cached.tracker()
-experiments = tracker.experiments()
+experiments = cached.experiments(tracker)
 
 cached.sidebar_header(tracker)
 

@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from lens_core.access import is_allowed
-from lens_core.errors import LensError
+from lens_core.errors import LensError, TrackerUnreachableError
+from lens_core.model import Experiment
 from lens_core.summary import newest_experiment, short_uri
 from lens_core.trackers import Tracker, open_tracker
 from lens_core.workflow import format_time, read_table_preview
@@ -75,12 +76,33 @@ def tracker() -> Tracker:
         return _open(uri)
     except LensError as exc:
         st.error(f"**Cannot open the tracker.** {exc}", icon=":material/error:")
+        if isinstance(exc, TrackerUnreachableError):  # a slow or restarting server may answer the next time
+            st.button("Retry", icon=":material/refresh:", key="lens_retry_open")
         st.info(
             "Set `MLFLOW_TRACKING_URI` or `tracking_uri` in `.streamlit/secrets.toml` "
             "(see the README, *Use your own tracker*). Unset both to open the built-in demo store."
         )
         st.stop()
         raise  # unreachable: st.stop() raises
+
+
+def experiments(t: Tracker) -> list[Experiment]:
+    """The tracker's experiments. When the tracker stops answering after a successful read, the experiments read
+    last, with a warning and a retry button (the runs table then says how old it is); when it never answered, a
+    message, a retry button and a stop."""
+    try:
+        found, error = t.experiments_or_last()
+    except LensError as exc:
+        st.error(f"**Cannot list the experiments.** {exc}", icon=":material/error:")
+        if isinstance(exc, TrackerUnreachableError):
+            st.button("Retry", icon=":material/refresh:", key="lens_retry_experiments")
+        st.stop()
+        raise  # unreachable: st.stop() raises
+    if error is not None:
+        st.warning(f"**The tracker did not answer: showing the experiments read earlier.** {error}",
+                   icon=":material/cloud_off:")
+        st.button("Retry", icon=":material/refresh:", key="lens_retry_experiments")
+    return found
 
 
 def runs(t: Tracker, experiment_id: str, *, notify: bool = True) -> pd.DataFrame:
@@ -106,14 +128,14 @@ def runs(t: Tracker, experiment_id: str, *, notify: bool = True) -> pd.DataFrame
 def run_picker(t: Tracker, *, key: str, finished_only: bool = False) -> None:
     """Experiment → run selectboxes (keys ``<key>experiment`` and ``<key>run``); choosing a run puts it in the URL
     (``?run=``, dropping ``item``), which opens it on the current page."""
-    experiments = t.experiments()
-    if not experiments:
+    listed = experiments(t)
+    if not listed:
         st.info("This tracker has no experiments yet. Log a run with `mlflow.start_run()` and it appears here.")
         return
-    by_id = {e.experiment_id: e for e in experiments}
+    by_id = {e.experiment_id: e for e in listed}
     wanted = st.query_params.get("experiment")
     ids = list(by_id)
-    default = ids.index(wanted if wanted in by_id else newest_experiment(experiments).experiment_id)
+    default = ids.index(wanted if wanted in by_id else newest_experiment(listed).experiment_id)
     left, right = st.columns([2, 3])
     experiment_id = left.selectbox("Experiment", ids, index=default, key=f"{key}experiment",
                                    format_func=lambda i: f"{by_id[i].name}  ·  #{i}")

@@ -15,7 +15,7 @@ import streamlit as st
 
 from lens_core import cached, explorer_ui
 from lens_core import workflow as wf
-from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError
+from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError, TrackerUnreachableError
 from lens_core.model import ArtifactRef, RunDetail
 
 st.set_page_config(page_title="Run · ExperimentLens", page_icon=":material/science:", layout="wide")
@@ -74,6 +74,8 @@ except RunNotFoundError as exc:
     st.stop()
 except LensError as exc:
     st.error(f"**Cannot read run {run_id}.** {exc}", icon=":material/error:")
+    if isinstance(exc, TrackerUnreachableError):
+        st.button("Retry", icon=":material/refresh:", key="lens_retry_run")
     st.stop()
 
 with st.sidebar:
@@ -119,22 +121,37 @@ def problem_key(rid: str) -> str:
 NEEDS_NAME = "needs-name"
 
 
-def save_feedback(rid: str) -> None:
-    """Write the rating and note as they are in the widgets: only the tags that changed, with who and when."""
+def pending_key(rid: str) -> str:
+    return f"lens.save_pending.{rid}"
+
+
+def save_feedback(rid: str, field: str | None = None) -> None:
+    """Write what this user changed — the rating (``field="rating"``), the note (``"note"``), or what an earlier
+    save left pending — as it is in the widgets: only the tags that changed, with who and when. The other field is
+    taken from the tags as they are now, so a page opened before someone else rated never undoes their rating."""
+    pending = set(st.session_state.pop(pending_key(rid), ()))
+    fields = pending | {field} if field else pending or {"rating", "note"}
     stars = st.session_state.get(rating_key(rid))
     note = st.session_state.get(note_key(rid)) or ""
     who = current_user()
     if not who:
         st.session_state[problem_key(rid)] = NEEDS_NAME
+        st.session_state[pending_key(rid)] = sorted(fields)
         return
     try:
         current = tracker.run(rid).tags  # the tags as they are now: another person may have just rated
-        changes = wf.rating_tags(current, rating=None if stars is None else stars + 1, note=note, who=who,
-                                 now=dt.datetime.now(dt.UTC))
+        rating = None if stars is None else stars + 1
+        changes = wf.rating_tags(
+            current,
+            rating=rating if "rating" in fields else wf.stored_rating(current),
+            note=note if "note" in fields else str(current.get(wf.NOTE_TAG, "") or ""),
+            who=who, now=dt.datetime.now(dt.UTC),
+        )
         if changes:
             tracker.set_tags(rid, changes)
     except LensError as exc:
         st.session_state[problem_key(rid)] = str(exc)
+        st.session_state[pending_key(rid)] = sorted(fields)
         return
     st.session_state.pop(problem_key(rid), None)
     if changes:
@@ -151,12 +168,12 @@ def rating_panel(run: RunDetail) -> None:
         st.markdown("**Team rating**")
         st.feedback(
             "stars", key=rating_key(rid), default=None if rating is None else rating - 1,
-            on_change=save_feedback, args=(rid,),
+            on_change=save_feedback, args=(rid, "rating"),
         )
         st.text_area(
             "Note", value=str(run.tags.get(wf.NOTE_TAG, "") or ""), key=note_key(rid), height=68,
             max_chars=wf.MAX_NOTE_CHARS, placeholder="A note for the team (saved when you leave the box)",
-            on_change=save_feedback, args=(rid,), label_visibility="collapsed",
+            on_change=save_feedback, args=(rid, "note"), label_visibility="collapsed",
         )
         problem = st.session_state.get(problem_key(rid))
         if problem == NEEDS_NAME:
@@ -303,8 +320,9 @@ def tree(run: RunDetail, selected: wf.Item | None, listing: list[ArtifactRef] | 
             st.page_link(INSIGHTS_PAGE, label="Open model insights", icon=":material/insights:",
                          query_params={"run": run.run_id})
         else:
-            st.caption(f":material/info: {found.missing} Log both with `lens_core.log_insights(model, X_test, "
-                       "y_test, X_train, y_train)` inside the run to get evaluation and explanations here.")
+            st.caption(f":material/info: {found.missing}" + ("" if getattr(found, "problem", None) else
+                       " Log both with `lens_core.log_insights(model, X_test, y_test, X_train, y_train)` inside "
+                       "the run to get evaluation and explanations here."))
 
 
 # ---- right side: a param --------------------------------------------------------------------------------------

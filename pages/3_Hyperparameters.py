@@ -20,7 +20,7 @@ SELECTED = "lens.selected_runs"
 
 tracker = cached.tracker()
 cached.sidebar_header(tracker)
-experiments = tracker.experiments()
+experiments = cached.experiments(tracker)
 if not experiments:
     st.title("Hyperparameter insights")
     st.info("This tracker has no experiments yet.")

@@ -20,6 +20,7 @@ from the tracker you configured.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import pickle
 import sqlite3
@@ -312,6 +313,8 @@ def _load_mlflow_model(folder: Path, label: str) -> Any:
     import yaml
 
     flavors = (yaml.safe_load((folder / "MLmodel").read_text()) or {}).get("flavors", {})
+    if unsupported := unsupported_flavors(flavors):
+        raise ModelLoadError(unsupported_message(label, unsupported), missing=("a sklearn or pyfunc model",))
     try:
         if "sklearn" in flavors:
             import mlflow.sklearn
@@ -336,6 +339,19 @@ def _load_mlflow_model(folder: Path, label: str) -> Any:
     except Exception as exc:
         raise ModelLoadError(f"The {label} could not be loaded: {type(exc).__name__}: {exc}",
                              missing=("a loadable model",)) from exc
+
+
+def unsupported_flavors(flavors: Any) -> tuple[str, ...]:
+    """The flavors of an MLmodel file when none of them is one ExperimentLens loads (sklearn, python_function);
+    empty when the model is loadable (or when the file names no flavor: loading then says what is wrong)."""
+    names = tuple(str(f) for f in (flavors or {})) if isinstance(flavors, dict) else ()
+    return () if not names or {"sklearn", "python_function"} & set(names) else names
+
+
+def unsupported_message(label: str, flavors: tuple[str, ...]) -> str:
+    return (f"The {label} has only the {', '.join(flavors)} flavor{'s' if len(flavors) > 1 else ''}, which "
+            "ExperimentLens cannot load: it reads sklearn and python_function (pyfunc) models. Log the model with "
+            "mlflow.sklearn.log_model or mlflow.pyfunc.log_model, or as explainability/model.pkl.")
 
 
 class PyfuncModel:
@@ -436,18 +452,21 @@ class Availability:
 
     model: str | None  # where the model is, or None
     test_data: str | None  # where the test data is, or None
+    problem: str | None = None  # a model is there but cannot be loaded (e.g. an unsupported flavor)
 
     @property
     def ready(self) -> bool:
-        return self.model is not None and self.test_data is not None
+        return self.model is not None and self.test_data is not None and self.problem is None
 
     @property
     def missing(self) -> str:
-        """A sentence naming what to log, empty when ready."""
-        parts = [what for what, found in (("logged model (mlflow.sklearn.log_model or a pyfunc model)", self.model),
+        """A sentence naming what to log (or what is wrong with the model), empty when ready."""
+        parts = [what for what, found in (("logged model (mlflow.sklearn.log_model or a pyfunc model)",
+                                           self.model or self.problem),
                                           ("test data (a dataset input with context 'test', or "
                                            "explainability/X_test.csv + Y_test.csv)", self.test_data)) if not found]
-        return "This run has no " + " and no ".join(parts) + "." if parts else ""
+        text = "This run has no " + " and no ".join(parts) + "." if parts else ""
+        return " ".join(x for x in (self.problem, text) if x)
 
 
 def availability(tracker: Any, detail: Any) -> Availability:
@@ -455,10 +474,12 @@ def availability(tracker: Any, detail: Any) -> Availability:
     ``MLmodel`` file) or ``explainability/model.pkl`` among the artifacts; a test dataset input with a readable
     source or ``explainability/X_test.csv``."""
     run_id = detail.run_id
-    model = None
+    model = problem = None
     try:
         if logged := _logged_models(tracker, run_id):
             model = f"logged model {logged[0][0]}"
+            local = local_path_from_uri(logged[0][1])
+            problem = _flavor_problem(local / "MLmodel" if local is not None else None, model)
     except Exception:  # noqa: BLE001 - an unreadable store just means "look elsewhere"
         model = None
     try:
@@ -477,6 +498,7 @@ def availability(tracker: Any, detail: Any) -> Availability:
             try:
                 if any(r.path.endswith("/MLmodel") for r in tracker.artifacts(run_id, ref.path)):
                     model = f"model artifact {ref.path}/"
+                    problem = _flavor_problem(tracker.fetch_artifact(run_id, f"{ref.path}/MLmodel"), model)
             except Exception:  # noqa: BLE001, S112
                 continue
     if model is None and "model.pkl" in layout:
@@ -485,4 +507,24 @@ def availability(tracker: Any, detail: Any) -> Availability:
                  if (d.context or "").lower() in TEST_CONTEXTS and _dataset_path(d.source) is not None), None)
     if test is None and {"X_test.csv", "Y_test.csv"} <= layout:
         test = f"{FOLDER}/X_test.csv"
-    return Availability(model, test)
+    return Availability(model, test, problem)
+
+
+def _flavor_problem(mlmodel: Path | None, label: str) -> str | None:
+    """What is wrong with the model an MLmodel file describes, when its flavors are none ExperimentLens loads."""
+    import yaml
+
+    if mlmodel is None or not mlmodel.is_file():
+        return None
+    try:
+        flavors = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors", {})
+    except (OSError, ValueError, yaml.YAMLError, AttributeError):
+        return None
+    if unsupported := unsupported_flavors(flavors):
+        return unsupported_message(label, unsupported)
+    loader = str(((flavors or {}).get("python_function") or {}).get("loader_module") or "")
+    package = loader.split(".")[0]
+    if "sklearn" not in flavors and package and importlib.util.find_spec(package) is None:
+        return (f"The {label} (pyfunc) needs the Python package {package!r}, which is not installed here: "
+                f"pip install {package}")
+    return None

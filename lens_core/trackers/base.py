@@ -38,6 +38,7 @@ class Tracker(ABC):
         self._catalog: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
         self._extremes: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
         self._lock = threading.Lock()
+        self._last_experiments: list[Experiment] | None = None
 
     @property
     def display_uri(self) -> str:
@@ -51,6 +52,22 @@ class Tracker(ABC):
     @abstractmethod
     def experiments(self) -> list[Experiment]:
         """Active experiments, ordered by id."""
+
+    def experiments_or_last(self) -> tuple[list[Experiment], str | None]:
+        """``(experiments(), None)``; when the tracker stops answering (or starts refusing) after a successful
+        read, ``(the experiments read last, the error)`` so pages stay browsable, labelled stale. Raises when
+        nothing was read before."""
+        try:
+            found = self.experiments()
+        except (TrackerUnreachableError, TrackerAuthError) as exc:
+            with self._lock:
+                last = getattr(self, "_last_experiments", None)
+            if last is None:
+                raise
+            return list(last), str(exc)
+        with self._lock:
+            self._last_experiments = list(found)
+        return found, None
 
     def experiment(self, experiment_id: str) -> Experiment:
         for experiment in self.experiments():
