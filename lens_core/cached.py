@@ -195,14 +195,25 @@ def surrogate(training_runs: pd.DataFrame, target: str) -> object:
     return fit_surrogate(training_runs, target)
 
 
+def metric_extremes(t: Tracker, experiment_id: str) -> pd.DataFrame | None:
+    """Min and max of every metric's history, or None with a warning when the tracker cannot give them (the
+    caller then summarises by the last value)."""
+    try:
+        return t.metric_extremes(experiment_id)
+    except LensError as exc:
+        st.warning(f"**Min / max of the metric histories are unavailable: showing last values.** {exc}",
+                   icon=":material/cloud_off:")
+        return None
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _monitor_table(uri: str, experiment_id: str, loaded_at: str, rules: tuple[tuple[str, str], ...],
-                   _tracker: Tracker, _runs: pd.DataFrame) -> pd.DataFrame:
+                   _runs: pd.DataFrame, _extremes: pd.DataFrame | None) -> pd.DataFrame:
     from lens_core.monitor import apply_summary, with_typed_params
 
     runs = _runs
-    if any(rule != "last" for _, rule in rules):
-        runs = apply_summary(runs, _tracker.metric_extremes(experiment_id), dict(rules))
+    if _extremes is not None:
+        runs = apply_summary(runs, _extremes, dict(rules))
     return with_typed_params(runs)
 
 
@@ -210,7 +221,12 @@ def monitor_table(t: Tracker, experiment_id: str, runs: pd.DataFrame, rules: dic
     """The runs table as Home shows it (summary rules applied, numeric params typed), computed once per catalog
     load and rule set and shared, not copied: callers must not modify it."""
     loaded_at = str(runs.attrs.get("lens.loaded_at", ""))
-    return _monitor_table(t.uri, experiment_id, loaded_at, tuple(sorted(rules.items())), t, runs)
+    extremes = None
+    if any(rule != "last" for rule in rules.values()):
+        extremes = metric_extremes(t, experiment_id)
+        if extremes is None:
+            rules = dict.fromkeys(rules, "last")
+    return _monitor_table(t.uri, experiment_id, loaded_at, tuple(sorted(rules.items())), runs, extremes)
 
 
 @st.cache_data(ttl=60, max_entries=64, show_spinner=False)

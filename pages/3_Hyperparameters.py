@@ -59,8 +59,8 @@ with st.sidebar:
                               help=f"Needs at least {hp.MIN_RUNS} selected runs.")
 st.query_params.update({"experiment": experiment_id, "metric": short(target), "rule": rule})
 
-if rule != "last":
-    runs = apply_summary(runs, tracker.metric_extremes(experiment_id), {target: rule})
+if rule != "last" and (extremes := cached.metric_extremes(tracker, experiment_id)) is not None:
+    runs = apply_summary(runs, extremes, {target: rule})
 if only_selected:
     runs = runs[runs["run_id"].isin(selected)]
 training = runs[["run_id", "status", target, *columns_of(runs, "params")]]

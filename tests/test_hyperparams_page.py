@@ -57,3 +57,17 @@ def test_too_few_runs_message(monkeypatch, sqlite_store):
     at = open_page(monkeypatch, uri, experiment=ids["contract"])
     assert not at.exception
     assert "a surrogate needs at least 12" in at.warning[0].value
+
+
+def test_min_rule_when_the_histories_cannot_be_read(monkeypatch, demo_build):
+    from lens_core.errors import TrackerUnreachableError
+    from lens_core.trackers.base import Tracker
+
+    def refuse(self, experiment_id):
+        raise TrackerUnreachableError("The tracker stopped answering while reading metric histories.")
+
+    monkeypatch.setattr(Tracker, "metric_extremes", refuse)
+    at = open_page(monkeypatch, demo_build["uri"], rule="min")
+    assert not at.exception
+    assert any("Min / max of the metric histories are unavailable" in w.value for w in at.warning)
+    assert int({m.label: m.value for m in at.metric}["Runs used"]) >= 25  # explained on the last values
