@@ -392,6 +392,13 @@ def _value_axis_width(values: np.ndarray, log: bool = False) -> int:
     return int(min(84, max(30, max(_text_width(_number_label(v)) for v in samples) + 12)))
 
 
+def _value_format(values: np.ndarray) -> str:
+    """A value axis' d3 format: ``~r`` (Vega gives it the ticks' precision: "10", "0.44") unless values are huge or
+    tiny, where ``~g``'s exponent is shorter (it writes 10 as "1e+1" at one significant digit)."""
+    values = np.abs(values[np.isfinite(values) & (values != 0)])
+    return "~r" if not len(values) or (values.min() >= 1e-4 and values.max() < 1e6) else "~g"
+
+
 def _band_axis_width(labels: Iterable[str], limit: int) -> int:
     """Pixels for a y axis of names (bars): the longest name, at most ``limit``."""
     longest = max((_text_width(str(label)) for label in labels), default=0.0)
@@ -505,7 +512,8 @@ def line_chart(
 
     x_type = "T" if x == "wall" else "Q"
     x_scale = alt.Scale(zero=True) if x == "relative" else alt.Scale()
-    x_enc = alt.X(f"x:{x_type}", title=X_TITLES[x], scale=x_scale, axis=alt.Axis(tickCount=6, grid=False))
+    steps = {"tickMinStep": 1} if x == "step" else {}  # no tick between two steps
+    x_enc = alt.X(f"x:{x_type}", title=X_TITLES[x], scale=x_scale, axis=alt.Axis(tickCount=6, grid=False, **steps))
     y_scale = alt.Scale(type="log" if log else "linear", zero=False, nice=True)
     y_field = "smoothed" if smoothed else "value"
     hover, listen = _interaction(len(data), hover, listen)
@@ -521,7 +529,8 @@ def line_chart(
         tooltip.append(alt.Tooltip("smoothed:Q", title="smoothed", format=".6g"))
     color = _color(labels, colors)
     base = alt.Chart(data).encode(x=x_enc, color=color, detail="run_id:N", order=alt.Order("order:Q"))
-    y_enc = alt.Y(f"{y_field}:Q", title=None, scale=y_scale, axis=alt.Axis(format="~g", tickCount=5, **extent))
+    y_format = _value_format(data[y_field].to_numpy(dtype="float64"))
+    y_enc = alt.Y(f"{y_field}:Q", title=None, scale=y_scale, axis=alt.Axis(format=y_format, tickCount=5, **extent))
     hovered = _hover()
     layers: list[alt.Chart] = []
     if smoothed:
@@ -778,7 +787,9 @@ def group_line_chart(
     import altair as alt
 
     x_title = X_TITLES["relative" if x == "relative" else "step"]
-    x_enc = alt.X("x:Q", title=x_title, scale=alt.Scale(zero=x == "relative"), axis=alt.Axis(tickCount=6, grid=False))
+    steps = {"tickMinStep": 1} if x != "relative" else {}
+    x_enc = alt.X("x:Q", title=x_title, scale=alt.Scale(zero=x == "relative"),
+                  axis=alt.Axis(tickCount=6, grid=False, **steps))
     y_scale = alt.Scale(type="log" if log else "linear", zero=False, nice=True)
     color = alt.Color("group:N", scale=alt.Scale(domain=list(groups), range=list(colors)), legend=None)
     hover, listen = _interaction(len(band), hover, listen)
@@ -799,7 +810,9 @@ def group_line_chart(
             **({"opacity": alt.condition(hovered, alt.value(0.2), alt.value(0.06))} if hover else {}),
         ))
     layers.append(base.mark_line(strokeWidth=2).encode(
-        y=alt.Y("center:Q", title=None, scale=y_scale, axis=alt.Axis(format="~g", tickCount=5, **extent)),
+        y=alt.Y("center:Q", title=None, scale=y_scale,
+                axis=alt.Axis(format=_value_format(band[["center", "low", "high"]].to_numpy(dtype="float64").ravel()),
+                              tickCount=5, **extent)),
         **({"opacity": alt.condition(hovered, alt.value(1.0), alt.value(0.3))} if hover else {}),
     ))
     point = base.mark_point(size=50, opacity=0).encode(y=alt.Y("center:Q", scale=y_scale), tooltip=tooltip)
