@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from lens_core import extracts
 from lens_core import explorer as ex
 from lens_core import profile as pr
 from lens_core import query as q
@@ -82,6 +83,11 @@ def explore(path: Path, *, key: str) -> None:
                      + (" (guessed from the values)" if p.geo.how == "values" else ""))
     if p.time:
         facts.append(f":material/schedule: {p.time}")
+    copy = extracts.status(source)
+    if copy in ("pending", "building"):
+        facts.append(":material/hourglass_top: making a local copy for faster queries")
+    elif copy == "ready":
+        facts.append(":material/bolt: fast local copy")
     top = st.columns([3, 2], vertical_alignment="center")
     view = top[0].radio("View", views, horizontal=True, key=f"{key}.view", label_visibility="collapsed")
     top[1].caption(" · ".join(facts))

@@ -88,7 +88,10 @@ def status(source: q.Source) -> Status:
             return "building"
         if k in _failed:
             return "failed"
-    return "ready" if _path(k).is_file() else "pending"
+    try:
+        return "ready" if _path(k).is_file() else "pending"
+    except OSError:
+        return "failed"
 
 
 def table_sql(source: q.Source) -> str | None:
@@ -98,7 +101,10 @@ def table_sql(source: q.Source) -> str | None:
     k = key(source)
     if k is None:
         return None
-    path = _path(k)
+    try:
+        path = _path(k)
+    except OSError:  # no writable cache folder: read the file
+        return None
     with _lock:
         if k in _attached:
             return f"{_attached[k]}.main.data"
@@ -119,7 +125,10 @@ def table_sql(source: q.Source) -> str | None:
             path.unlink(missing_ok=True)
             return None
         _attached[k] = alias
-    os.utime(path)  # least recently used goes first
+    try:
+        os.utime(path)  # least recently used goes first
+    except OSError:
+        pass
     return f"{alias}.main.data"
 
 

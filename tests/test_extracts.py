@@ -120,3 +120,14 @@ def test_a_broken_copy_is_dropped_and_the_file_read(copy_everything: Path) -> No
     res = q.run(q.QueryRequest(source, aggs=(q.Agg("count"),)))
     assert res.frame.iloc[0, 0] == 3000 and "read_parquet" in res.sql
     assert not copy.exists() and extracts.status(source) == "failed"
+
+
+def test_no_writable_cache_folder_reads_the_file(copy_everything: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = copy_everything / "data.parquet"
+    frame().to_parquet(path)
+    blocker = copy_everything / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("LENS_CACHE_DIR", str(blocker / "cache"))
+    source = q.Source.of(path)
+    res = q.run(q.QueryRequest(source, aggs=(q.Agg("count"),)))
+    assert res.frame.iloc[0, 0] == 3000 and "read_parquet" in res.sql

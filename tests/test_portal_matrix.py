@@ -384,6 +384,7 @@ def test_ten_million_rows_in_the_explorer(monkeypatch, own_cache, big_dataset):
     assert not at.error and not at.warning, shown(at)
     captions = "\n".join(c.value for c in at.caption)
     assert "10,000,000 rows · 8 columns · page 1 of 200,000" in captions  # a page of rows, with the total
+    assert "local copy" in captions  # a big file is copied for faster queries, and the page says so
     assert at.dataframe[0].value.shape == (50, 8)
 
     _radio(at, ".view").set_value("Chart").run()
