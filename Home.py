@@ -30,7 +30,7 @@ COMPARE_PAGE, RUN_PAGE, HYPERPARAMS_PAGE = "pages/1_Compare.py", "pages/2_Run.py
 SELECTED = "lens.selected_runs"  # run ids selected on Home, read by the other pages
 
 tracker = cached.tracker()
-experiments = cached.experiments(tracker)
+experiments = cached.experiments(tracker, notify=False)  # the runs table warns, with its age
 
 cached.sidebar_header(tracker)
 

@@ -86,10 +86,10 @@ def tracker() -> Tracker:
         raise  # unreachable: st.stop() raises
 
 
-def experiments(t: Tracker) -> list[Experiment]:
+def experiments(t: Tracker, *, notify: bool = True) -> list[Experiment]:
     """The tracker's experiments. When the tracker stops answering after a successful read, the experiments read
-    last, with a warning and a retry button (the runs table then says how old it is); when it never answered, a
-    message, a retry button and a stop."""
+    last, with a warning and a retry button — ``notify=False`` on pages that read a runs table next, whose own
+    warning says how old it is; when it never answered, a message, a retry button and a stop."""
     try:
         found, error = t.experiments_or_last()
     except LensError as exc:
@@ -98,7 +98,7 @@ def experiments(t: Tracker) -> list[Experiment]:
             st.button("Retry", icon=":material/refresh:", key="lens_retry_experiments")
         st.stop()
         raise  # unreachable: st.stop() raises
-    if error is not None:
+    if error is not None and notify:
         st.warning(f"**The tracker did not answer: showing the experiments read earlier.** {error}",
                    icon=":material/cloud_off:")
         st.button("Retry", icon=":material/refresh:", key="lens_retry_experiments")

@@ -329,7 +329,7 @@ def linked_charts(charts: list[MetricChart]) -> None:
 if HAS_RUN_PAGE and (target := STATE.pop("compare.open_run", None)):
     st.switch_page(RUN_PAGE, query_params={"run": target})
 tracker = cached.tracker()
-experiments = {e.experiment_id: e for e in cached.experiments(tracker)}
+experiments = {e.experiment_id: e for e in cached.experiments(tracker, notify=False)}  # runs tables warn
 resolve_selection(tracker)
 in_play = [e for e in STATE.get("compare.experiments", []) if e in experiments]
 pool = concat_runs([cached.runs(tracker, e) for e in in_play]) if in_play else pd.DataFrame(columns=list(INFO_COLUMNS))

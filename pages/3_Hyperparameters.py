@@ -20,7 +20,7 @@ SELECTED = "lens.selected_runs"
 
 tracker = cached.tracker()
 cached.sidebar_header(tracker)
-experiments = cached.experiments(tracker)
+experiments = cached.experiments(tracker, notify=False)  # the runs table warns, with its age
 if not experiments:
     st.title("Hyperparameter insights")
     st.info("This tracker has no experiments yet.")

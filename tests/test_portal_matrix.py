@@ -282,6 +282,7 @@ def test_tracker_that_stops_answering_keeps_cached_runs_browsable(monkeypatch, o
     assert took < 30, took  # the request timeout (1 s here), a few requests, no retry storm
     warnings = "\n".join(w.value for w in at.warning)
     assert "Showing runs as of" in warnings and "the tracker did not answer" in warnings, warnings
+    assert len(at.warning) == 1 and button_labels(at).count("Retry") == 1  # one notice, with its age, one retry
     expected = {"hang": "stopped answering", 503: "503", 401: "HTTP 401", 403: "HTTP 403"}[failure]
     assert expected in warnings, warnings
     assert len(at.dataframe[0].value) == 14  # the last table read, still browsable …
