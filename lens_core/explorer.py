@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import html
 import math
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -405,6 +408,36 @@ def density_data(p: Profile, weight: str | None, agg: q.AggFunc = "count", filte
     return ChartData(frame, (note,), {"nx": nx, "ny": ny})
 
 
+_picks: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_picks_lock = threading.Lock()
+#: Entity picks remembered (each at most MAX_ENTITIES-ish rows): least recently used go first.
+PICKS_KEPT = 16
+
+
+def _picked_entities(p: Profile, entity: str, time: str, filters: tuple[q.Filter, ...], keep: int,
+                     query) -> pd.DataFrame:
+    """``query()``'s entity pick, remembered per file version (path, size, modification time) and request."""
+    try:
+        stat = os.stat(p.source.path)
+    except OSError:
+        return query()
+    key = (p.source, stat.st_size, stat.st_mtime_ns, entity, time, filters, keep)
+    try:
+        hash(key)
+    except TypeError:  # a filter value that is a list
+        return query()
+    with _picks_lock:
+        if key in _picks:
+            _picks.move_to_end(key)
+            return _picks[key]
+    pick = query()
+    with _picks_lock:
+        _picks[key] = pick
+        while len(_picks) > PICKS_KEPT:
+            _picks.popitem(last=False)
+    return pick
+
+
 def trajectory_data(p: Profile, entity: str, time: str, color: str | None = None,
                     filters: tuple[q.Filter, ...] = (), max_entities: int = MAX_ENTITIES,
                     max_vertices: int = MAX_VERTICES) -> ChartData:
@@ -420,12 +453,13 @@ def trajectory_data(p: Profile, entity: str, time: str, color: str | None = None
     keep = max(1, int(max_entities))
     ev = e if p.column(entity).sql_type.upper() == "VARCHAR" else f"CAST({e} AS VARCHAR)"
     us = f"epoch_us({t})"
-    # 1. the entities with most points, their time ranges, and the totals (one grouped scan)
-    pick = q.sql(
+    # 1. the entities with most points, their time ranges, and the totals (one grouped scan, remembered: a new
+    #    colour or path budget over the same rows draws again without it)
+    pick = _picked_entities(p, entity, time, filters, keep, lambda: q.sql(
         f"WITH f AS ({base}), groups AS (SELECT {ev} AS ent, count(*) AS cnt, min({us}) AS t0, "
         f"max({us}) AS t1 FROM f GROUP BY {ev}) "
         f"SELECT *, count(*) OVER () AS n_entities, sum(cnt) OVER () AS n_points FROM groups "
-        f"ORDER BY cnt DESC, ent LIMIT {keep}", params)
+        f"ORDER BY cnt DESC, ent LIMIT {keep}", params))
     n_entities = int(pick["n_entities"].iloc[0]) if len(pick) else 0
     keep = len(pick)
     picked = int(pick["cnt"].sum()) if len(pick) else 0

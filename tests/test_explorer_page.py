@@ -277,3 +277,33 @@ def test_json_records_are_tables(tmp_path: Path):
     assert explorer_ui.local_table(str(tmp_path / "missing.csv")) is None
     p = pr.profile(q.Source.of(tmp_path / "records.json"))
     assert p.rows == 2 and [c.name for c in p.columns] == ["a", "b"]
+
+
+def test_a_redraw_reuses_the_entity_pick_until_the_file_changes(tmp_path: Path, monkeypatch):
+    import os
+
+    statements: list[str] = []
+    real_sql = q.sql
+    monkeypatch.setattr(q, "sql", lambda text, params=(), **kw: statements.append(text) or real_sql(text, params, **kw))
+
+    def write(speed: float) -> None:
+        frame = pd.DataFrame({"vehicle": np.repeat(["a", "b", "c"], [30, 20, 10]),
+                              "t": pd.date_range("2025-01-01", periods=60, freq="min"),
+                              "lat": np.linspace(45, 45.1, 60), "lon": np.linspace(7, 7.1 * speed, 60),
+                              "kind": ["x", "y"] * 30})
+        frame.to_parquet(path)
+
+    path = tmp_path / "paths.parquet"
+    write(1.0)
+    p = pr.profile(q.Source.of(path))
+    statements.clear()
+    first = ex.trajectory_data(p, "vehicle", "t", max_entities=2)
+    assert len(statements) == 2  # the pick, then the paths
+    recoloured = ex.trajectory_data(p, "vehicle", "t", "kind", max_entities=2)
+    assert len(statements) == 3  # the paths only
+    assert first.frame["entity"].tolist() == recoloured.frame["entity"].tolist() == ["a", "b"]
+    assert first.frame["path"].tolist() == recoloured.frame["path"].tolist()
+    write(1.01)  # a new version of the file: picked and drawn again
+    os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
+    changed = ex.trajectory_data(p, "vehicle", "t", max_entities=2)
+    assert len(statements) == 5 and changed.frame["path"].tolist() != first.frame["path"].tolist()
