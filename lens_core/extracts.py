@@ -30,7 +30,7 @@ Status = Literal["off", "small", "pending", "building", "ready", "failed"]
 #: Bumped when the way copies are made changes (old copies are then ignored and evicted).
 VERSION = 1
 #: Memory a copy may use while it is written (DuckDB spills the rest to its file).
-BUILD_MEMORY = "512MB"
+BUILD_MEMORY = "256MB"
 #: Partial files older than this are left over from a stopped process.
 STALE_PARTIAL_SECONDS = 3600
 
