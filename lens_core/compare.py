@@ -666,25 +666,6 @@ def _pointer_named(chart, index: int):
     return chart
 
 
-def hover_params(spec: Mapping) -> list[dict]:
-    """The :data:`HOVER` selections of a chart's spec (``chart.to_dict()``), wherever they are defined."""
-    found: list[dict] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, Mapping):
-            for param in node.get("params", ()) or ():
-                if isinstance(param, Mapping) and param.get("name") == HOVER and "select" in param:
-                    found.append(dict(param))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(spec)
-    return found
-
-
 # ---- grouped charts ----------------------------------------------------------------------------------------------
 AGG_TITLES: dict[str, str] = {"mean": "mean", "median": "median", "min": "min", "max": "max"}
 SPREAD_TITLES: dict[str, str] = {"std": "± 1 std", "minmax": "min–max", "ci": "95 % CI of the mean", "none": "none"}

@@ -293,21 +293,25 @@ def _spec(chart) -> dict:
     return json.loads(cmp.chart_config(chart).to_json())
 
 
+def nodes(spec: object):
+    """Every mapping in a chart's spec (``chart.to_dict()``), depth first."""
+    if isinstance(spec, dict):
+        yield spec
+        for value in spec.values():
+            yield from nodes(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            yield from nodes(value)
+
+
 def _color_scales(spec: dict) -> list[dict]:
-    found = []
+    return [n["scale"] for n in nodes(spec) if n.get("field") == "run" and "range" in n.get("scale", {})]
 
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("field") == "run" and "scale" in node and "range" in node["scale"]:
-                found.append(node["scale"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
 
-    walk(spec)
-    return found
+def hover_params(spec: dict) -> list[dict]:
+    """The hover selections of a spec, wherever they are defined."""
+    return [p for n in nodes(spec) for p in n.get("params", ()) or ()
+            if isinstance(p, dict) and p.get("name") == cmp.HOVER and "select" in p]
 
 
 def test_bar_chart_spec_colours_every_run_and_leaves_room_for_labels(three_runs):
@@ -525,7 +529,7 @@ def test_linked_grid_shares_one_hover_and_one_pick_across_every_view(three_runs)
     bars = cmp.bar_chart(cmp.single_data(three_runs, labels, "acc"), "acc", names, colors, width=full,
                          subtitle="latest value", linked=True)
     spec = cmp.linked_grid([lines, [bars]]).to_dict()
-    (hover,) = cmp.hover_params(spec)
+    (hover,) = hover_params(spec)
     assert hover["select"]["fields"] == ["run_id"] and hover["select"]["on"] == "pointerover"
     views = [view for row in spec["vconcat"] for view in row["hconcat"]]
     assert len(views) == 3
@@ -547,7 +551,7 @@ def test_linked_grid_of_groups_hovers_the_group_and_picks_nothing():
     band = stats.series_band(data, {"a": "g", "b": "h"}, "mean", "std")
     chart = cmp.group_line_chart(band, "loss", ["g", "h"], ["#1", "#2"], width=300, subtitle="mean", linked=True)
     spec = cmp.linked_grid([[chart]], field="group", pick=False).to_dict()
-    (hover,) = cmp.hover_params(spec)
+    (hover,) = hover_params(spec)
     assert hover["select"]["fields"] == ["group"] and [p["name"] for p in spec["params"]] == [cmp.HOVER]
 
 
