@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ NONE = "—"
 # ---- cached calls ------------------------------------------------------------------------------------------------
 @st.cache_data(show_spinner="Profiling the data…", max_entries=32)
 def _profile(path: str, fmt: str, stamp: tuple[float, int]) -> pr.Profile:
-    return pr.profile(q.Source(path, fmt))  # type: ignore[arg-type]
+    # a failure is not cached here (Streamlit caches results only): profile_file remembers it per file version
+    return pr.profile_file(q.Source(path, fmt), (path, *stamp))  # type: ignore[arg-type]
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -66,6 +68,9 @@ def explore(path: Path, *, key: str) -> None:
         stat = path.stat()
         stamp = (stat.st_mtime, stat.st_size)
         p = _profile(source.path, source.format, stamp)
+    except pr.ProfileFailedError as exc:
+        _profile_failed(source, exc, key)
+        return
     except (q.QueryError, OSError) as exc:
         st.warning(f"This file could not be read as a table: {exc}", icon=":material/table_view:")
         return
@@ -77,7 +82,7 @@ def explore(path: Path, *, key: str) -> None:
         return _call(name, source.path, stamp, args, tuple(sorted(kwargs.items())), _p=p)
 
     views = ["Table", "Chart"] + (["Map"] if p.geo else []) + ["Columns"]
-    facts = [_plural(p.rows, "row"), _plural(len(p.columns), "column")]
+    facts = [_plural(p.rows, "row"), _plural(len(p.column_names), "column")]
     if p.geo:
         facts.append(f":material/location_on: {p.geo.lat} / {p.geo.lon}"
                      + (" (guessed from the values)" if p.geo.how == "values" else ""))
@@ -91,6 +96,10 @@ def explore(path: Path, *, key: str) -> None:
     top = st.columns([3, 2], vertical_alignment="center")
     view = top[0].radio("View", views, horizontal=True, key=f"{key}.view", label_visibility="collapsed")
     top[1].caption(" · ".join(facts))
+    if p.partial:
+        _note(f"Profiled {len(p.columns):,} of {len(p.column_names):,} columns (the first ones, to keep this fast): "
+              "filters, charts, maps and the Columns view use those; the table's column chooser lists all "
+              f"{len(p.column_names):,}.")
     filters = _filters(p, key, call)
     try:
         if view == "Table":
@@ -105,6 +114,19 @@ def explore(path: Path, *, key: str) -> None:
         st.error(f"**Too slow.** {exc}", icon=":material/timer_off:")
     except q.QueryError as exc:
         st.error(f"**The query failed.** {exc}", icon=":material/error:")
+
+
+def _profile_failed(source: q.Source, exc: pr.ProfileFailedError, key: str) -> None:
+    """Why profiling failed, remembered for this version of the file, and a way to try again."""
+    failure = exc.failure
+    when = time.strftime("%H:%M:%S", time.localtime(failure.at))
+    head = ("**Profiling this file took too long.**" if failure.timed_out
+            else "This file could not be read as a table:")
+    st.warning(f"{head} {failure.message}\n\nThis failed at {when} and is remembered for this version of the file: "
+               "it is not tried again on every rerun, only when the file changes or you retry.",
+               icon=":material/timer_off:" if failure.timed_out else ":material/table_view:")
+    st.button("Retry profiling", key=f"{key}.retry_profile", icon=":material/refresh:",
+              on_click=pr.forget_failure, args=(source,))
 
 
 # ---- filters ---------------------------------------------------------------------------------------------------
@@ -168,7 +190,7 @@ def _filters(p: pr.Profile, key: str, call) -> tuple[q.Filter, ...]:
 
 # ---- table -----------------------------------------------------------------------------------------------------
 def _table(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
-    names = [c.name for c in p.columns]
+    names = p.column_names  # every column, also those a wide file's profile left out
     default = names if len(names) <= 40 else names[:40]
     with st.expander("Columns and order", icon=":material/view_column:",
                      expanded=False):

@@ -307,3 +307,59 @@ def test_a_redraw_reuses_the_entity_pick_until_the_file_changes(tmp_path: Path, 
     os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
     changed = ex.trajectory_data(p, "vehicle", "t", max_entities=2)
     assert len(statements) == 5 and changed.frame["path"].tolist() != first.frame["path"].tolist()
+
+
+# ---- wide files and remembered failures ------------------------------------------------------------------------
+@pytest.fixture()
+def wide_run(tmp_path: Path) -> tuple[str, str]:
+    """A run whose artifact is a 50-row Parquet file with 10,000 columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.create_experiment("wide", artifact_location=(tmp_path / "artifacts").as_uri())
+    run = client.create_run(experiment_id, run_name="wide-features")
+    values = np.random.default_rng(4).normal(size=(10_000, 50))
+    pq.write_table(pa.Table.from_arrays(list(values), names=[f"f{i}" for i in range(10_000)]), tmp_path / "wide.parquet")
+    client.log_artifact(run.info.run_id, str(tmp_path / "wide.parquet"), "data")
+    client.set_terminated(run.info.run_id)
+    return uri, run.info.run_id
+
+
+def test_a_wide_file_is_profiled_on_a_column_budget(monkeypatch, wide_run):
+    at = open_item(monkeypatch, wide_run, "artifact:data/wide.parquet")
+    assert_clean(at)
+    assert "50 rows · 10,000 columns" in captions(at)
+    assert f"Profiled {pr.MAX_PROFILED_COLUMNS} of 10,000 columns" in captions(at)
+    chooser = next(m for m in at.multiselect if str(m.key).endswith(".columns"))
+    assert len(chooser.options) == 10_000 and at.dataframe[0].value.shape == (50, 40)
+    chooser.set_value(["f0", "f9999"]).run()  # a column the profile left out is still one click away
+    assert_clean(at)
+    assert list(at.dataframe[0].value.columns) == ["f0", "f9999"]
+    radio(at, ".view").set_value("Columns").run()
+    assert_clean(at)
+    assert len(at.dataframe[0].value) == pr.MAX_PROFILED_COLUMNS
+
+
+def test_a_failed_profile_is_remembered_with_a_retry(tmp_path: Path, monkeypatch):
+    path = tmp_path / "slow.parquet"
+    pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_parquet(path)
+    calls: list[str] = []
+    real = pr.profile
+
+    def too_slow(source, **kwargs):
+        calls.append(source.path)
+        raise q.QueryTimeoutError("The query was stopped after 30 s. Narrow it with filters, fewer groups or a sample.")
+
+    monkeypatch.setattr(pr, "profile", too_slow)
+    at = AppTest.from_function(_explorer_script, args=(str(path),), default_timeout=60).run()
+    assert not at.exception and len(calls) == 1
+    assert "took too long" in at.warning[0].value and "remembered for this version" in at.warning[0].value
+    at.run()  # a rerun shows the remembered failure without profiling again
+    assert not at.exception and len(calls) == 1 and "took too long" in at.warning[0].value
+    monkeypatch.setattr(pr, "profile", real)
+    at.button(key="x.retry_profile").click().run()  # Retry profiles again, and now it works
+    assert_clean(at)
+    assert "3 rows · 1 column" in captions(at) and at.dataframe

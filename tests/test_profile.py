@@ -167,7 +167,7 @@ def test_empty_and_wide_files(tmp_path: Path) -> None:
     assert p.rows == 0 and p.column("a").all_null and p.geo is None
     wide = pd.DataFrame(np.random.default_rng(5).normal(size=(50, 1000)), columns=[f"f{i}" for i in range(1000)])
     p = pr.profile(write(wide, tmp_path / "wide.parquet"))
-    assert len(p.columns) == 1000 and p.suggestions
+    assert len(p.column_names) == 1000 and len(p.columns) == pr.MAX_PROFILED_COLUMNS < 1000 and p.suggestions
 
 
 def test_big_files_are_profiled_on_a_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,3 +182,59 @@ def test_big_files_are_profiled_on_a_sample(tmp_path: Path, monkeypatch: pytest.
                                        ("plateau", None), ("longest_run", None), ("lat_2", "lat")])
 def test_geo_roles(name: str, role: str | None) -> None:
     assert pr.geo_role(name) == role
+
+
+def wide_parquet(path: Path, columns: int = 10_000, rows: int = 50) -> q.Source:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    values = np.random.default_rng(3).normal(size=(columns, rows))
+    pq.write_table(pa.Table.from_arrays(list(values), names=[f"c{i}" for i in range(columns)]), path)
+    return q.Source.of(path)
+
+
+def test_wide_files_are_profiled_on_a_column_budget(tmp_path: Path) -> None:
+    import time
+
+    source = wide_parquet(tmp_path / "wide.parquet")
+    began = time.perf_counter()
+    p = pr.profile(source)
+    seconds = time.perf_counter() - began
+    assert p.rows == 50 and p.partial
+    assert [c.name for c in p.columns] == [f"c{i}" for i in range(pr.MAX_PROFILED_COLUMNS)]
+    assert len(p.column_names) == 10_000 and p.column_names[-1] == "c9999"
+    assert p.column("c0").kind == "numeric" and p.column("c0").count == 50 and p.suggestions
+    assert seconds < 15, seconds  # ~2 s here; all 10,000 columns ran out of memory after ~20 s
+    # a narrow file names its columns through the profile alone
+    narrow = pr.profile(write(pd.DataFrame({"a": [1.0], "b": [2.0]}), tmp_path / "narrow.parquet"))
+    assert not narrow.partial and narrow.column_names == ["a", "b"] and narrow.all_columns == ()
+
+
+def test_a_failed_profile_is_remembered_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    source = write(pd.DataFrame({"x": [1.0, 2.0]}), tmp_path / "slow.parquet")
+    calls: list[str] = []
+
+    def too_slow(src: q.Source, **kwargs) -> pr.Profile:
+        calls.append(src.path)
+        raise q.QueryTimeoutError("The query was stopped after 30 s.")
+
+    monkeypatch.setattr(pr, "profile", too_slow)
+    with pytest.raises(pr.ProfileFailedError) as first:
+        pr.profile_file(source)
+    assert first.value.failure.timed_out and not first.value.remembered and len(calls) == 1
+    with pytest.raises(pr.ProfileFailedError) as again:  # a rerun: the remembered failure, nothing run
+        pr.profile_file(source)
+    assert again.value.remembered and again.value.failure == first.value.failure and len(calls) == 1
+    assert pr.remembered_failure(source) == first.value.failure
+
+    stat = os.stat(source.path)  # a new version of the file is tried again
+    os.utime(source.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    with pytest.raises(pr.ProfileFailedError) as changed:
+        pr.profile_file(source)
+    assert not changed.value.remembered and len(calls) == 2
+
+    pr.forget_failure(source)  # Retry: tried again, and a success is not remembered as a failure
+    monkeypatch.undo()
+    assert pr.profile_file(source).rows == 2 and pr.remembered_failure(source) is None
