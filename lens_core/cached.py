@@ -31,7 +31,10 @@ def configured_uri() -> str | None:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _open(uri: str | None) -> Tracker:
-    return open_tracker(uri)
+    # [lens] artifacts_destination / data_roots in secrets.toml: see the README's security section
+    lens = _secret_section("lens")
+    return open_tracker(uri, artifacts_destination=lens.get("artifacts_destination") or None,  # type: ignore[arg-type]
+                        data_roots=lens.get("data_roots") or None)  # type: ignore[arg-type]
 
 
 def _secret_section(name: str) -> dict[str, object]:

@@ -53,5 +53,15 @@ class ArtifactNotFoundError(LensError, FileNotFoundError):
     """A run has no artifact at this path."""
 
 
+class ArtifactsOnServerError(ArtifactNotFoundError):
+    """A run's artifacts are ``mlflow-artifacts:`` URIs kept by the MLflow server that logged it, and no folder
+    on this machine holds them (no ``mlartifacts/`` beside the store, no ``artifacts_destination`` configured)."""
+
+
+class OutsideRootsError(ArtifactNotFoundError):
+    """A file read was refused: its real path (symlinks resolved) is outside the folders ExperimentLens may read
+    (the run's artifact folder, the store's folders, the artifact cache, the configured data roots)."""
+
+
 class TrackerWriteError(LensError):
     """Writing tags back to the tracker failed."""

@@ -17,15 +17,33 @@ SUPPORTED = (
 _CLIENT_SCHEMES = ("postgresql", "mysql", "mssql", "databricks")
 
 
-def open_tracker(uri: str | os.PathLike[str] | None = None, **options: Any) -> Tracker:
+def open_tracker(
+    uri: str | os.PathLike[str] | None = None,
+    *,
+    artifacts_destination: str | os.PathLike[str] | None = None,
+    data_roots: str | os.PathLike[str] | list[str] | tuple[str, ...] | None = None,
+    **options: Any,
+) -> Tracker:
     """Open the tracker a URI names.
 
     ``None`` (or "") opens the embedded demo store, building it on first use. Options go to the adapter
-    (e.g. ``mode="client"`` for sqlite, ``ttl_seconds=…``).
+    (e.g. ``mode="client"`` for sqlite, ``ttl_seconds=…``). ``artifacts_destination`` is the folder an
+    ``mlflow server --artifacts-destination`` keeps ``mlflow-artifacts:`` files in, for a store read without its
+    server (default: ``$LENS_ARTIFACTS_DESTINATION``, then ``mlartifacts/`` beside the store); ``data_roots``
+    are folders dataset sources may be read from besides the store's own (added to ``$LENS_DATA_ROOTS``).
 
     >>> t = open_tracker("sqlite:////data/mlflow.db")      # doctest: +SKIP
     >>> t.runs(t.experiments()[0].experiment_id).shape    # doctest: +SKIP
     """
+    tracker = _open_tracker(uri, options)
+    tracker.artifacts_destination = str(artifacts_destination) if artifacts_destination else None  # type: ignore[attr-defined]
+    if isinstance(data_roots, (str, os.PathLike)):
+        data_roots = [str(data_roots)]
+    tracker.data_roots = tuple(str(r) for r in data_roots or ())  # type: ignore[attr-defined]
+    return tracker
+
+
+def _open_tracker(uri: str | os.PathLike[str] | None, options: dict[str, Any]) -> Tracker:
     if uri is None or str(uri).strip() == "":
         from lens_core.demo import ensure_demo_store
 

@@ -22,7 +22,16 @@ from lens_core.errors import (
 )
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
 from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
-from lens_core.trackers.artifacts import ArtifactCache, sort_refs
+from lens_core.confine import hide_paths
+from lens_core.trackers.artifacts import (
+    ArtifactCache,
+    check_artifact_path,
+    download_remote,
+    fetch_local,
+    list_local,
+    list_remote,
+    local_path_from_uri,
+)
 from lens_core.trackers.base import Tracker
 
 #: Seconds the opening probe of a server may take before we call it unreachable.
@@ -56,6 +65,7 @@ class MlflowClientTracker(Tracker):
             self._probe()
         self.client = MlflowClient(tracking_uri=uri)
         self._cache = ArtifactCache()
+        self._artifact_uris: dict[str, str] = {}  # run id → artifact URI (fixed when the run is created)
 
     # ---- errors -----------------------------------------------------------------------------------------------
     def _probe(self) -> None:
@@ -256,25 +266,46 @@ class MlflowClientTracker(Tracker):
             child_run_ids=tuple(r.info.run_id for r in sorted(children, key=lambda r: r.info.start_time or 0)),
         )
 
+    def _artifact_root(self, run_id: str) -> tuple[str, Path | None]:
+        """The run's artifact URI, and the folder it names when it is a local path (read here directly, under the
+        same confinement as a local store, rather than through MLflow's local repository, which follows links)."""
+        uri = self._artifact_uris.get(run_id)
+        if uri is None:
+            with self._errors("reading a run", run_id=run_id):
+                uri = self.client.get_run(run_id).info.artifact_uri or ""
+            self._artifact_uris[run_id] = uri
+        local = local_path_from_uri(uri)
+        return uri, None if local is None else local.absolute()
+
     def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
-        _check_run_id(run_id)
-        with self._errors("listing artifacts", run_id=run_id):
-            files = self.client.list_artifacts(run_id, path or None)
-        return sort_refs([ArtifactRef(f.path, f.is_dir, f.file_size) for f in files])
-
-    def fetch_artifact(self, run_id: str, path: str) -> Path:
-        _check_run_id(run_id)
-
-        def download(dst: Path) -> Path:
-            return Path(self.client.download_artifacts(run_id, path, dst_path=str(dst)))
-
         from mlflow.exceptions import MlflowException
 
+        _check_run_id(run_id)
+        check_artifact_path(path)
+        uri, local = self._artifact_root(run_id)
+        if local is not None:
+            return list_local(local, path)
         try:
-            with self._errors("downloading an artifact", run_id=run_id):
-                return self._cache.get(f"{self.uri}|{run_id}|{path}", download)
+            with self._errors("listing artifacts"):
+                return list_remote(uri, path, self.uri)
         except (OSError, MlflowException) as exc:
-            raise ArtifactNotFoundError(f"Run {run_id} has no readable artifact {path!r}: {exc}") from exc
+            raise ArtifactNotFoundError(f"The artifacts of run {run_id} under {path!r} could not be listed: "
+                                        f"{hide_paths(str(exc))[:300]}") from exc
+
+    def fetch_artifact(self, run_id: str, path: str) -> Path:
+        from mlflow.exceptions import MlflowException
+
+        _check_run_id(run_id)
+        check_artifact_path(path)
+        uri, local = self._artifact_root(run_id)
+        if local is not None:
+            return fetch_local(local, path, run_id)
+        try:
+            with self._errors("downloading an artifact"):
+                return download_remote(uri, path, self.uri, self._cache)
+        except (OSError, MlflowException) as exc:
+            raise ArtifactNotFoundError(
+                f"Run {run_id} has no readable artifact {path!r}: {hide_paths(str(exc))[:300]}") from exc
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         from mlflow.entities import RunTag

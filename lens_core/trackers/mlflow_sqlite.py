@@ -314,22 +314,32 @@ class SqliteTracker(Tracker):
         local = local_path_from_uri(uri)
         if local is not None and not local.is_absolute():
             local = self.db_path.parent / local
+        if local is None:  # a server's proxied artifacts: its --artifacts-destination folder, when it is here
+            from lens_core.trackers import artifacts as arts
+
+            if arts.is_mlflow_artifacts(uri):
+                local = arts.mlflow_artifacts_local(uri, arts.artifacts_destinations(self, self.db_path.parent))
+                if local is None:
+                    raise arts.server_kept_error()
         return uri, local
 
     def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
+        from lens_core.trackers.artifacts import check_artifact_path
+
+        check_artifact_path(path)
         uri, local = self._artifact_root(run_id)
         if local is not None:
             return list_local(local, path)
         return list_remote(uri, path, self.uri)
 
     def fetch_artifact(self, run_id: str, path: str) -> Path:
+        from lens_core.trackers.artifacts import check_artifact_path, fetch_local
+
+        check_artifact_path(path)
         uri, local = self._artifact_root(run_id)
         if local is None:
             return download_remote(uri, path, self.uri, self._cache)
-        target = safe_join(local, path)
-        if not target.exists():
-            raise ArtifactNotFoundError(f"Run {run_id} has no artifact {path!r} (looked in {local}).")
-        return target
+        return fetch_local(local, path, run_id)
 
     # ---- writing ----------------------------------------------------------------------------------------------
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:

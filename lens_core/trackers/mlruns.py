@@ -22,7 +22,16 @@ import yaml
 from lens_core.errors import ArtifactNotFoundError, RunNotFoundError, TrackerWriteError
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
 from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
-from lens_core.trackers.artifacts import list_local, local_path_from_uri, safe_join
+from lens_core.trackers.artifacts import (
+    artifacts_destinations,
+    check_artifact_path,
+    fetch_local,
+    is_mlflow_artifacts,
+    list_local,
+    local_path_from_uri,
+    mlflow_artifacts_local,
+    safe_join,
+)
 from lens_core.trackers.base import Tracker
 
 _RESERVED = {"tags", "datasets", "traces", "models", ".trash"}
@@ -370,27 +379,31 @@ class MlrunsTracker(Tracker):
 
     # ---- artifacts --------------------------------------------------------------------------------------------
     def _artifact_root(self, run_id: str) -> Path:
-        """The recorded artifact location when it exists here, else the run folder's own ``artifacts/``."""
+        """The recorded artifact location when it exists here (``mlflow-artifacts:`` URIs under the configured
+        artifacts destination or an ``mlartifacts/`` folder beside the mlruns folder), else the run folder's own
+        ``artifacts/``."""
         run_dir, meta = self._find_run(run_id)
-        recorded = local_path_from_uri(str(meta.get("artifact_uri") or ""))
+        uri = str(meta.get("artifact_uri") or "")
+        recorded = local_path_from_uri(uri)
         if recorded is not None:
             if not recorded.is_absolute():
                 recorded = self.root.parent / recorded
-            if recorded.is_dir():
-                return recorded
+        elif is_mlflow_artifacts(uri):
+            try:
+                recorded = mlflow_artifacts_local(uri, artifacts_destinations(self, self.root.parent))
+            except ArtifactNotFoundError:
+                recorded = None
+        if recorded is not None and recorded.is_dir():
+            return recorded
         return run_dir / "artifacts"
 
     def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
+        check_artifact_path(path)
         return list_local(self._artifact_root(run_id), path)
 
     def fetch_artifact(self, run_id: str, path: str) -> Path:
-        root = self._artifact_root(run_id)
-        target = safe_join(root, path)
-        if not target.exists():
-            raise ArtifactNotFoundError(
-                f"Run {run_id} has no artifact {path!r}: neither its recorded artifact location nor {root} holds it."
-            )
-        return target
+        check_artifact_path(path)
+        return fetch_local(self._artifact_root(run_id), path, run_id)
 
     # ---- writing ----------------------------------------------------------------------------------------------
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:

@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from lens_core.errors import ArtifactNotFoundError, RunNotFoundError, TrackerNotFoundError, TrackerWriteError
+from lens_core.errors import RunNotFoundError, TrackerNotFoundError, TrackerWriteError
 from lens_core.model import ArtifactRef, Experiment, RunDetail
 from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
-from lens_core.trackers.artifacts import list_local, safe_join
+from lens_core.trackers.artifacts import check_artifact_path, fetch_local, list_local
 from lens_core.trackers.base import Tracker
 
 EVENT_PREFIX = "events.out.tfevents."
@@ -307,13 +307,12 @@ class TensorBoardTracker(Tracker):
 
     def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
         """The run directory's own files (event files, hparams.yaml, checkpoints …)."""
+        check_artifact_path(path)
         return list_local(self._run(run_id).directory, path)
 
     def fetch_artifact(self, run_id: str, path: str) -> Path:
-        target = safe_join(self._run(run_id).directory, path)
-        if not target.exists():
-            raise ArtifactNotFoundError(f"Run {run_id} has no file {path!r}.")
-        return target
+        check_artifact_path(path)
+        return fetch_local(self._run(run_id).directory, path, run_id)
 
     # ---- ratings and notes in the sidecar ---------------------------------------------------------------------
     def _sidecar(self) -> dict[str, dict[str, str]]:
