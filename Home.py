@@ -23,7 +23,8 @@ from lens_core.monitor import (
 )
 from lens_core import parcoords
 from lens_core.runs_table import columns_of
-from lens_core.summary import newest_experiment, status_counts
+from lens_core.errors import LensError
+from lens_core.summary import Liveness, latest_metric_times, newest_experiment, running_liveness, status_counts
 
 st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", layout="wide")
 COMPARE_PAGE, RUN_PAGE, HYPERPARAMS_PAGE = "pages/1_Compare.py", "pages/2_Run.py", "pages/3_Hyperparameters.py"
@@ -225,9 +226,12 @@ def monitor() -> None:
     if runs.empty:
         st.info("This experiment has no runs yet. Runs appear here as soon as they are logged.")
         return
-    if live and status_counts(runs).running == 0 and st.session_state.get("home_was_live"):
+    state = liveness(runs)
+    if state.note:
+        st.caption(f":material/bedtime: {state.note}")
+    if live and not state.live and st.session_state.get("home_was_live"):
         st.session_state["home_was_live"] = False
-        st.rerun()  # nothing runs any more: stop the timer
+        st.rerun()  # nothing runs (or changes) any more: stop the timer
     rules = {c: chosen_rules.get(c, global_rule) for c in columns_of(runs, "metrics")}
     typed = cached.monitor_table(tracker, experiment_id, runs, rules)
     table_area, chart_area = st.container(), st.container()  # the chart sits under the table, its brush filters it
@@ -287,10 +291,26 @@ def runs_grid(filtered: pd.DataFrame, typed: pd.DataFrame, columns: list[str], r
     return selected
 
 
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def _metric_times(uri: str, loaded_at: str, run_ids: tuple[str, ...], _tracker) -> dict[str, pd.Timestamp]:
+    """The latest metric time of these runs, read once per runs-table load."""
+    try:
+        return latest_metric_times(_tracker, run_ids)
+    except LensError:
+        return {}  # the tracker is not answering: judged by start times
+
+
+def liveness(runs: pd.DataFrame) -> Liveness:
+    """Running runs that changed within the last hour (live refresh waits for them) and those that look abandoned."""
+    loaded_at = str(runs.attrs.get("lens.loaded_at", ""))
+    return running_liveness(runs, known=st.session_state.setdefault("home_activity", {}),
+                            latest=lambda ids: _metric_times(tracker.uri, loaded_at, tuple(ids), tracker))
+
+
 runs_now = cached.runs(tracker, experiment_id)
 metrics_now = columns_of(runs_now, "metrics")
 chosen_rules = metric_rules(metrics_now) if metrics_now else {}  # sidebar widgets live outside the fragment
-refreshing = bool(live and status_counts(runs_now).running > 0)
+refreshing = bool(live and liveness(runs_now).live)
 st.session_state["home_was_live"] = refreshing
 st.fragment(monitor, run_every=float(interval) if refreshing else None)()
 if refreshing:

@@ -149,7 +149,9 @@ def test_generated_10k_store_renders(monkeypatch, tmp_path_factory):
     assert not at.exception
     assert len(grid(at)) == 9_800
     assert {m.label: m.value for m in at.metric}["Running"] == "100"
-    assert any("Refreshing every" in c.value for c in at.caption)  # running runs switch live refresh on
+    # its 100 running runs started in 2023 and have not changed since: no live refresh for them
+    assert not any("Refreshing every" in c.value for c in at.caption)
+    assert any("100 runs are marked running but have not changed since" in c.value for c in at.caption)
 
 
 def test_runs_without_params_or_metrics(monkeypatch, tmp_path):
@@ -164,3 +166,57 @@ def test_runs_without_params_or_metrics(monkeypatch, tmp_path):
     assert not at.exception
     assert len(grid(at)) == 2
     assert any("at least two axes" in i.value for i in at.info)
+
+
+# ---- live refresh stops for abandoned runs -----------------------------------------------------------------------
+def abandoned_store(tmp_path: Path) -> tuple[str, str, object]:
+    """Two runs left RUNNING in 2021 (their jobs crashed) and a finished one."""
+    import sqlite3
+
+    from mlflow import MlflowClient
+
+    db = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.create_experiment("crashed sweep")
+    old = []
+    for name in ("crashed-a", "crashed-b"):
+        run = client.create_run(experiment_id, run_name=name)
+        client.log_metric(run.info.run_id, "loss", 0.5, timestamp=1_620_123_000_000, step=0)  # May 2021
+        old.append(run.info.run_id)
+    done = client.create_run(experiment_id, run_name="done")
+    client.set_terminated(done.info.run_id)
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE runs SET start_time = ? WHERE run_uuid IN (?, ?)", (1_620_120_000_000, *old))
+    return uri, experiment_id, client
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(str(c.value) for c in at.caption)
+
+
+def test_runs_left_running_for_years_do_not_keep_home_refreshing(monkeypatch, tmp_path):
+    uri, experiment_id, _ = abandoned_store(tmp_path)
+    at = home(monkeypatch, uri, experiment=experiment_id)
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["Running"] == "2"
+    assert "Refreshing every" not in captions(at)
+    assert "2 runs are marked running but have not changed since May 04 2021, 10:10 UTC" in captions(at)
+
+
+@pytest.mark.parametrize("how", ["started now", "logging now"])
+def test_a_run_that_changes_switches_live_refresh_on(monkeypatch, tmp_path, how):
+    import sqlite3
+    import time
+
+    uri, experiment_id, client = abandoned_store(tmp_path)
+    run = client.create_run(experiment_id, run_name="live")
+    if how == "logging now":  # a long job: started three hours ago, logged a point just now
+        client.log_metric(run.info.run_id, "loss", 0.1, timestamp=int(time.time() * 1000), step=5)
+        with sqlite3.connect(tmp_path / "mlflow.db") as con:
+            con.execute("UPDATE runs SET start_time = ? WHERE run_uuid = ?",
+                        (int(time.time() * 1000) - 3 * 3_600_000, run.info.run_id))
+    at = home(monkeypatch, uri, experiment=experiment_id)
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Refreshing every 10 s" in captions(at)
+    assert "2 runs are marked running but have not changed since" in captions(at)  # the abandoned ones, still named

@@ -110,3 +110,77 @@ def test_display_table_when_no_run_has_ended(runs):
     running = runs.assign(end_time=[None] * len(runs))  # what search_runs gives when no run has ended
     table = display_table(running.astype({"end_time": object}), [])
     assert table["duration_min"].isna().all()
+
+
+# ---- live refresh: running runs that still change ------------------------------------------------------------
+def running_table(starts: dict[str, str | None], status: dict[str, str] | None = None) -> pd.DataFrame:
+    return pd.DataFrame({
+        "run_id": list(starts),
+        "status": [(status or {}).get(r, "RUNNING") for r in starts],
+        "start_time": pd.to_datetime(list(starts.values()), utc=True),
+    })
+
+
+def test_running_runs_split_into_live_and_stale_by_their_latest_activity():
+    from lens_core.summary import running_liveness
+
+    now = pd.Timestamp("2026-03-01 12:00", tz="UTC")
+    runs = running_table({"fresh": "2026-03-01 11:30", "long": "2026-03-01 06:00", "crashed": "2021-05-04 10:00",
+                          "gone": "2022-01-01 00:00", "done": "2021-01-01 00:00", "nostart": None},
+                         {"done": "FINISHED"})
+    asked: list[list[str]] = []
+
+    def latest(ids: list[str]) -> dict[str, pd.Timestamp]:
+        asked.append(ids)  # a long job that logged a minute ago; the crashed one logged a day after it started
+        return {"long": pd.Timestamp("2026-03-01 11:59", tz="UTC"), "crashed": pd.Timestamp("2021-05-05 09:00"),
+                "unknown": now}
+
+    known: dict[str, pd.Timestamp] = {}
+    result = running_liveness(runs, latest=latest, known=known, now=now)
+    assert set(result.live) == {"fresh", "long"} and set(result.stale) == {"crashed", "gone", "nostart"}
+    assert asked == [["long", "gone", "crashed", "nostart"]]  # only runs quiet by their start time, newest first
+    assert result.stale_since == pd.Timestamp("2022-01-01", tz="UTC")  # the newest activity of the stale runs
+    assert result.note.startswith("3 runs are marked running but have not changed since Jan 01 2022, 00:00 UTC")
+    assert "within the last hour" in result.note
+
+    # the next refresh: the long job is known active, so only the quiet ones are looked up again
+    running_liveness(runs, latest=latest, known=known, now=now + pd.Timedelta(minutes=1))
+    assert asked[-1] == ["gone", "crashed", "nostart"]
+
+    # without a lookup the start time alone decides; the window is a parameter
+    plain = running_liveness(runs, now=now, window=pd.Timedelta(days=1))
+    assert set(plain.live) == {"fresh", "long"} and plain.window == pd.Timedelta(days=1)
+    assert "within the last 24 hours" in plain.note
+    capped = running_liveness(runs, latest=latest, now=now, max_lookups=1)
+    assert asked[-1] == ["long"] and set(capped.live) == {"fresh", "long"}
+
+
+def test_liveness_notes_and_edge_cases():
+    from lens_core.summary import running_liveness
+
+    now = pd.Timestamp("2026-03-01 12:00", tz="UTC")
+    one = running_liveness(running_table({"old": "2020-02-03 04:05"}), now=now)
+    assert one.live == () and one.note.startswith("1 run is marked running but has not changed since Feb 03 2020, "
+                                                  "04:05 UTC")
+    assert running_liveness(running_table({"new": "2026-03-01 11:59"}), now=now).note is None
+    assert running_liveness(running_table({}), now=now) == running_liveness(running_table({}), now=now)
+    assert running_liveness(pd.DataFrame(), now=now).live == ()
+    missing = running_liveness(running_table({"x": None}), now=now.tz_localize(None))
+    assert missing.stale == ("x",) and missing.stale_since is None and "since they were created" in missing.note
+
+
+def test_latest_metric_times_from_the_history(sqlite_copy):
+    from mlflow import MlflowClient
+
+    from lens_core import open_tracker
+    from lens_core.summary import latest_metric_times
+
+    uri, ids = sqlite_copy
+    client = MlflowClient(tracking_uri=uri)
+    run = client.create_run(ids["main"], run_name="logging")
+    client.log_metric(run.info.run_id, "loss", 0.5, timestamp=1_800_000_000_000)
+    client.log_metric(run.info.run_id, "acc", 0.9, timestamp=1_800_000_060_000)
+    bare = client.create_run(ids["main"], run_name="bare")
+    times = latest_metric_times(open_tracker(uri), [run.info.run_id, bare.info.run_id])
+    assert times == {run.info.run_id: pd.Timestamp(1_800_000_060_000, unit="ms", tz="UTC")}
+    assert latest_metric_times(open_tracker(uri), []) == {}

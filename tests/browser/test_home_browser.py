@@ -55,7 +55,9 @@ def test_home_on_generated_store(page, serve_app, tmp_path_factory):
 def test_live_refresh_shows_new_runs_without_reload(page, serve_app, sqlite_copy):
     from mlflow import MlflowClient
 
-    uri, ids = sqlite_copy  # holds a RUNNING run, so the page refreshes itself
+    uri, ids = sqlite_copy  # its RUNNING run started in 2023: stale, so a fresh one makes the page refresh itself
+    client = MlflowClient(tracking_uri=uri)
+    client.create_run(ids["main"], run_name="running-now")
     page.goto(f"{serve_app(uri)}/?experiment={ids['main']}")
     settle(page)
     interval = page.get_by_label("Every (seconds)")
@@ -63,9 +65,8 @@ def test_live_refresh_shows_new_runs_without_reload(page, serve_app, sqlite_copy
     interval.press("Enter")
     settle(page)
     expect(page.get_by_text("Refreshing every 2 s")).to_be_visible()
-    client = MlflowClient(tracking_uri=uri)
     client.create_run(ids["main"], run_name="arrived-while-watching")
-    expect(page.get_by_text("Runs · 15")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Runs · 16")).to_be_visible(timeout=20_000)
 
 
 def test_select_two_rows_and_compare(page, serve_app, sqlite_store):
