@@ -65,3 +65,21 @@ class OutsideRootsError(ArtifactNotFoundError):
 
 class TrackerWriteError(LensError):
     """Writing tags back to the tracker failed."""
+
+
+class TrackerFaultError(LensError):
+    """The tracker failed in a way that may pass or that the user can fix: a store file that is locked, damaged
+    or gone, a server answering something other than the MLflow API. Pages keep the last good data and offer
+    Retry."""
+
+
+class StoreBusyError(TrackerFaultError):
+    """A sqlite store stayed locked by a writer longer than the busy timeout and the bounded retries."""
+
+
+class StoreDamagedError(TrackerFaultError):
+    """A sqlite store file was replaced by something that is not a database, truncated, emptied or deleted."""
+
+
+class NotMlflowApiError(TrackerFaultError):
+    """A tracking URL answered with a web page (e.g. a login proxy), not MLflow's JSON API."""

@@ -1,21 +1,21 @@
-"""MLflow sqlite stores read directly: one read-only connection, four long queries, one pivot.
+"""MLflow sqlite stores read directly: short read-only transactions, four long queries, one pivot.
 
 ``mlflow.search_runs`` materialises a Python object per run, param, metric and tag; at 10k runs that costs
-seconds and a gigabyte. Reading MLflow's own tables through ADBC into Arrow returns the same table ~50× faster.
-The direct path is used only for schema revisions we know (:mod:`.mlflow_revisions`); any other store is read
-with the MLflow client on a private copy, because MLflow's client migrates an older store in place.
+seconds and a gigabyte. Reading MLflow's own tables into Arrow (:mod:`.sqlite_io`, the one SQLite library this
+process uses on a store) returns the same table ~35× faster. The direct path is used only for schema revisions we
+know (:mod:`.mlflow_revisions`); any other store is read with the MLflow client on a private copy, because
+MLflow's client migrates an older store in place.
 """
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Hashable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
+import pyarrow as pa
 
 from lens_core.errors import (
     ArtifactNotFoundError,
@@ -35,6 +35,7 @@ from lens_core.trackers.artifacts import (
     local_path_from_uri,
     safe_join,
 )
+from lens_core.trackers import sqlite_io
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.mlflow_revisions import DIRECT_READ_REVISIONS
 
@@ -45,21 +46,56 @@ _ID_CHUNK = 900
 _MAX_TAG_KEY, _MAX_TAG_VALUE = 250, 8000
 
 _RUN_FILTER = "r.experiment_id = ? AND r.lifecycle_stage = 'active'"
-_INFO_SQL = f"""SELECT r.run_uuid AS run_id, r.name AS run_name, CAST(r.experiment_id AS TEXT) AS experiment_id,
-    r.status, r.artifact_uri, r.start_time, r.end_time FROM runs r WHERE {_RUN_FILTER}"""
-_LATEST_SQL = f"""SELECT m.run_uuid AS run_id, m.key, CASE WHEN m.is_nan THEN NULL ELSE m.value END AS value
-    FROM latest_metrics m JOIN runs r ON r.run_uuid = m.run_uuid WHERE {_RUN_FILTER}"""
-_PARAMS_SQL = f"""SELECT p.run_uuid AS run_id, p.key, p.value
-    FROM params p JOIN runs r ON r.run_uuid = p.run_uuid WHERE {_RUN_FILTER}"""
-_TAGS_SQL = f"""SELECT t.run_uuid AS run_id, t.key, t.value
-    FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid WHERE {_RUN_FILTER}"""
+_INFO_COLUMNS = (
+    sqlite_io.Column("run_id", "r.run_uuid"),
+    sqlite_io.Column("run_name", "r.name"),
+    sqlite_io.Column("experiment_id", "CAST(r.experiment_id AS TEXT)"),
+    sqlite_io.Column("status", "r.status"),
+    sqlite_io.Column("artifact_uri", "r.artifact_uri"),
+    sqlite_io.Column("start_time", "r.start_time", "integer"),
+    sqlite_io.Column("end_time", "r.end_time", "integer"),
+)
+_INFO_FROM = f"FROM runs r WHERE {_RUN_FILTER}"
+#: Latest metrics in table order: ``+`` keeps SQLite from the run_uuid index, so rows come in rowid order with no
+#: sort, the same order for the floats and for their ids.
+_LATEST_COLUMNS = (
+    sqlite_io.Column("run_id", "m.run_uuid"),
+    sqlite_io.Column("key", "m.key"),
+    sqlite_io.Column("value", "iif(m.is_nan, NULL, m.value)", "real"),
+)
+_LATEST_FROM = f"FROM latest_metrics m JOIN runs r ON r.run_uuid = m.run_uuid WHERE {_RUN_FILTER}"
+_PARAMS_COLUMNS = (
+    sqlite_io.Column("run_id", "p.run_uuid"),
+    sqlite_io.Column("key", "p.key"),
+    sqlite_io.Column("value", "p.value"),
+)
+_TAGS_COLUMNS = (
+    sqlite_io.Column("run_id", "t.run_uuid"),
+    sqlite_io.Column("key", "t.key"),
+    sqlite_io.Column("value", "t.value"),
+)
+_HISTORY_COLUMNS = (
+    sqlite_io.Column("run_id", "run_uuid"),
+    sqlite_io.Column("key", "key"),
+    sqlite_io.Column("step", "step", "integer"),
+    sqlite_io.Column("timestamp", "timestamp", "integer"),
+    sqlite_io.Column("value", "iif(is_nan, NULL, value)", "real"),
+)
+_EXTREMES_COLUMNS = (
+    sqlite_io.Column("run_id", "m.run_uuid"),
+    sqlite_io.Column("key", "m.key"),
+    sqlite_io.Column("min", "min(iif(m.is_nan, NULL, m.value))", "real"),
+    sqlite_io.Column("max", "max(iif(m.is_nan, NULL, m.value))", "real"),
+)
+_PARAMS_FROM = f"FROM params p JOIN runs r ON r.run_uuid = p.run_uuid WHERE {_RUN_FILTER}"
+_TAGS_FROM = f"FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid WHERE {_RUN_FILTER}"
+T = TypeVar("T")
 
 
 def read_revision(db_path: Path) -> str:
     """The store's alembic revision; raises TrackerNotFoundError when the file is no MLflow store."""
     try:
-        with closing_sqlite(db_path) as con:
-            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+        row = sqlite_io.read(db_path, lambda con: con.execute("SELECT version_num FROM alembic_version").fetchone())
     except sqlite3.DatabaseError as exc:
         raise TrackerNotFoundError(
             f"{db_path} is not an MLflow tracking database ({exc}). Point the tracking URI at the mlflow.db "
@@ -70,14 +106,14 @@ def read_revision(db_path: Path) -> str:
     return str(row[0])
 
 
-@contextmanager
-def closing_sqlite(db_path: Path, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-    mode = "rw" if write else "ro"
-    con = sqlite3.connect(f"file:{quote(str(db_path))}?mode={mode}", uri=True, timeout=10)
-    try:
-        yield con
-    finally:
-        con.close()
+def _records(con: sqlite3.Connection, sql: str, params: Sequence[object]) -> pd.DataFrame:
+    cursor = con.execute(sql, tuple(params))
+    return pd.DataFrame.from_records(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+
+
+def _run_info(con: sqlite3.Connection, params: Sequence[object]) -> pd.DataFrame:
+    """The runs' attribute columns (INFO_COLUMNS, times as epoch milliseconds) in MLflow's order."""
+    return sort_runs(sqlite_io.arrow_table(con, _INFO_COLUMNS, _INFO_FROM, params).to_pandas())
 
 
 class SqliteTracker(Tracker):
@@ -101,37 +137,18 @@ class SqliteTracker(Tracker):
         self._columns: dict[str, set[str]] = {}
 
     # ---- reading ----------------------------------------------------------------------------------------------
-    @contextmanager
-    def _arrow(self) -> Iterator[Any]:
-        import adbc_driver_sqlite.dbapi as adbc
-
-        con = adbc.connect(f"file:{quote(str(self.db_path))}?mode=ro")
-        try:
-            cur = con.cursor()
-            try:
-                yield cur
-            finally:
-                cur.close()
-        finally:
-            con.close()
+    def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` in one short read transaction: MLflow's writers wait while we read."""
+        return sqlite_io.read(self.db_path, work)
 
     def _frames(self, queries: Sequence[tuple[str, Sequence[object]]]) -> list[pd.DataFrame]:
-        """Run queries in one short read transaction: MLflow's writers wait while we read."""
-        return [table.to_pandas() for table in self._tables(queries)]
-
-    def _tables(self, queries: Sequence[tuple[str, Sequence[object]]]) -> list[Any]:
-        tables = []
-        with self._arrow() as cur:
-            for sql, params in queries:
-                cur.execute(sql, parameters=tuple(params))
-                tables.append(cur.fetch_arrow_table())
-        return tables
+        """Run queries in one read transaction (one consistent snapshot)."""
+        return self._read(lambda con: [_records(con, sql, params) for sql, params in queries])
 
     def _table_columns(self, table: str) -> set[str]:
         if table not in self._columns:
-            with closing_sqlite(self.db_path) as con:
-                rows = con.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
-            self._columns[table] = {r[0] for r in rows}
+            found = self._read(lambda con: con.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall())
+            self._columns[table] = {r[0] for r in found}
         return self._columns[table]
 
     def change_token(self, experiment_id: str) -> Hashable:
@@ -153,7 +170,7 @@ class SqliteTracker(Tracker):
             copy_dir = cache_dir() / "store-copies" / self.db_path.as_posix().strip("/").replace("/", "_")
             copy_dir.mkdir(parents=True, exist_ok=True)
             copy = copy_dir / "mlflow.db"
-            with closing_sqlite(self.db_path) as src, sqlite3.connect(copy) as dst:
+            with sqlite_io.connect(self.db_path) as src, sqlite_io.connect(copy, write=True, create=True) as dst:
                 src.backup(dst)  # a consistent snapshot even while someone logs
             try:
                 tracker = MlflowClientTracker(f"sqlite:///{copy}", ttl_seconds=self._ttl_seconds)
@@ -200,52 +217,48 @@ class SqliteTracker(Tracker):
         if not self.direct:
             return self._client_tracker().runs(experiment_id)
         key = (int(experiment_id),)
-        # Two connections read in parallel (SQLite and Arrow conversion release the GIL): ~35% faster at 10k
-        # runs. Long-table rows of runs created between the reads are dropped by the pivot, which keys on info.
-        with ThreadPoolExecutor(2) as pool:
-            info, metrics, params, tags = pool.map(
-                lambda query: self._tables([query])[0],
-                [(_INFO_SQL, key), (_LATEST_SQL, key), (_PARAMS_SQL, key), (_TAGS_SQL, key)],
-            )
-        return build_runs_table(sort_runs(info.to_pandas()), metrics, params, tags)
+        # Two connections read at once (SQLite's aggregation and Arrow's parsing release the GIL). Long-table rows
+        # of runs created between the reads are dropped by the pivot, which keys on info.
+        with ThreadPoolExecutor(1) as pool:
+            texts = pool.submit(self._read, lambda con: (
+                _run_info(con, key),
+                sqlite_io.arrow_table(con, _PARAMS_COLUMNS, _PARAMS_FROM, key),
+                sqlite_io.arrow_table(con, _TAGS_COLUMNS, _TAGS_FROM, key),
+            ))
+            metrics = self._read(lambda con: sqlite_io.arrow_table(con, _LATEST_COLUMNS, _LATEST_FROM, key))
+            info, params, tags = texts.result()
+        return build_runs_table(info, metrics, params, tags)
 
     def _check_experiment(self, experiment_id: str) -> None:
         if not experiment_id.isdigit():
             super()._check_experiment(experiment_id)  # raises the clear message
         if self.direct:
-            with closing_sqlite(self.db_path) as con:
-                row = con.execute(
-                    "SELECT 1 FROM experiments WHERE experiment_id = ? AND lifecycle_stage = 'active'",
-                    (int(experiment_id),),
-                ).fetchone()
+            row = self._read(lambda con: con.execute(
+                "SELECT 1 FROM experiments WHERE experiment_id = ? AND lifecycle_stage = 'active'",
+                (int(experiment_id),),
+            ).fetchone())
             if row is None:
                 super()._check_experiment(experiment_id)
 
     def _load_history(self, run_ids: list[str], keys: list[str] | None) -> pd.DataFrame:
         if not self.direct:
             return self._client_tracker().metric_history(run_ids, keys)
-        queries = []
+        tables = []
         for start in range(0, len(run_ids), _ID_CHUNK):
             chunk = run_ids[start : start + _ID_CHUNK]
-            sql = f"""SELECT run_uuid AS run_id, key, step, timestamp,
-                      CASE WHEN is_nan THEN NULL ELSE value END AS value
-                      FROM metrics WHERE run_uuid IN ({", ".join("?" * len(chunk))})"""
+            source = f"FROM metrics WHERE run_uuid IN ({', '.join('?' * len(chunk))})"
             params: list[object] = list(chunk)
             if keys is not None:
-                sql += f" AND key IN ({', '.join('?' * len(keys))})"
+                source += f" AND key IN ({', '.join('?' * len(keys))})"
                 params += keys
-            queries.append((sql, params))
-        return pd.concat(self._frames(queries), ignore_index=True)
+            tables.append(self._read(lambda con: sqlite_io.arrow_table(con, _HISTORY_COLUMNS, source, params)))
+        return pa.concat_tables(tables).to_pandas()
 
     def _load_extremes(self, experiment_id: str) -> pd.DataFrame:
         if not self.direct:
             return self._client_tracker().metric_extremes(experiment_id)
-        sql = f"""SELECT m.run_uuid AS run_id, m.key, MIN(CASE WHEN m.is_nan THEN NULL ELSE m.value END) AS min,
-                  MAX(CASE WHEN m.is_nan THEN NULL ELSE m.value END) AS max
-                  FROM metrics m JOIN runs r ON r.run_uuid = m.run_uuid WHERE {_RUN_FILTER}
-                  GROUP BY m.run_uuid, m.key"""
-        frame = self._frames([(sql, (int(experiment_id),))])[0]
-        return frame.astype({"min": "float64", "max": "float64"})
+        source = f"FROM metrics m JOIN runs r ON r.run_uuid = m.run_uuid WHERE {_RUN_FILTER} GROUP BY m.run_uuid, m.key"
+        return self._read(lambda con: sqlite_io.arrow_table(con, _EXTREMES_COLUMNS, source, (int(experiment_id),))).to_pandas()
 
     def run(self, run_id: str) -> RunDetail:
         if not self.direct:
@@ -298,7 +311,7 @@ class SqliteTracker(Tracker):
             artifact_uri=row["artifact_uri"] or "",
             lifecycle_stage=row["lifecycle_stage"],
             params=dict(frames[1].itertuples(index=False)),
-            metrics={k: float(v) for k, v in frames[2].itertuples(index=False)},
+            metrics={k: float("nan") if v is None else float(v) for k, v in frames[2].itertuples(index=False)},
             tags=tags,
             inputs=inputs,
             child_run_ids=tuple(frames[4]["run_uuid"]),
@@ -306,8 +319,7 @@ class SqliteTracker(Tracker):
 
     # ---- artifacts --------------------------------------------------------------------------------------------
     def _artifact_root(self, run_id: str) -> tuple[str, Path | None]:
-        with closing_sqlite(self.db_path) as con:
-            row = con.execute("SELECT artifact_uri FROM runs WHERE run_uuid = ?", (run_id,)).fetchone()
+        row = self._read(lambda con: con.execute("SELECT artifact_uri FROM runs WHERE run_uuid = ?", (run_id,)).fetchone())
         if row is None:
             raise RunNotFoundError(f"No run with id {run_id!r} in {self.uri}.")
         uri = row[0] or ""
@@ -352,15 +364,18 @@ class SqliteTracker(Tracker):
             if len(value) > _MAX_TAG_VALUE:
                 raise TrackerWriteError(f"Tag {key!r} is {len(value)} characters long; MLflow keeps at most {_MAX_TAG_VALUE}.")
             rows.append((key, value, run_id))
+
+        def upsert(con: sqlite3.Connection) -> None:
+            if con.execute("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() is None:
+                raise RunNotFoundError(f"No run with id {run_id!r} in {self.uri}.")
+            con.executemany(
+                "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
+                "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
+                rows,
+            )
+
         try:
-            with closing_sqlite(self.db_path, write=True) as con, con:
-                if con.execute("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() is None:
-                    raise RunNotFoundError(f"No run with id {run_id!r} in {self.uri}.")
-                con.executemany(
-                    "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
-                    "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
-                    rows,
-                )
+            sqlite_io.write(self.db_path, upsert)
         except sqlite3.OperationalError as exc:
             raise TrackerWriteError(
                 f"Could not save tags to {self.db_path}: {exc}. The file may be read-only or locked by a long "
