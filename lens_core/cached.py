@@ -56,9 +56,13 @@ def require_login() -> None:
         st.stop()
     lens = _secret_section("lens")
     email = st.user.get("email")
-    if not is_allowed(email, lens.get("allowed_emails", []), lens.get("allowed_domains", [])):
-        st.error(f"**{email or 'This account'} is not on this portal's allow-list.** Ask its administrator to add "
-                 "you, or log in with another account.", icon=":material/block:")
+    lists = (lens.get("allowed_emails", []), lens.get("allowed_domains", []))
+    verified = st.user.get("email_verified")  # when the provider sends it, an unverified address is not admitted
+    if not is_allowed(email, *lists, email_verified=verified):
+        why = ("has not been verified by your identity provider" if is_allowed(email, *lists)
+               else "is not on this portal's allow-list")
+        st.error(f"**{email or 'This account'} {why}.** Ask its administrator to add you, or log in with another "
+                 "account.", icon=":material/block:")
         st.button("Log out", icon=":material/logout:", on_click=st.logout)
         st.stop()
 
@@ -295,9 +299,10 @@ def instances_file(uri: str, run_id: str, table: pd.DataFrame) -> object:
 
 @st.cache_data(ttl=60, max_entries=32, show_spinner=False)
 def _shared_datasets(_tracker: Tracker, uri: str, run_ids: tuple[str, ...]) -> dict[str, dict[str, object]]:
+    from lens_core.confine import dataset_roots
     from lens_core.datasets_across import shared_datasets
 
-    return shared_datasets([_tracker.run(r) for r in run_ids])
+    return shared_datasets([_tracker.run(r) for r in run_ids], lambda run: dataset_roots(_tracker, run.artifact_uri))
 
 
 def shared_datasets(t: Tracker, run_ids: tuple[str, ...]) -> dict[str, dict[str, object]]:

@@ -176,6 +176,8 @@ def literal_path(path: str | os.PathLike[str]) -> str:
     from lens_core.errors import LensError
 
     target = real(text)
+    if not target.is_file():
+        raise LensError(f"No file {Path(text).name!r} to read.")
     folder = cache_dir() / "literal"
     suffix = "".join(c for c in Path(text).suffix if c.isalnum() or c == ".")
     alias = folder / f"{hashlib.sha256(str(target).encode()).hexdigest()[:32]}{suffix}"

@@ -5,36 +5,40 @@ overlay; other columns are counted per value (the most frequent values over all 
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from lens_core import query as q
+from lens_core.confine import dataset_path
+from lens_core.errors import OutsideRootsError
 from lens_core.model import RunDetail
-from lens_core.trackers.artifacts import local_path_from_uri
+
+Roots = Sequence[str | Path]
 
 TOP_VALUES = 20
 
 
-def dataset_file(source: str) -> Path | None:
-    """The local, readable table a dataset input's source names, or None."""
+def dataset_file(source: str, roots: Roots) -> Path | None:
+    """The local, readable table a dataset input's source names, when it is inside ``roots`` (the store's folders,
+    the data roots: :func:`lens_core.confine.dataset_roots`), else None."""
     try:
-        data = json.loads(source) if source else {}
-    except ValueError:
-        data = {"uri": source}
-    uri = (data.get("uri") or data.get("path")) if isinstance(data, dict) else None
-    path = local_path_from_uri(str(uri)) if uri else None
-    return path if path is not None and path.is_file() and q.readable_format(path) else None
+        path = dataset_path(source, roots)
+    except (OutsideRootsError, OSError, ValueError):
+        return None
+    return path if path is not None and q.readable_format(path) else None
 
 
-def shared_datasets(details: Sequence[RunDetail]) -> dict[str, dict[str, Path]]:
-    """Dataset name → {run_id: file} for the datasets at least two of the runs logged with a readable source."""
+def shared_datasets(details: Sequence[RunDetail], roots: Roots | Callable[[RunDetail], Roots]
+                    ) -> dict[str, dict[str, Path]]:
+    """Dataset name → {run_id: file} for the datasets at least two of the runs logged with a readable source
+    inside ``roots`` (or ``roots(run)``)."""
     found: dict[str, dict[str, Path]] = {}
     for detail in details:
+        allowed = roots(detail) if callable(roots) else roots
         for dataset in detail.inputs:
-            if (path := dataset_file(dataset.source)) is not None:
+            if (path := dataset_file(dataset.source, allowed)) is not None:
                 found.setdefault(dataset.name, {})[detail.run_id] = path
     return {name: files for name, files in sorted(found.items()) if len(files) >= 2}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,12 @@ def explore(path: Path, *, key: str) -> None:
     except pr.ProfileFailedError as exc:
         _profile_failed(source, exc, key)
         return
-    except (q.QueryError, OSError) as exc:
+    except q.QueryError as exc:
         st.warning(f"This file could not be read as a table: {exc}", icon=":material/table_view:")
+        return
+    except OSError as exc:  # its strerror, not the server's path
+        st.warning(f"This file could not be read as a table: {exc.strerror or type(exc).__name__}.",
+                   icon=":material/table_view:")
         return
     if not p.columns:
         st.info("This file holds no columns.")
@@ -423,19 +428,17 @@ def is_table_file(path: Path) -> bool:
     return len(lines) >= 2 and all(line.startswith("{") for line in lines[:2])
 
 
-def local_table(source: str) -> Path | None:
-    """A dataset source (a path or a ``file:`` URI) as a local file the explorer can open, else None."""
-    from urllib.parse import unquote, urlparse
+def local_table(source: str, roots: Sequence[str | Path]) -> Path | None:
+    """A dataset source (a path or a ``file:`` URI) as a local file the explorer can open, else None. Only files
+    whose real path is inside ``roots`` are opened (:func:`lens_core.confine.dataset_roots`): others raise
+    :class:`~lens_core.errors.OutsideRootsError`, whose message says how an operator allows them."""
+    from lens_core.confine import dataset_path
+    from lens_core.errors import OutsideRootsError
 
-    text = (source or "").strip()
-    if not text:
-        return None
-    if text.startswith("file:"):
-        text = unquote(urlparse(text).path)
-    elif "://" in text:
-        return None
     try:
-        path = Path(text).expanduser()
-        return path if path.is_file() and is_table_file(path) else None
+        path = dataset_path(source, roots)
+        return path if path is not None and is_table_file(path) else None
+    except OutsideRootsError:  # an OSError too: said, not swallowed
+        raise
     except (OSError, ValueError):
         return None

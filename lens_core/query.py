@@ -222,15 +222,23 @@ def source_sql(source: Source) -> tuple[str, list[Any]]:
 
 
 def file_sql(source: Source) -> tuple[str, list[Any]]:
-    """The table function reading a source file, with the path as a bound parameter."""
+    """The table function reading a source file, with the path as a bound parameter. DuckDB reads ``*``, ``?``,
+    ``[…]`` and ``{…}`` in a path as a pattern: a name holding them is passed as a literal alias of the one file
+    (:func:`lens_core.confine.literal_path`), so no other file is ever read."""
+    from lens_core.confine import literal_path
+
+    try:
+        path = literal_path(source.path)
+    except LensError as exc:
+        raise QueryError(str(exc)) from exc
     if source.format == "parquet":
-        return "read_parquet(?)", [source.path]
+        return "read_parquet(?)", [path]
     if source.format == "csv":
-        return "read_csv(?, header = true, sample_size = 20480)", [source.path]
+        return "read_csv(?, header = true, sample_size = 20480)", [path]
     if source.format == "tsv":
-        return "read_csv(?, delim = '\t', header = true, sample_size = 20480)", [source.path]
+        return "read_csv(?, delim = '\t', header = true, sample_size = 20480)", [path]
     if source.format == "json":
-        return "read_json_auto(?)", [source.path]
+        return "read_json_auto(?)", [path]
     raise QueryError(f"Unknown format {source.format!r}")
 
 
@@ -495,9 +503,12 @@ def _execute(sql: str, params: Sequence[Any], timeout: float, *, arrow: bool = F
 
 
 def _clean_message(exc: Exception) -> str:
+    """DuckDB's first paragraph, without the server's folders (a file is named by its name only)."""
+    from lens_core.confine import hide_paths
+
     text = str(exc).strip()
     first = text.split("\n\n")[0]
-    return first[:600]
+    return hide_paths(first)[:600]
 
 
 def run(req: QueryRequest, *, timeout: float = DEFAULT_TIMEOUT, max_rows: int = DEFAULT_MAX_ROWS) -> QueryResult:

@@ -15,6 +15,7 @@ import streamlit as st
 
 from lens_core import cached, explorer_ui
 from lens_core import workflow as wf
+from lens_core.confine import dataset_roots, hide_paths
 from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError, TrackerUnreachableError
 from lens_core.model import ArtifactRef, RunDetail
 
@@ -546,7 +547,7 @@ def show_artifact(run: RunDetail, path: str, ref: ArtifactRef | None) -> None:
         try:
             frame, total = cached.table_preview(str(local), (local.stat().st_mtime, size))
         except (ValueError, OSError) as exc:  # a malformed file is the artifact's problem, not the page's
-            st.warning(f"This file could not be read as a table: {exc}")
+            st.warning(f"This file could not be read as a table: {hide_paths(str(exc))}")
         else:
             st.dataframe(frame, width="stretch", height=min(38 + 35 * len(frame), 460))
             shown = plural(len(frame), "row") if total == len(frame) else (
@@ -586,7 +587,14 @@ def show_dataset(run: RunDetail, name: str) -> None:
     if extra:
         st.markdown("**Profile**")
         st.json(extra, expanded=1)
-    if (data := explorer_ui.local_table(wf.dataset_source(dataset))) is not None:
+    from lens_core.errors import OutsideRootsError
+
+    try:
+        data = explorer_ui.local_table(wf.dataset_source(dataset), dataset_roots(tracker, run.artifact_uri))
+    except OutsideRootsError as exc:  # the metadata above, and how an operator allows the folder
+        st.info(str(exc), icon=":material/lock:")
+        return
+    if data is not None:
         st.markdown("**Data**")
         explorer_ui.explore(data, key=f"explore.{run.run_id}.dataset.{name}")
     else:

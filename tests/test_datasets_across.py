@@ -53,5 +53,7 @@ def test_common_columns_and_shared_datasets(files, tmp_path):
 
     details = [detail("r0", json.dumps({"uri": str(files["r0"])})), detail("r1", json.dumps({"uri": files["r1"].as_uri()})),
                detail("r2", json.dumps({"uri": "/nowhere/else.csv"}))]
-    assert shared_datasets(details) == {"train": {"r0": files["r0"], "r1": files["r1"]}}
-    assert dataset_file("not json") is None
+    assert shared_datasets(details, [tmp_path]) == {"train": {"r0": files["r0"], "r1": files["r1"]}}
+    assert shared_datasets(details, lambda run: [tmp_path]) == shared_datasets(details, [tmp_path])
+    assert shared_datasets(details, [tmp_path / "elsewhere"]) == {}  # outside the allowed folders: not read
+    assert dataset_file("not json", [tmp_path]) is None

@@ -272,9 +272,9 @@ def test_json_records_are_tables(tmp_path: Path):
     assert explorer_ui.is_table_file(tmp_path / "records.json")
     assert explorer_ui.is_table_file(tmp_path / "lines.jsonl")
     assert not explorer_ui.is_table_file(tmp_path / "config.json")
-    assert explorer_ui.local_table((tmp_path / "records.json").as_uri()) == tmp_path / "records.json"
-    assert explorer_ui.local_table("s3://bucket/data.parquet") is None
-    assert explorer_ui.local_table(str(tmp_path / "missing.csv")) is None
+    assert explorer_ui.local_table((tmp_path / "records.json").as_uri(), [tmp_path]) == tmp_path / "records.json"
+    assert explorer_ui.local_table("s3://bucket/data.parquet", [tmp_path]) is None
+    assert explorer_ui.local_table(str(tmp_path / "missing.csv"), [tmp_path]) is None
     p = pr.profile(q.Source.of(tmp_path / "records.json"))
     assert p.rows == 2 and [c.name for c in p.columns] == ["a", "b"]
 

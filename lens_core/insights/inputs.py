@@ -21,7 +21,6 @@ from the tracker you configured.
 from __future__ import annotations
 
 import importlib.util
-import json
 import pickle
 import sqlite3
 from collections.abc import Iterator
@@ -33,7 +32,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from lens_core.errors import LensError
+from lens_core.confine import confine_tree, dataset_path, dataset_roots, hide_paths, is_inside
+from lens_core.errors import LensError, OutsideRootsError
 from lens_core.trackers.artifacts import ArtifactCache, download_remote, local_path_from_uri
 
 Task = Literal["binary", "multiclass", "regression"]
@@ -217,7 +217,9 @@ def _mlflow_model_folders(tracker: Any, run_id: str) -> Iterator[tuple[Path, str
         local = local_path_from_uri(location)
         if local is not None:
             if (local / "MLmodel").is_file():
-                yield local, f"logged model {model_id}"
+                # a model folder is read whole: every file in it must be its own, no link out of it
+                yield confine_tree(local, [local], f"The logged model {model_id} holds a link to a file outside "
+                                   "its folder: it is not loaded."), f"logged model {model_id}"
             continue
         try:
             folder = download_remote(location, "", tracker.uri, _artifact_cache())
@@ -337,7 +339,7 @@ def _load_mlflow_model(folder: Path, label: str) -> Any:
             missing=(f"package {exc.name}",), snippet=f"pip install {exc.name}",
         ) from exc
     except Exception as exc:
-        raise ModelLoadError(f"The {label} could not be loaded: {type(exc).__name__}: {exc}",
+        raise ModelLoadError(f"The {label} could not be loaded: {type(exc).__name__}: {hide_paths(str(exc))}",
                              missing=("a loadable model",)) from exc
 
 
@@ -377,7 +379,7 @@ def _unpickle(path: Path) -> Any:
 
             return joblib.load(path)
         except Exception as exc:
-            raise ModelLoadError(f"{FOLDER}/model.pkl could not be unpickled: {type(exc).__name__}: {exc}",
+            raise ModelLoadError(f"{FOLDER}/model.pkl could not be unpickled: {type(exc).__name__}: {hide_paths(str(exc))}",
                                  missing=("a loadable model",)) from exc
 
 
@@ -412,7 +414,7 @@ def _dataset_split(tracker: Any, detail: Any, contexts: tuple[str, ...], feature
     for dataset in detail.inputs:
         if (dataset.context or "").lower() not in contexts:
             continue
-        path = _dataset_path(dataset.source)
+        path = _dataset_path(dataset.source, dataset_roots(tracker, getattr(detail, "artifact_uri", "")))
         if path is None:
             continue
         try:
@@ -425,18 +427,16 @@ def _dataset_split(tracker: Any, detail: Any, contexts: tuple[str, ...], feature
         X = frame.drop(columns=target)
         if features is not None:
             X = X[features]
-        return X, frame[target], f"dataset input {dataset.name!r} (context {dataset.context}) from {path}"
+        return X, frame[target], f"dataset input {dataset.name!r} (context {dataset.context}) from {path.name}"
     return None
 
 
-def _dataset_path(source: str) -> Path | None:
+def _dataset_path(source: str, roots: list[Path]) -> Path | None:
+    """The dataset's local file when it is inside the allowed roots (see :mod:`lens_core.confine`), else None."""
     try:
-        data = json.loads(source) if source else {}
-    except ValueError:
-        data = {"uri": source}
-    uri = data.get("uri") or data.get("path") or data.get("url") if isinstance(data, dict) else None
-    local = local_path_from_uri(str(uri)) if uri else None
-    return local if local is not None and local.is_file() else None
+        return dataset_path(source, roots)
+    except (OutsideRootsError, OSError, ValueError):
+        return None
 
 
 def _target_column(frame: pd.DataFrame, features: list[str] | None) -> str | None:
@@ -479,7 +479,8 @@ def availability(tracker: Any, detail: Any) -> Availability:
         if logged := _logged_models(tracker, run_id):
             model = f"logged model {logged[0][0]}"
             local = local_path_from_uri(logged[0][1])
-            problem = _flavor_problem(local / "MLmodel" if local is not None else None, model)
+            mlmodel = local / "MLmodel" if local is not None else None
+            problem = _flavor_problem(mlmodel if mlmodel is not None and is_inside(mlmodel, [local]) else None, model)
     except Exception:  # noqa: BLE001 - an unreadable store just means "look elsewhere"
         model = None
     try:
@@ -503,8 +504,9 @@ def availability(tracker: Any, detail: Any) -> Availability:
                 continue
     if model is None and "model.pkl" in layout:
         model = f"{FOLDER}/model.pkl"
+    roots = dataset_roots(tracker, getattr(detail, "artifact_uri", ""))
     test = next((f"dataset input {d.name!r}" for d in detail.inputs
-                 if (d.context or "").lower() in TEST_CONTEXTS and _dataset_path(d.source) is not None), None)
+                 if (d.context or "").lower() in TEST_CONTEXTS and _dataset_path(d.source, roots) is not None), None)
     if test is None and {"X_test.csv", "Y_test.csv"} <= layout:
         test = f"{FOLDER}/X_test.csv"
     return Availability(model, test, problem)

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from lens_core.confine import hide_paths
 from lens_core.errors import ArtifactNotFoundError, RunNotFoundError, TrackerWriteError
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
 from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
@@ -418,7 +419,7 @@ class MlrunsTracker(Tracker):
                     f.write(str(value))
                 os.replace(tmp, target)
         except (OSError, ArtifactNotFoundError) as exc:
-            raise TrackerWriteError(f"Could not save tags in {run_dir}: {exc}") from exc
+            raise TrackerWriteError(f"Could not save tags on run {run_id}: {hide_paths(str(exc))}") from exc
         self.forget()
 
 
