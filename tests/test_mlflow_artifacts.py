@@ -140,3 +140,26 @@ def test_run_page_without_them_says_where_they_are(monkeypatch, proxied_store, t
         text = shown(at)
         assert "kept by the MLflow server that logged this run" in text, text
         assert "localhost" not in text
+
+
+def test_artifacts_destination_from_secrets(monkeypatch, proxied_store, tmp_path):
+    """``[lens] artifacts_destination`` in secrets.toml reaches the tracker the pages use."""
+    from lens_core import cached
+
+    root, _, run_id = proxied_store
+    monkeypatch.delenv("LENS_ARTIFACTS_DESTINATION", raising=False)
+    uri = without_mlartifacts(proxied_store, tmp_path)
+    elsewhere = tmp_path / "server-files"
+    shutil.copytree(root / "mlartifacts", elsewhere)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    cached._open.clear()  # the tracker is opened once per URI, with the options of that moment
+    try:
+        at = AppTest.from_file(HOME, default_timeout=60)
+        at.secrets["lens"] = {"artifacts_destination": str(elsewhere)}
+        at.query_params.update({"run": run_id, "item": "artifact:notes/readme.txt"})
+        at.switch_page(RUN_PAGE)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert "kept by the server" in shown(at) and "kept by the MLflow server" not in shown(at)
+    finally:
+        cached._open.clear()

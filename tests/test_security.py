@@ -394,3 +394,37 @@ def test_login_refuses_an_unverified_address(monkeypatch, sqlite_store, verified
         assert not at.error and at.dataframe
     else:
         assert "not been verified" in at.error[0].value and not at.dataframe and not at.metric
+
+
+def test_model_insights_page_loads_nothing_from_outside(hostile, monkeypatch):
+    kind, uri, rid, store, outside = hostile
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    at = AppTest.from_file(HOME, default_timeout=90)
+    at.query_params["run"] = rid
+    at.switch_page("pages/4_Model_insights.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    page = everything_on(at)
+    assert SECRET_TEXT not in page and SECRET_CSV not in page
+    assert not (outside / "UNPICKLED").exists()
+
+
+def test_data_roots_from_secrets_open_the_dataset(hostile, monkeypatch):
+    """``[lens] data_roots`` in secrets.toml reaches the tracker: the outside dataset then opens in the explorer."""
+    kind, uri, rid, store, outside = hostile
+    from lens_core import cached
+
+    monkeypatch.delenv("LENS_DATA_ROOTS", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    cached._open.clear()  # the tracker is opened once per URI, with the options of that moment
+    try:
+        at = AppTest.from_file(HOME, default_timeout=90)
+        at.secrets["lens"] = {"data_roots": [str(outside)]}
+        at.query_params.update({"run": rid, "item": "dataset:outside"})
+        at.switch_page(RUN_PAGE)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert "data_roots" not in all_text(at)
+        assert SECRET_CSV in everything_on(at)  # allowed by the operator: the explorer shows the table
+    finally:
+        cached._open.clear()
