@@ -130,8 +130,9 @@ def run_live_store(db: Path, experiment_id: str, *, seconds: float, loggers: int
             guarded("runs", runs)
             if table is not None and len(table):
                 ids = list(table["run_id"])
-                guarded("run", lambda: tracker.run(rng.choice(ids)))
-                guarded("history", lambda: tracker.metric_history(rng.sample(ids, min(20, len(ids))), list(METRICS)))
+                one, some = rng.choice(ids), rng.sample(ids, min(20, len(ids)))
+                guarded("run", lambda one=one: tracker.run(one))
+                guarded("history", lambda some=some: tracker.metric_history(some, list(METRICS)))
 
     def rater() -> None:
         rng = random.Random(7)

@@ -24,7 +24,6 @@ import importlib.util
 import pickle
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -259,19 +258,22 @@ def _logged_models(tracker: Any, run_id: str) -> list[tuple[str, str]]:
 
 
 def _logged_models_sqlite(db_path: Path, run_id: str) -> list[tuple[str, str]]:
-    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as con:
+    from lens_core.trackers import sqlite_io
+
+    def read(con: sqlite3.Connection) -> list[tuple[object, object]]:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "logged_models" not in tables:
             return []
         outputs = ("OR model_id IN (SELECT destination_id FROM inputs WHERE source_type = 'RUN_OUTPUT' "
                    "AND source_id = ? AND destination_type = 'MODEL_OUTPUT')") if "inputs" in tables else ""
-        rows = con.execute(
+        return con.execute(
             "SELECT model_id, artifact_location FROM logged_models WHERE (source_run_id = ? "
             f"{outputs}) AND (lifecycle_stage IS NULL OR lifecycle_stage != 'deleted') "
             "ORDER BY creation_timestamp_ms DESC",
             (run_id, run_id) if outputs else (run_id,),
         ).fetchall()
-    return [(str(a), str(b)) for a, b in rows]
+
+    return [(str(a), str(b)) for a, b in sqlite_io.read(db_path, read)]
 
 
 def _logged_models_client(client: Any, run_id: str) -> list[tuple[str, str]]:

@@ -18,7 +18,6 @@ import pandas as pd
 import pyarrow as pa
 
 from lens_core.errors import (
-    ArtifactNotFoundError,
     RunNotFoundError,
     TrackerNotFoundError,
     TrackerWriteError,
@@ -27,15 +26,14 @@ from lens_core.errors import (
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
 from lens_core.paths import cache_dir
 from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.trackers import sqlite_io
 from lens_core.trackers.artifacts import (
     ArtifactCache,
     download_remote,
     list_local,
     list_remote,
     local_path_from_uri,
-    safe_join,
 )
-from lens_core.trackers import sqlite_io
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.mlflow_revisions import DIRECT_READ_REVISIONS
 
@@ -251,7 +249,9 @@ class SqliteTracker(Tracker):
             if keys is not None:
                 source += f" AND key IN ({', '.join('?' * len(keys))})"
                 params += keys
-            tables.append(self._read(lambda con: sqlite_io.arrow_table(con, _HISTORY_COLUMNS, source, params)))
+            tables.append(self._read(
+                lambda con, source=source, params=params: sqlite_io.arrow_table(con, _HISTORY_COLUMNS, source, params)
+            ))
         return pa.concat_tables(tables).to_pandas()
 
     def _load_extremes(self, experiment_id: str) -> pd.DataFrame:
@@ -269,8 +269,7 @@ class SqliteTracker(Tracker):
         queries: list[tuple[str, Sequence[object]]] = [
             (info_sql, (run_id,)),
             ("SELECT key, value FROM params WHERE run_uuid = ?", (run_id,)),
-            ("SELECT key, CASE WHEN is_nan THEN NULL ELSE value END AS value FROM latest_metrics "
-             "WHERE run_uuid = ?", (run_id,)),
+            ("SELECT key, iif(is_nan, NULL, value) AS value FROM latest_metrics WHERE run_uuid = ?", (run_id,)),
             ("SELECT key, value FROM tags WHERE run_uuid = ?", (run_id,)),
             ("""SELECT t.run_uuid FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid
                 WHERE t.key = 'mlflow.parentRunId' AND t.value = ? AND r.lifecycle_stage = 'active'
