@@ -45,7 +45,7 @@ _MAX_TAG_KEY, _MAX_TAG_VALUE = 250, 8000
 
 _RUN_FILTER = "r.experiment_id = ? AND r.lifecycle_stage = 'active'"
 _INFO_COLUMNS = (
-    sqlite_io.Column("run_id", "r.run_uuid"),
+    sqlite_io.Column("run_id", "r.run_uuid", nullable=False),
     sqlite_io.Column("run_name", "r.name"),
     sqlite_io.Column("experiment_id", "CAST(r.experiment_id AS TEXT)"),
     sqlite_io.Column("status", "r.status"),
@@ -57,31 +57,31 @@ _INFO_FROM = f"FROM runs r WHERE {_RUN_FILTER}"
 #: Latest metrics in table order: ``+`` keeps SQLite from the run_uuid index, so rows come in rowid order with no
 #: sort, the same order for the floats and for their ids.
 _LATEST_COLUMNS = (
-    sqlite_io.Column("run_id", "m.run_uuid"),
-    sqlite_io.Column("key", "m.key"),
+    sqlite_io.Column("run_id", "m.run_uuid", nullable=False),
+    sqlite_io.Column("key", "m.key", nullable=False),
     sqlite_io.Column("value", "iif(m.is_nan, NULL, m.value)", "real"),
 )
 _LATEST_FROM = f"FROM latest_metrics m JOIN runs r ON r.run_uuid = m.run_uuid WHERE {_RUN_FILTER}"
 _PARAMS_COLUMNS = (
-    sqlite_io.Column("run_id", "p.run_uuid"),
-    sqlite_io.Column("key", "p.key"),
-    sqlite_io.Column("value", "p.value"),
+    sqlite_io.Column("run_id", "p.run_uuid", nullable=False),
+    sqlite_io.Column("key", "p.key", nullable=False),
+    sqlite_io.Column("value", "p.value", nullable=False),
 )
 _TAGS_COLUMNS = (
-    sqlite_io.Column("run_id", "t.run_uuid"),
-    sqlite_io.Column("key", "t.key"),
+    sqlite_io.Column("run_id", "t.run_uuid", nullable=False),
+    sqlite_io.Column("key", "t.key", nullable=False),
     sqlite_io.Column("value", "t.value"),
 )
 _HISTORY_COLUMNS = (
-    sqlite_io.Column("run_id", "run_uuid"),
-    sqlite_io.Column("key", "key"),
-    sqlite_io.Column("step", "step", "integer"),
-    sqlite_io.Column("timestamp", "timestamp", "integer"),
+    sqlite_io.Column("run_id", "run_uuid", nullable=False),
+    sqlite_io.Column("key", "key", nullable=False),
+    sqlite_io.Column("step", "step", "integer", nullable=False),
+    sqlite_io.Column("timestamp", "timestamp", "integer", nullable=False),
     sqlite_io.Column("value", "iif(is_nan, NULL, value)", "real"),
 )
 _EXTREMES_COLUMNS = (
-    sqlite_io.Column("run_id", "m.run_uuid"),
-    sqlite_io.Column("key", "m.key"),
+    sqlite_io.Column("run_id", "m.run_uuid", nullable=False),
+    sqlite_io.Column("key", "m.key", nullable=False),
     sqlite_io.Column("min", "min(iif(m.is_nan, NULL, m.value))", "real"),
     sqlite_io.Column("max", "max(iif(m.is_nan, NULL, m.value))", "real"),
 )

@@ -128,6 +128,8 @@ class Column:
     name: str
     expression: str
     kind: ColumnKind = "text"
+    #: False where the schema says NOT NULL: SQLite then skips the NULL marker and count for this column.
+    nullable: bool = True
 
 
 def arrow_table(con: sqlite3.Connection, columns: Sequence[Column], source: str,
@@ -143,24 +145,27 @@ def arrow_table(con: sqlite3.Connection, columns: Sequence[Column], source: str,
     inner = ", ".join(f"{column.expression} AS c{i}" for i, column in enumerate(columns))
     if any(column.kind == "real" for column in columns) and not real_text_is_exact():
         return _rows_table(con, columns, f"SELECT {inner} {source}", params)
-    joined = ", ".join(f"group_concat(iif(c{i} IS NULL, char(31), {_as_text(f'c{i}', column.kind)}), char(30))"
-                       for i, column in enumerate(columns))
-    counts = ", ".join(f"count(c{i})" for i in range(len(columns)))
+    texts = []
+    for i, column in enumerate(columns):
+        text = _as_text(f"c{i}", column.kind)
+        texts.append(f"count(c{i}), group_concat(iif(c{i} IS NULL, char(31), {text}), char(30))" if column.nullable
+                     else f"count(*), group_concat({text}, char(30))")
     try:
-        found = con.execute(f"SELECT count(*), {counts}, {joined} FROM (SELECT {inner} {source})",
+        found = con.execute(f"SELECT count(*), {', '.join(texts)} FROM (SELECT {inner} {source})",
                             tuple(params)).fetchone()
     except sqlite3.DataError:  # "string or blob too big": one column's text over SQLite's 1 GB limit
         return _rows_table(con, columns, f"SELECT {inner} {source}", params)
-    total, non_null, texts = found[0], found[1 : 1 + len(columns)], found[1 + len(columns) :]
+    total = found[0]
     if not total:
         return pa.table({c.name: pa.array([], _ARROW_TYPES[c.kind]) for c in columns})
     arrays = []
-    for column, text, present in zip(columns, texts, non_null, strict=True):
+    for column, present, text in zip(columns, found[1::2], found[2::2], strict=True):
         values = pc.split_pattern(pa.array([text], pa.large_string()), "\x1e")[0].values
-        missing = pc.equal(values, "\x1f")
-        if len(values) != total or pc.sum(missing).as_py() != total - present:
+        missing = pc.equal(values, "\x1f") if column.nullable else None
+        if len(values) != total or (missing is not None and pc.sum(missing).as_py() != total - present):
             return _rows_table(con, columns, f"SELECT {inner} {source}", params)
-        values = pc.if_else(missing, pa.scalar(None, pa.large_string()), values)
+        if missing is not None:
+            values = pc.if_else(missing, pa.scalar(None, pa.large_string()), values)
         arrays.append(values.cast(_ARROW_TYPES[column.kind]))
     return pa.table({column.name: array for column, array in zip(columns, arrays, strict=True)})
 
