@@ -30,6 +30,7 @@ st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", 
 COMPARE_PAGE, RUN_PAGE, HYPERPARAMS_PAGE = "pages/1_Compare.py", "pages/2_Run.py", "pages/3_Hyperparameters.py"
 SELECTED = "lens.selected_runs"  # run ids selected on Home, read by the other pages
 
+cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
 tracker = cached.tracker()
 experiments = cached.experiments(tracker, notify=False)  # the runs table warns, with its age
 

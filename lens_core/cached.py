@@ -2,6 +2,10 @@
 
 Trackers are shared resources (one per URI for every session); runs tables come from the tracker's own catalog,
 which already skips unchanged experiments, so they need no second cache here.
+
+Every page starts with :func:`guard_page`, the one page-level guard: a tracker or artifact read that fails anywhere
+on the page (or in one of its fragments) ends the page run with a message and Retry under what was already drawn,
+never a traceback; last good data served instead of a failed read is announced once, at the top of the page.
 """
 from __future__ import annotations
 
@@ -11,11 +15,125 @@ import pandas as pd
 import streamlit as st
 
 from lens_core.access import is_allowed
-from lens_core.errors import LensError, TrackerUnreachableError
+from lens_core.errors import (
+    ArtifactNotFoundError,
+    LensError,
+    NotMlflowApiError,
+    StoreBusyError,
+    StoreDamagedError,
+    TrackerAuthError,
+    TrackerUnreachableError,
+)
 from lens_core.model import Experiment
 from lens_core.summary import newest_experiment, short_uri
-from lens_core.trackers import Tracker, open_tracker
+from lens_core.trackers import Tracker, faults, open_tracker
 from lens_core.workflow import format_time, read_table_preview
+
+#: Bold first words of a fault's message on the page, by kind (the first match wins).
+_HEADLINES: tuple[tuple[type[LensError], str], ...] = (
+    (TrackerAuthError, "The tracker refused access."),
+    (NotMlflowApiError, "This URL is not the MLflow API."),
+    (StoreBusyError, "The store is busy."),
+    (StoreDamagedError, "The store cannot be read."),
+    (TrackerUnreachableError, "The tracker is not answering."),
+    (ArtifactNotFoundError, "An artifact could not be read."),
+)
+
+
+class _PageGuard:
+    """What the guard keeps for one page run: the notice slot at the top of the page and the Retry keys used."""
+
+    def __init__(self) -> None:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+        self.ctx = get_script_run_ctx()
+        self.cursors = getattr(self.ctx, "cursors", None)
+        self.slot = st.empty()  # stale notices go here, above everything the page draws
+        self.notice: str | None = None  # "generic" or "specific" once the slot holds one
+        self.notice_text = ""
+        self.buttons = 0
+        self.tracker: Tracker | None = None  # set by tracker(): faults are described with its store
+        self.run = faults.start_page_run(faults.PageRun(on_stale=self.generic_notice, alive=self.alive, owner=self))
+
+    def alive(self) -> bool:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        return ctx is not None and ctx is self.ctx and getattr(ctx, "cursors", None) is self.cursors
+
+    def retry(self, where: str) -> None:
+        self.buttons += 1
+        st.button("Retry", icon=":material/refresh:", key=f"lens_retry_{where}_{self.buttons}")
+
+    def generic_notice(self, error: str) -> None:
+        if self.notice is None and self.alive():
+            self.show_notice(f"**Showing data read earlier: the tracker could not be read just now.** {error}",
+                             specific=False)
+
+    def show_notice(self, text: str, *, specific: bool) -> None:
+        with self.slot.container():
+            st.warning(text, icon=":material/cloud_off:")
+            self.retry("stale")
+        self.notice, self.notice_text = "specific" if specific else "generic", text
+        self.run.notified = True
+
+    def fault(self, exc: Exception) -> None:
+        """The message and Retry for a fault that ended the page run (or a fragment's run)."""
+        what = faults.GUARDED["fetch_artifact"] if isinstance(exc, OSError) else "reading the tracker"
+        fault = faults.translate(exc, self.tracker, what)
+        headline = next((text for kind, text in _HEADLINES if isinstance(fault, kind)), "Cannot read the tracker.")
+        if self.notice is not None and self.alive():  # one Retry: the error's, below; the notice keeps its text
+            self.slot.warning(self.notice_text, icon=":material/cloud_off:")
+        st.error(f"**{headline}** {fault}", icon=":material/error:")
+        if not isinstance(fault, TrackerAuthError):  # new credentials need a restart, not a retry
+            self.retry("fault")
+
+
+def _guard() -> _PageGuard | None:
+    """The guard of the running page run, if the page installed one."""
+    guard = getattr(faults.current(), "owner", None)
+    return guard if isinstance(guard, _PageGuard) else None
+
+
+def guard_page() -> None:
+    """The page-level guard; call it once, first thing after ``st.set_page_config``. From then on, in this page
+    run and in its fragments' runs:
+
+    - a LensError the page did not handle, or any other exception from reading a tracker or an artifact (see
+      :func:`lens_core.trackers.faults.is_read_fault`), ends the run with the message (``st.error``) and Retry
+      (none for refused credentials: they need a restart), below what was already drawn — no traceback;
+    - last good data served instead of a failed read puts one notice with Retry at the top of the page;
+    - a tracker that failed slowly (no answer, a busy store) fails at once for the rest of the page run.
+
+    Streamlit's own control flow (``st.stop``, ``st.rerun``, ``st.switch_page``) never reaches it; other
+    exceptions (bugs) still show Streamlit's traceback. It works through Streamlit's script-error handler, so the
+    page body needs no ``with`` block and a fragment's failure stays inside the fragment.
+    """
+    page = _PageGuard()
+    if page.ctx is None:  # bare mode (no script run): nothing to guard
+        return
+
+    def on_script_error(exc: Exception) -> bool:
+        if not faults.is_read_fault(exc):
+            return False  # a bug: Streamlit shows the traceback
+        page.fault(exc)
+        return True
+
+    page.ctx.on_script_error = on_script_error
+
+
+def _stale_notice(text: str) -> None:
+    """A page's own notice that it shows last good data: in the guard's slot (replacing the generic one), else
+    where the page is."""
+    if (page := _guard()) is not None:
+        page.show_notice(text, specific=True)
+        return
+    st.warning(text, icon=":material/cloud_off:")
+    st.button("Retry", icon=":material/refresh:", key=f"lens_retry_stale_{abs(hash(text)) % 10**8}")
+
+
+def _stale_reason(t: Tracker) -> str:
+    return "the store could not be read" if faults.store_path(t) is not None else "the tracker did not answer"
 
 
 def configured_uri() -> str | None:
@@ -80,7 +198,10 @@ def tracker() -> Tracker:
                 bar = st.progress(0.0, text="Building the demo store (first start only, under a minute)…")
                 ensure_demo_store(progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
                 bar.empty()
-        return _open(uri)
+        opened = _open(uri)
+        if (page := _guard()) is not None:
+            page.tracker = opened
+        return opened
     except LensError as exc:
         st.error(f"**Cannot open the tracker.** {exc}", icon=":material/error:")
         if isinstance(exc, TrackerUnreachableError):  # a slow or restarting server may answer the next time
@@ -94,41 +215,24 @@ def tracker() -> Tracker:
 
 
 def experiments(t: Tracker, *, notify: bool = True) -> list[Experiment]:
-    """The tracker's experiments. When the tracker stops answering after a successful read, the experiments read
-    last, with a warning and a retry button — ``notify=False`` on pages that read a runs table next, whose own
-    warning says how old it is; when it never answered, a message, a retry button and a stop."""
-    try:
-        found, error = t.experiments_or_last()
-    except LensError as exc:
-        st.error(f"**Cannot list the experiments.** {exc}", icon=":material/error:")
-        if isinstance(exc, TrackerUnreachableError):
-            st.button("Retry", icon=":material/refresh:", key="lens_retry_experiments")
-        st.stop()
-        raise  # unreachable: st.stop() raises
+    """The tracker's experiments. When the tracker fails after a successful read, the experiments read last, with
+    a notice and Retry — ``notify=False`` on pages that read a runs table next, whose own notice says how old it
+    is; when it never answered, the page guard's message and Retry."""
+    found, error = t.experiments_or_last()
     if error is not None and notify:
-        st.warning(f"**The tracker did not answer: showing the experiments read earlier.** {error}",
-                   icon=":material/cloud_off:")
-        st.button("Retry", icon=":material/refresh:", key="lens_retry_experiments")
+        _stale_notice(f"**Showing the experiments read earlier: {_stale_reason(t)}.** {error}")
     return found
 
 
 def runs(t: Tracker, experiment_id: str, *, notify: bool = True) -> pd.DataFrame:
-    """The runs table, or a message and a stop when the tracker fails. When the tracker stops answering after a
-    successful read, the last table stays browsable with a warning and a retry button (``notify=False`` for a
-    second read in the same page run, which must not repeat them)."""
-    try:
-        frame = t.runs(experiment_id)
-    except LensError as exc:
-        st.error(str(exc), icon=":material/error:")
-        if notify:
-            st.button("Retry", icon=":material/refresh:", key=f"lens_retry_{experiment_id}")
-        st.stop()
-        raise
+    """The runs table (a failure goes to the page guard). When the tracker fails after a successful read, the last
+    table stays browsable with a notice saying how old it is, and Retry (``notify=False`` for a second read in the
+    same page run, which must not repeat them)."""
+    frame = t.runs(experiment_id)
     if notify and (error := frame.attrs.get("lens.stale_error")):
         loaded = frame.attrs.get("lens.loaded_at")
         when = f"{loaded:%H:%M:%S} UTC" if loaded is not None else "earlier"
-        st.warning(f"**Showing runs as of {when}: the tracker did not answer.** {error}", icon=":material/cloud_off:")
-        st.button("Retry", icon=":material/refresh:", key=f"lens_retry_stale_{experiment_id}")
+        _stale_notice(f"**Showing runs as of {when}: {_stale_reason(t)}.** {error}")
     return frame
 
 

@@ -146,11 +146,7 @@ def resolve_selection(tracker: Tracker) -> None:
     else:  # back on the page from elsewhere: the last selection made here
         requested = list(STATE.get("compare.selection", home))
     STATE["compare.home"] = home
-    try:
-        located = locate_runs(tracker, requested, hints=STATE.get("compare.experiments", ()))
-    except LensError as exc:
-        st.error(str(exc), icon=":material/error:")
-        st.stop()
+    located = locate_runs(tracker, requested, hints=STATE.get("compare.experiments", ()))  # faults: the page guard
     STATE["compare.unknown"] = list(located.missing)
     if located.experiment_ids:
         STATE["compare.experiments"] = list(located.experiment_ids)
@@ -328,6 +324,7 @@ def linked_charts(charts: list[MetricChart]) -> None:
 # ---- which runs ------------------------------------------------------------------------------------------------
 if HAS_RUN_PAGE and (target := STATE.pop("compare.open_run", None)):
     st.switch_page(RUN_PAGE, query_params={"run": target})
+cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
 tracker = cached.tracker()
 experiments = {e.experiment_id: e for e in cached.experiments(tracker, notify=False)}  # runs tables warn
 resolve_selection(tracker)
@@ -497,11 +494,7 @@ with main:
     if not picked:
         exports.caption("No charts yet: pick metrics to chart.")
     if picked:
-        try:
-            history = cached.history(tracker, tuple(selected), tuple(picked), max_points)
-        except LensError as exc:
-            st.error(str(exc), icon=":material/error:")
-            st.stop()
+        history = cached.history(tracker, tuple(selected), tuple(picked), max_points)
         kinds = metric_kinds(history, picked)
         series_keys = {k for k in picked if kinds[k] == SERIES}
         metric_charts = [metric_chart(k, series=k in series_keys) for k in picked]

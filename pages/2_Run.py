@@ -16,7 +16,7 @@ import streamlit as st
 from lens_core import cached, explorer_ui
 from lens_core import workflow as wf
 from lens_core.confine import dataset_roots, hide_paths
-from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError, TrackerUnreachableError
+from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError
 from lens_core.model import ArtifactRef, RunDetail
 
 st.set_page_config(page_title="Run · ExperimentLens", page_icon=":material/science:", layout="wide")
@@ -30,6 +30,7 @@ MAX_COMPARE_RUNS = 200  # run ids in a comparison link (the URL stays under ~7 k
 MAX_CHILD_LINKS = 25
 SMALL_SECTION = 6  # tree sections this short stay open; longer ones open when they hold the selection
 
+cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
 tracker = cached.tracker()
 
 
@@ -72,11 +73,6 @@ except RunNotFoundError as exc:
     st.error(f"**This link names no run on this tracker.** {exc} It may have been deleted for good, or the "
              "link comes from another tracker. Pick a run instead:", icon=":material/search_off:")
     cached.run_picker(tracker, key="pick_")
-    st.stop()
-except LensError as exc:
-    st.error(f"**Cannot read run {run_id}.** {exc}", icon=":material/error:")
-    if isinstance(exc, TrackerUnreachableError):
-        st.button("Retry", icon=":material/refresh:", key="lens_retry_run")
     st.stop()
 
 with st.sidebar:

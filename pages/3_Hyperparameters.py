@@ -18,6 +18,7 @@ from lens_core.summary import newest_experiment
 st.set_page_config(page_title="Hyperparameters · ExperimentLens", page_icon=":material/tune:", layout="wide")
 SELECTED = "lens.selected_runs"
 
+cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
 tracker = cached.tracker()
 cached.sidebar_header(tracker)
 experiments = cached.experiments(tracker, notify=False)  # the runs table warns, with its age

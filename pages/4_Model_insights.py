@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from lens_core import cached, explorer_ui, insights
-from lens_core.errors import LensError
+from lens_core.errors import LensError, RunNotFoundError
 from lens_core.insights import explain as ex
 from lens_core.insights.inputs import InsightInputs, InsightInputsError
 from lens_core.profile import geo_role
@@ -27,6 +27,7 @@ RUN_PAGE = "pages/2_Run.py"
 POSITIVE, NEGATIVE, NEUTRAL = "#ff4b4b", "#1c83e1", "#a3acb9"
 CHART_HEIGHT = 300
 
+cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
 tracker = cached.tracker()
 cached.sidebar_header(tracker)
 
@@ -103,7 +104,7 @@ if not run_id:
 
 try:
     detail = tracker.run(run_id)
-except LensError as exc:
+except RunNotFoundError as exc:  # other faults: the page guard's message and Retry
     st.title(":material/insights: Model insights")
     st.error(str(exc), icon=":material/error:")
     cached.run_picker(tracker, key="ins.pick_", finished_only=True)
@@ -119,9 +120,6 @@ except InsightInputsError as exc:
     st.warning(f"**No model insights for this run yet.** {exc}", icon=":material/info:")
     st.markdown("Log the model and its test split in the layout ExperimentLens reads best:")
     st.code(exc.snippet, language="python" if "import" in exc.snippet else "bash")
-    st.stop()
-except LensError as exc:
-    st.error(str(exc), icon=":material/error:")
     st.stop()
 
 uri, digest = tracker.uri, inp.digest

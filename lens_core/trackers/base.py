@@ -2,27 +2,75 @@
 
 Adapters implement the ``_load_*`` / ``_list_*`` hooks; this class adds the local catalog cache (an unchanged
 experiment is never read twice: each adapter supplies a cheap change token), history downsampling and id checks.
+Every public read and write runs under :func:`lens_core.trackers.faults.translating` (adapters' own methods are
+wrapped when the subclass is created), so callers only ever see LensErrors; experiments, runs tables, metric
+extremes and runs fall back to the last good data when the tracker stops answering or its store fails.
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from lens_core.errors import ExperimentNotFoundError, TrackerAuthError, TrackerUnreachableError
+from lens_core.errors import ExperimentNotFoundError
 from lens_core.model import ArtifactRef, Experiment, RunDetail
 from lens_core.redact import redact
 from lens_core.series import HISTORY_COLUMNS, downsample_minmax
+from lens_core.trackers import faults
+from lens_core.trackers.faults import LAST_GOOD_ERRORS
 
 #: How long a runs table is trusted when an adapter has no change token (e.g. over HTTP), in seconds.
 DEFAULT_TTL_SECONDS = 30.0
 #: How many experiments' runs tables one tracker keeps in memory.
 CATALOG_SIZE = 8
+#: How many runs' details one tracker keeps as last good data.
+LAST_RUNS = 64
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(name: str, method: F) -> F:
+    """``method`` with its exceptions translated into LensErrors; ``run`` also serves the last good detail of a
+    run, labelled stale in the page run, when the tracker fails."""
+    if getattr(method, "__lens_guarded__", False):
+        return method
+    what = faults.GUARDED[name]
+
+    @functools.wraps(method)
+    def call(self: Tracker, *args: Any, **kwargs: Any) -> Any:
+        with faults.translating(self, what):
+            return method(self, *args, **kwargs)
+
+    @functools.wraps(method)
+    def run(self: Tracker, run_id: str, *args: Any, **kwargs: Any) -> Any:
+        key = str(run_id)
+        try:
+            with faults.translating(self, what):
+                detail = method(self, run_id, *args, **kwargs)
+        except LAST_GOOD_ERRORS as exc:
+            with self._lock:
+                last = self._last_runs.get(key)
+            if last is None:
+                raise
+            faults.note_stale(exc)
+            return last
+        with self._lock:
+            self._last_runs[key] = detail
+            self._last_runs.move_to_end(key)
+            while len(self._last_runs) > LAST_RUNS:
+                self._last_runs.popitem(last=False)
+        return detail
+
+    wrapped = run if name == "run" else call
+    wrapped.__lens_guarded__ = True  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
 
 
 class Tracker(ABC):
@@ -39,6 +87,15 @@ class Tracker(ABC):
         self._extremes: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
         self._lock = threading.Lock()
         self._last_experiments: list[Experiment] | None = None
+        self._last_runs: OrderedDict[str, RunDetail] = OrderedDict()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """An adapter's public reads and writes are wrapped: see :func:`_guarded`."""
+        super().__init_subclass__(**kwargs)
+        for name in faults.GUARDED:
+            method = cls.__dict__.get(name)
+            if callable(method):
+                setattr(cls, name, _guarded(name, method))
 
     @property
     def display_uri(self) -> str:
@@ -54,23 +111,25 @@ class Tracker(ABC):
         """Active experiments, ordered by id."""
 
     def experiments_or_last(self) -> tuple[list[Experiment], str | None]:
-        """``(experiments(), None)``; when the tracker stops answering (or starts refusing) after a successful
-        read, ``(the experiments read last, the error)`` so pages stay browsable, labelled stale. Raises when
-        nothing was read before."""
+        """``(experiments(), None)``; when the tracker stops answering, starts refusing or its store fails after a
+        successful read, ``(the experiments read last, the error)`` so pages stay browsable, labelled stale.
+        Raises when nothing was read before."""
         try:
             found = self.experiments()
-        except (TrackerUnreachableError, TrackerAuthError) as exc:
+        except LAST_GOOD_ERRORS as exc:
             with self._lock:
                 last = getattr(self, "_last_experiments", None)
             if last is None:
                 raise
+            faults.note_stale(exc)
             return list(last), str(exc)
         with self._lock:
             self._last_experiments = list(found)
         return found, None
 
     def experiment(self, experiment_id: str) -> Experiment:
-        for experiment in self.experiments():
+        """One active experiment (from the experiments read last when the tracker fails)."""
+        for experiment in self.experiments_or_last()[0]:
             if experiment.experiment_id == str(experiment_id):
                 return experiment
         raise ExperimentNotFoundError(
@@ -97,24 +156,29 @@ class Tracker(ABC):
         check: bool,
     ) -> pd.DataFrame:
         """``load(experiment_id)`` unless ``store`` holds a frame loaded under the current change token (or, when
-        the adapter has none, loaded less than ``ttl_seconds`` ago). Least recently used experiments go first."""
-        token = self.change_token(experiment_id)
+        the adapter has none, loaded less than ``ttl_seconds`` ago). Least recently used experiments go first.
+        When the tracker fails, the frame read last, its ``attrs["lens.stale_error"]`` saying why."""
+        what = faults.GUARDED["runs" if check else "metric_extremes"]
         now = time.monotonic()
         with self._lock:
             cached = store.get(experiment_id)
-        if cached is not None:
-            cached_token, loaded_at, frame = cached
-            if cached_token == token if token is not None else now - loaded_at < self._ttl_seconds:
-                with self._lock:
-                    store.move_to_end(experiment_id)
-                return frame.copy()
         try:
-            if check:
-                self._check_experiment(experiment_id)
-            frame = load(experiment_id)
-        except (TrackerUnreachableError, TrackerAuthError) as exc:
+            with faults.translating(self, what, fail_fast=False):
+                token = self.change_token(experiment_id)
+            if cached is not None:
+                cached_token, loaded_at, frame = cached
+                if cached_token == token if token is not None else now - loaded_at < self._ttl_seconds:
+                    with self._lock:
+                        store.move_to_end(experiment_id)
+                    return frame.copy()
+            with faults.translating(self, what):
+                if check:
+                    self._check_experiment(experiment_id)
+                frame = load(experiment_id)
+        except LAST_GOOD_ERRORS as exc:
             if cached is None:
                 raise
+            faults.note_stale(exc)
             stale = cached[2].copy()  # the last good table, labelled: better than an empty page
             stale.attrs["lens.stale_error"] = str(exc)
             return stale
@@ -138,7 +202,8 @@ class Tracker(ABC):
         run_ids = list(dict.fromkeys(str(r) for r in run_ids))
         if not run_ids or (keys is not None and len(keys) == 0):
             return pd.DataFrame({c: pd.Series(dtype=t) for c, t in HISTORY_COLUMNS.items()})
-        history = self._load_history(run_ids, None if keys is None else list(dict.fromkeys(keys)))
+        with faults.translating(self, faults.GUARDED["metric_history"]):
+            history = self._load_history(run_ids, None if keys is None else list(dict.fromkeys(keys)))
         history = _order_history(history, run_ids)
         if max_points is not None:
             history = downsample_minmax(history, max_points)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pandas as pd
 
+from lens_core.confine import hide_paths
 from lens_core.errors import (
     ArtifactNotFoundError,
     LensError,
+    NotMlflowApiError,
     RunNotFoundError,
     TrackerAuthError,
     TrackerNotFoundError,
@@ -22,7 +26,6 @@ from lens_core.errors import (
 )
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
 from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
-from lens_core.confine import hide_paths
 from lens_core.trackers.artifacts import (
     ArtifactCache,
     check_artifact_path,
@@ -33,9 +36,14 @@ from lens_core.trackers.artifacts import (
     local_path_from_uri,
 )
 from lens_core.trackers.base import Tracker
+from lens_core.trackers.faults import WEB_PAGE, classify
 
 #: Seconds the opening probe of a server may take before we call it unreachable.
 PROBE_TIMEOUT_SECONDS = 5
+#: Seconds a server that has been quiet for ``ALIVE_SECONDS`` may take to answer a one-row request before a read:
+#: a server that hangs (accepts, never answers) is declared stale in this time, not after the request timeout.
+ALIVE_TIMEOUT_SECONDS = 5
+ALIVE_SECONDS = 2.0
 _PAGE_RUNS = 5_000  # runs per search request: each answers in seconds, well inside the request timeout
 _BULK_RUN_IDS = 100  # ajax-api metrics/get-history-bulk accepts at most 100 runs …
 _BULK_MAX_POINTS = 25_000  # … and returns at most 25,000 points per call
@@ -44,9 +52,11 @@ _RUN_ID = re.compile(r"^[0-9A-Za-z_\-]{1,64}$")
 
 def _quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    # MLflow's defaults (120 s, 7 retries) keep a page waiting for minutes on a server that hangs; a page should
-    # say so within half a minute (15 s, one retry). Requests are kept small enough to fit (see _PAGE_RUNS).
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    # MLflow's defaults (120 s, 7 retries) keep a page waiting for minutes on a server that hangs. A server quiet
+    # for a while is first asked a one-row question (ALIVE_TIMEOUT_SECONDS), so a hung server is caught in
+    # seconds; a request still hanging mid-way gives up after 15 s, once (no retry: 15 s in all, not 30). Requests
+    # are kept small enough to fit (see _PAGE_RUNS); a page's Retry stands in for MLflow's retries.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
 
@@ -61,66 +71,95 @@ class MlflowClientTracker(Tracker):
 
         self.is_http = uri.startswith(("http://", "https://"))
         self.kind = "http" if self.is_http else "mlflow"
+        self._alive_at = float("-inf")
         if self.is_http:
+            if urlparse(uri).query:
+                raise NotMlflowApiError(
+                    f"The tracking URL {self.display_uri} has a query string (?…), which MLflow's client cannot use: "
+                    "it puts its API paths after it, so the URL answers with a web page, not the MLflow API. Use "
+                    "the API URL without the query, and a token in MLFLOW_TRACKING_TOKEN (or "
+                    "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)."
+                )
             self._probe()
         self.client = MlflowClient(tracking_uri=uri)
         self._cache = ArtifactCache()
         self._artifact_uris: dict[str, str] = {}  # run id → artifact URI (fixed when the run is created)
 
     # ---- errors -----------------------------------------------------------------------------------------------
-    def _probe(self) -> None:
-        """One quick request without retries, so a wrong URL fails in seconds with a precise message."""
+    def _probe(self, *, mid_session: bool = False) -> None:
+        """One quick request without retries, so a wrong URL fails in seconds with a precise message; mid-session
+        (:meth:`_check_alive`), a server that stopped answering is said to have stopped."""
         import requests
         from mlflow.exceptions import MlflowException
         from mlflow.utils.credentials import get_default_host_creds
         from mlflow.utils.rest_utils import http_request
 
+        timeout = ALIVE_TIMEOUT_SECONDS if mid_session else PROBE_TIMEOUT_SECONDS
         try:
             response = http_request(
                 get_default_host_creds(self.uri),
                 "/api/2.0/mlflow/experiments/search",
                 "GET",
                 max_retries=0,
-                timeout=PROBE_TIMEOUT_SECONDS,
+                timeout=timeout,
                 raise_on_status=False,
                 params={"max_results": 1},
             )
         except (MlflowException, requests.exceptions.RequestException, OSError) as exc:
+            if mid_session:
+                raise TrackerUnreachableError(
+                    f"The MLflow server at {self.display_uri} stopped answering (nothing within {timeout} s, "
+                    f"{type(exc).__name__}). It may be overloaded, paused or restarting; try again in a moment."
+                ) from exc
             raise TrackerUnreachableError(
-                f"The MLflow server at {self.uri} did not answer within {PROBE_TIMEOUT_SECONDS} s ({type(exc).__name__}). "
+                f"The MLflow server at {self.uri} did not answer within {timeout} s ({type(exc).__name__}). "
                 "Check that it is running and that the URL, port and network are right."
             ) from exc
+        if mid_session and response.status_code >= 500:
+            raise TrackerUnreachableError(
+                f"The MLflow server at {self.display_uri} stopped answering (HTTP {response.status_code}). It may be "
+                "restarting or overloaded; try again in a moment."
+            )
         _raise_for_status(self.uri, response.status_code, response.text)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise NotMlflowApiError(f"The tracking URL {self.display_uri} {WEB_PAGE}")
+
+    def _check_alive(self) -> None:
+        """Before a read, a server quiet for ``ALIVE_SECONDS`` answers a one-row request within
+        ``ALIVE_TIMEOUT_SECONDS``, or the read fails at once (instead of after the request timeout)."""
+        if self.is_http and time.monotonic() - self._alive_at > ALIVE_SECONDS:
+            self._probe(mid_session=True)
+            self._alive_at = time.monotonic()
 
     @contextmanager
     def _errors(self, what: str = "", run_id: str | None = None) -> Iterator[None]:
-        import requests
+        """Requests to the tracker: a run id it does not know is RunNotFoundError; transport faults (see
+        :func:`lens_core.trackers.faults.classify`) are LensErrors; any other refusal goes to the caller."""
         from mlflow.exceptions import MlflowException, RestException
 
         try:
+            self._check_alive()
             yield
         except LensError:
+            self._alive_at = float("-inf")
             raise
-        except RestException as exc:
-            status = getattr(exc, "get_http_status_code", lambda: 0)()
-            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE") and run_id:
-                raise RunNotFoundError(f"No run with id {run_id!r} on {self.uri}.") from exc
-            if status in (401, 403) or status >= 500:
-                _raise_for_status(self.uri, status, str(exc))
+        except Exception as exc:
+            if run_id is not None and isinstance(exc, MlflowException):
+                text = str(exc).lower()
+                codes = ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE")
+                if exc.error_code in codes if isinstance(exc, RestException) else (
+                        "not found" in text or exc.error_code == "RESOURCE_DOES_NOT_EXIST"):
+                    raise RunNotFoundError(f"No run with id {run_id!r} on {self.uri}.") from exc
+            if (fault := classify(exc, self, what or "reading")) is not None:
+                self._alive_at = float("-inf")
+                raise fault from exc
             raise  # a request the server refused (unknown id, bad value): the caller decides what it means
-        except MlflowException as exc:
-            text = str(exc)
-            if run_id is not None and ("not found" in text.lower() or exc.error_code == "RESOURCE_DOES_NOT_EXIST"):
-                raise RunNotFoundError(f"No run with id {run_id!r} in {self.uri}.") from exc
-            if "API request to" in text and ("failed" in text or "Max retries" in text):
-                raise TrackerUnreachableError(
-                    f"The MLflow server at {self.uri} stopped answering while {what or 'reading'}: {text[:300]}"
-                ) from exc
-            raise
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise TrackerUnreachableError(
-                f"The MLflow server at {self.uri} stopped answering while {what or 'reading'}. Try again later."
-            ) from exc
+        else:
+            self._alive_at = time.monotonic()
 
     # ---- reading ----------------------------------------------------------------------------------------------
     def experiments(self) -> list[Experiment]:
