@@ -103,7 +103,7 @@ def explore(path: Path, *, key: str) -> None:
     top[1].caption(" · ".join(facts))
     if p.partial:
         _note(f"Profiled {len(p.columns):,} of {len(p.column_names):,} columns (the first ones, to keep this fast): "
-              "filters, charts, maps and the Columns view use those; the table's column chooser lists all "
+              "filters, charts and maps use those; the table's column chooser and the Columns view list all "
               f"{len(p.column_names):,}.")
     filters = _filters(p, key, call)
     try:

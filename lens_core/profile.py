@@ -475,7 +475,7 @@ def frame_summary(p: Profile) -> pd.DataFrame:
         if number is not None and not isinstance(value, str):
             return f"{number:.4g}"
         return str(value)[:40]
-    return pd.DataFrame({
+    profiled = pd.DataFrame({
         "column": [c.name for c in p.columns],
         "kind": [c.kind + (" (time)" if c.is_time and c.kind != "datetime" else "")
                  + (f" · {c.time_encoding}" if c.time_encoding not in (None, "typed") else "") for c in p.columns],
@@ -486,3 +486,11 @@ def frame_summary(p: Profile) -> pd.DataFrame:
         "mean": [fmt(c.mean) for c in p.columns],
         "max": [fmt(c.maximum) for c in p.columns],
     })
+    seen = set(profiled["column"])
+    rest = [name for name in p.column_names if name not in seen]
+    if not rest:
+        return profiled
+    # Wide files: the columns past the profiling budget are still listed, so a user can find any column by name.
+    unprofiled = pd.DataFrame({"column": rest, "kind": "not profiled"}).reindex(columns=profiled.columns)
+    unprofiled[["type", "min", "mean", "max"]] = ""
+    return pd.concat([profiled, unprofiled], ignore_index=True)

@@ -2,8 +2,11 @@
 workflow page; hovering a run in one chart highlights it in the others; grouping paints bars with N and bands."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from PIL import Image, ImageChops
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from lens_core import open_tracker
@@ -26,12 +29,21 @@ def open_compare(page, serve_app, demo_build, ids: list[str]) -> None:
     page.wait_for_timeout(500)
 
 
-def bar_chart(page):
-    charts = page.locator('[data-testid="stVegaLiteChart"]')
-    for i in range(charts.count()):
-        if "rect mark" in charts.nth(i).inner_html():
-            return charts.nth(i)
-    raise AssertionError("no bar chart on the page")
+def bar_chart(page, containing: str = "rect mark", timeout: float = 30.0):
+    """The first Vega chart whose markup holds ``containing``, waited for: on a loaded machine a rerun (grouping,
+    the width measurement) can repaint the charts seconds after the page first looks settled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        charts = page.locator('[data-testid="stVegaLiteChart"]')
+        for i in range(charts.count()):
+            try:
+                if containing in charts.nth(i).inner_html(timeout=2_000):
+                    return charts.nth(i)
+            except PlaywrightError:  # the chart was replaced while we read it
+                continue
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no chart with {containing!r} on the page")
+        page.wait_for_timeout(500)
 
 
 def test_clicking_a_bar_opens_the_run(page, serve_app, demo_build, churn_ids):
@@ -85,8 +97,7 @@ def test_grouped_page_paints_bars_with_n(page, serve_app, demo_build, churn_ids)
     page.keyboard.press("Escape")
     settle(page)
     page.wait_for_timeout(1000)
-    chart = bar_chart(page)
-    assert "N=12" in chart.inner_html()  # GradientBoostingClassifier · N=12, an axis label
+    chart = bar_chart(page, "N=12")  # GradientBoostingClassifier · N=12, an axis label of the grouped bars
     assert "area mark" in page.locator('[data-testid="stVegaLiteChart"]').first.inner_html()
     expect(page.get_by_text("Two groups: difference of means")).to_be_visible()
     screenshot(page, "compare-grouped")
