@@ -97,7 +97,7 @@ def test_grouped_page_paints_bars_with_n(page, serve_app, demo_build, churn_ids)
     page.keyboard.press("Escape")
     settle(page)
     page.wait_for_timeout(1000)
-    chart = bar_chart(page, "N=12")  # GradientBoostingClassifier · N=12, an axis label of the grouped bars
+    bar_chart(page, "N=12")  # GradientBoostingClassifier · N=12, an axis label of the grouped bars
     assert "area mark" in page.locator('[data-testid="stVegaLiteChart"]').first.inner_html()
     expect(page.get_by_text("Two groups: difference of means")).to_be_visible()
     screenshot(page, "compare-grouped")
