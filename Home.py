@@ -6,8 +6,8 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from lens_core import cached
-from lens_core.monitor import (
+from lens_core.ui import cache as cached
+from lens_core.runs.monitor import (
     SUMMARY_RULES,
     RangeFilter,
     RunFilter,
@@ -21,10 +21,10 @@ from lens_core.monitor import (
     preferred_metric,
     system_tag,
 )
-from lens_core import parcoords
-from lens_core.runs_table import columns_of
+from lens_core.runs import parcoords
+from lens_core.trackers.runs_table import columns_of
 from lens_core.errors import LensError
-from lens_core.summary import Liveness, latest_metric_times, newest_experiment, running_liveness, status_counts
+from lens_core.runs.summary import Liveness, latest_metric_times, newest_experiment, running_liveness, status_counts
 
 st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", layout="wide")
 COMPARE_PAGE, RUN_PAGE, HYPERPARAMS_PAGE = "pages/1_Compare.py", "pages/2_Run.py", "pages/3_Hyperparameters.py"

@@ -7,7 +7,7 @@
 The file (numeric, categorical, lat / lon, timestamp and a vehicle id) is generated once and reused. Times are the
 median of ``--repeat`` warm runs in this process, through the same functions the explorer page calls (no Streamlit
 cache in between). The explorer copies a big file into a local DuckDB database in the background and queries the
-copy once it is ready (:mod:`lens_core.extracts`): the main column is that steady state, the ``file`` column the
+copy once it is ready (:mod:`lens_core.explorer.extracts`): the main column is that steady state, the ``file`` column the
 same query while the copy is still being built (the first seconds after a dataset is opened).
 """
 from __future__ import annotations
@@ -68,10 +68,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from lens_core import explorer as ex
-    from lens_core import extracts
-    from lens_core import profile as pr
-    from lens_core import query as q
+    from lens_core.explorer import views as ex
+    from lens_core.explorer import extracts
+    from lens_core.explorer import profile as pr
+    from lens_core.explorer import query as q
 
     path = args.folder / f"fleet-{args.rows}.parquet"
     if not path.is_file():

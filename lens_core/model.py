@@ -1,6 +1,6 @@
 """Values passed between layers: small frozen dataclasses.
 
-The wide runs table is a pandas DataFrame documented in :mod:`lens_core.runs_table`; metric histories are long
+The wide runs table is a pandas DataFrame documented in :mod:`lens_core.trackers.runs_table`; metric histories are long
 DataFrames with the columns ``run_id, key, step, timestamp, value``.
 """
 from __future__ import annotations

@@ -2,19 +2,19 @@
 
 Which runs: ``?runs=id1,id2,…`` in the URL, else Home's selection (``st.session_state["lens.selected_runs"]``).
 The resolved list is written back to the URL so the page can be shared; runs of the same experiment(s) can be
-added or removed on the page. The logic lives in :mod:`lens_core.compare` and :mod:`lens_core.stats`; this file
+added or removed on the page. The logic lives in :mod:`lens_core.runs.compare` and :mod:`lens_core.runs.stats`; this file
 lays out the page, top to bottom: title, the runs and the grouping (left third), one chart per metric (the rest),
 the groups' statistics and a two-group test (when grouped), then the params diff.
 
 Grouping: runs with the same values of the chosen params form a group, with one colour shared by the charts and
-tables (:func:`lens_core.colors.group_colors`). Single-value metrics become one bar per group (the aggregate of
+tables (:func:`lens_core.runs.colors.group_colors`). Single-value metrics become one bar per group (the aggregate of
 the runs' latest values, an error bar for the spread, N in the label); series become one aggregate line per
 group over a band, computed on a shared grid: the union of the steps the runs logged (capped at the points per
 series, evenly spaced beyond), each run linearly interpolated between its own points and never extrapolated, so
 a point's N counts only the runs covering it. Relative time is aligned the same way; wall time, meaningless across
 runs, falls back to steps.
 
-The metric charts are one Vega-Lite chart (:func:`lens_core.compare.linked_grid`: rows of two views, an odd
+The metric charts are one Vega-Lite chart (:func:`lens_core.runs.compare.linked_grid`: rows of two views, an odd
 one out alone on its row) sharing one hover selection on the run (or the group): hovering a run in any chart
 highlights it in every chart, the others fade. The views are sized to the main panel, which a tiny component
 measures in the browser (Vega-Lite cannot fit the views of a compound chart to its container): two to a row
@@ -35,10 +35,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from lens_core import cached
-from lens_core import stats
-from lens_core.colors import group_colors, run_colors
-from lens_core.compare import (
+from lens_core.ui import cache as cached
+from lens_core.runs import stats
+from lens_core.runs.colors import group_colors, run_colors
+from lens_core.runs.compare import (
     DEFAULT_PANEL_WIDTH,
     MISSING,
     PICK,
@@ -75,7 +75,7 @@ from lens_core.compare import (
 )
 from lens_core.errors import LensError
 from lens_core.export import chart_png, chart_svg
-from lens_core.runs_table import INFO_COLUMNS
+from lens_core.trackers.runs_table import INFO_COLUMNS
 from lens_core.trackers import Tracker
 
 st.set_page_config(page_title="Compare runs · ExperimentLens", page_icon=":material/compare_arrows:", layout="wide",
@@ -205,7 +205,7 @@ def open_picked_row(table_key: str, run_ids: tuple[str, ...]) -> None:
 @dataclass(frozen=True)
 class MetricChart:
     """One metric as the page charts it: ``make(width=…, subtitle=…, hover=…, listen=…, linked=…)`` builds its
-    chart (see :func:`lens_core.compare.line_chart`), ``points`` how many rows it draws, ``notes`` what the
+    chart (see :func:`lens_core.runs.compare.line_chart`), ``points`` how many rows it draws, ``notes`` what the
     subtitle says, ``export`` its data as a CSV has it, ``lacking`` the labels of the runs without it."""
 
     key: str

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lens_core import cached, explorer_ui
-from lens_core import workflow as wf
+from lens_core.ui import cache as cached
+from lens_core.ui import explorer as explorer_ui
+from lens_core.runs import workflow as wf
 from lens_core.confine import dataset_roots, hide_paths
 from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError
 from lens_core.model import ArtifactRef, RunDetail

@@ -9,11 +9,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from lens_core import cached
+from lens_core.ui import cache as cached
 from lens_core.insights import hyperparams as hp
-from lens_core.monitor import SUMMARY_RULES, apply_summary, preferred_metric
-from lens_core.runs_table import columns_of
-from lens_core.summary import newest_experiment
+from lens_core.runs.monitor import SUMMARY_RULES, apply_summary, preferred_metric
+from lens_core.trackers.runs_table import columns_of
+from lens_core.runs.summary import newest_experiment
 
 st.set_page_config(page_title="Hyperparameters · ExperimentLens", page_icon=":material/tune:", layout="wide")
 SELECTED = "lens.selected_runs"

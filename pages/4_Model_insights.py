@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lens_core import cached, explorer_ui, insights
+from lens_core import insights
+from lens_core.ui import cache as cached
+from lens_core.ui import explorer as explorer_ui
 from lens_core.errors import LensError, RunNotFoundError
 from lens_core.insights import explain as ex
 from lens_core.insights.inputs import InsightInputs, InsightInputsError
-from lens_core.profile import geo_role
+from lens_core.explorer.profile import geo_role
 
 st.set_page_config(page_title="Model insights · ExperimentLens", page_icon=":material/insights:", layout="wide")
 
@@ -32,7 +34,7 @@ tracker = cached.tracker()
 cached.sidebar_header(tracker)
 
 
-# ---- caches (keyed by plain ids; candidates for lens_core.cached) -------------------------------------------------
+# ---- caches (keyed by plain ids; candidates for lens_core.ui.cache) -------------------------------------------------
 def _inputs(run_id: str) -> InsightInputs:
     return cached.insight_inputs(tracker, run_id)  # type: ignore[return-value]
 

@@ -103,7 +103,8 @@ def test_home_shows_stale_data_with_retry(sqlite_store, monkeypatch):
 
     from streamlit.testing.v1 import AppTest
 
-    from lens_core import TrackerUnreachableError, cached
+    from lens_core import TrackerUnreachableError
+    from lens_core.ui import cache as cached
 
     uri, ids = sqlite_store
     tracker = open_tracker(uri, ttl_seconds=0)

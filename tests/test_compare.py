@@ -1,4 +1,4 @@
-"""Unit tests of the comparison logic (lens_core.compare) and run colours (lens_core.colors)."""
+"""Unit tests of the comparison logic (lens_core.runs.compare) and run colours (lens_core.runs.colors)."""
 from __future__ import annotations
 
 import json
@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core import compare as cmp
-from lens_core.colors import PALETTE, PALETTE_20, run_color, run_colors
-from lens_core.series import HISTORY_COLUMNS
+from lens_core.runs import compare as cmp
+from lens_core.runs.colors import PALETTE, PALETTE_20, run_color, run_colors
+from lens_core.trackers.series import HISTORY_COLUMNS
 
 
 def runs_frame(rows: list[dict]) -> pd.DataFrame:
@@ -404,7 +404,7 @@ def test_adding_a_run_keeps_the_colours_of_runs_that_did_not_collide():
 
 
 def test_colours_are_the_same_in_another_process():
-    code = f"from lens_core.colors import run_colors; import json; print(json.dumps(run_colors({IDS[:12]!r})))"
+    code = f"from lens_core.runs.colors import run_colors; import json; print(json.dumps(run_colors({IDS[:12]!r})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONHASHSEED": "123", "PATH": ""}, cwd=str(_root()))
     assert json.loads(out.stdout) == run_colors(IDS[:12])
@@ -432,7 +432,7 @@ def test_bars_get_thinner_for_many_runs_and_keep_names_while_readable():
 # ---- groups ------------------------------------------------------------------------------------------------------
 @pytest.fixture()
 def grouped_runs() -> tuple[pd.DataFrame, pd.Series]:
-    from lens_core import stats
+    from lens_core.runs import stats
 
     runs = runs_frame([
         {"run_id": f"r{i}", "run_name": f"r{i}", "params.model": model, "metrics.acc": acc, "metrics.loss": loss}
@@ -479,7 +479,7 @@ def test_group_bar_data_and_chart(grouped_runs):
 
 
 def test_group_line_chart_draws_a_band_under_the_line():
-    from lens_core import stats
+    from lens_core.runs import stats
 
     data = pd.DataFrame({"run_id": ["a"] * 3 + ["b"] * 3, "x": [0, 1, 2] * 2, "value": [1.0, 2, 3, 3, 4, 5]})
     band = stats.series_band(data, {"a": "g", "b": "g"}, "mean", "ci")
@@ -495,7 +495,7 @@ def test_picked_run_reads_the_click_selection():
 
 
 def test_group_colours_are_stable_and_distinct():
-    from lens_core.colors import group_colors
+    from lens_core.runs.colors import group_colors
 
     groups = ["gbm", "mlp", "rf", "logreg"]
     assert group_colors(groups) == group_colors(groups[::-1])
@@ -503,7 +503,7 @@ def test_group_colours_are_stable_and_distinct():
 
 
 def test_up_to_nine_groups_never_get_grey():
-    from lens_core.colors import GROUP_PALETTE, group_colors
+    from lens_core.runs.colors import GROUP_PALETTE, group_colors
 
     for n in range(1, 10):
         labels = [f"group {i}" for i in range(n)] + ["0.05", "0.1", "0.3"][: max(0, 3 - n)]
@@ -545,7 +545,7 @@ def test_linked_grid_shares_one_hover_and_one_pick_across_every_view(three_runs)
 
 
 def test_linked_grid_of_groups_hovers_the_group_and_picks_nothing():
-    from lens_core import stats
+    from lens_core.runs import stats
 
     data = pd.DataFrame({"run_id": ["a"] * 3 + ["b"] * 3, "x": [0, 1, 2] * 2, "value": [1.0, 2, 3, 3, 4, 5]})
     band = stats.series_band(data, {"a": "g", "b": "h"}, "mean", "std")

@@ -11,7 +11,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from lens_core import open_tracker
-from lens_core.compare import run_labels
+from lens_core.runs.compare import run_labels
 
 APP = Path(__file__).resolve().parent.parent
 PAGE = "pages/1_Compare.py"
@@ -355,7 +355,7 @@ def frame_with(at: AppTest, column: str) -> pd.DataFrame:
 def test_grouping_by_a_param_gives_aggregated_bars_with_n(monkeypatch, churn):
     import numpy as np
 
-    from lens_core import stats
+    from lens_core.runs import stats
 
     uri, table = churn
     at = group_by(compare(monkeypatch, uri, runs=table["run_id"].tolist()), "model")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from lens_core import ExperimentNotFoundError, RunNotFoundError, Tracker, open_tracker
-from lens_core.runs_table import INFO_COLUMNS
+from lens_core.trackers.runs_table import INFO_COLUMNS
 from tests.stores import CONTRACT_RUNS, write_contract_logdir
 
 ADAPTERS = ["sqlite-direct", "sqlite-client", "http", "mlruns", "tensorboard"]

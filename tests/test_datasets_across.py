@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core.datasets_across import common_columns, dataset_file, distribution, shared_datasets
+from lens_core.explorer.across import common_columns, dataset_file, distribution, shared_datasets
 from lens_core.model import DatasetInput, RunDetail
 
 ODD = 'speed "km/h"; DROP TABLE x'

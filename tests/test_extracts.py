@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core import extracts
-from lens_core import query as q
+from lens_core.explorer import extracts
+from lens_core.explorer import query as q
 
 
 @pytest.fixture

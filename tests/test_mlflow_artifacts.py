@@ -144,7 +144,7 @@ def test_run_page_without_them_says_where_they_are(monkeypatch, proxied_store, t
 
 def test_artifacts_destination_from_secrets(monkeypatch, proxied_store, tmp_path):
     """``[lens] artifacts_destination`` in secrets.toml reaches the tracker the pages use."""
-    from lens_core import cached
+    from lens_core.ui import cache as cached
 
     root, _, run_id = proxied_store
     monkeypatch.delenv("LENS_ARTIFACTS_DESTINATION", raising=False)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core.monitor import (
+from lens_core.runs.monitor import (
     RangeFilter,
     TextFilter,
     ValuesFilter,
@@ -122,7 +122,7 @@ def running_table(starts: dict[str, str | None], status: dict[str, str] | None =
 
 
 def test_running_runs_split_into_live_and_stale_by_their_latest_activity():
-    from lens_core.summary import running_liveness
+    from lens_core.runs.summary import running_liveness
 
     now = pd.Timestamp("2026-03-01 12:00", tz="UTC")
     runs = running_table({"fresh": "2026-03-01 11:30", "long": "2026-03-01 06:00", "crashed": "2021-05-04 10:00",
@@ -156,7 +156,7 @@ def test_running_runs_split_into_live_and_stale_by_their_latest_activity():
 
 
 def test_liveness_notes_and_edge_cases():
-    from lens_core.summary import running_liveness
+    from lens_core.runs.summary import running_liveness
 
     now = pd.Timestamp("2026-03-01 12:00", tz="UTC")
     one = running_liveness(running_table({"old": "2020-02-03 04:05"}), now=now)
@@ -173,7 +173,7 @@ def test_latest_metric_times_from_the_history(sqlite_copy):
     from mlflow import MlflowClient
 
     from lens_core import open_tracker
-    from lens_core.summary import latest_metric_times
+    from lens_core.runs.summary import latest_metric_times
 
     uri, ids = sqlite_copy
     client = MlflowClient(tracking_uri=uri)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core import parcoords as pc
-from lens_core.parcoords import MISSING_Y, AxisCategories, AxisRange
+from lens_core.runs import parcoords as pc
+from lens_core.runs.parcoords import MISSING_Y, AxisCategories, AxisRange
 
 
 def text(values: list[object]) -> pd.Series:

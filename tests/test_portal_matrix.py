@@ -264,7 +264,7 @@ def _retry(at: AppTest) -> AppTest:
 @pytest.mark.parametrize("failure", ["hang", 503, 401, 403])
 def test_tracker_that_stops_answering_keeps_cached_runs_browsable(monkeypatch, own_cache, quick_http, proxy,
                                                                  mlflow_server, sqlite_store, failure):
-    from lens_core import cached
+    from lens_core.ui import cache as cached
 
     _, ids = sqlite_store
     proxy.upstream, proxy.mode, proxy.hang_seconds = mlflow_server, "ok", 8.0
@@ -308,7 +308,7 @@ def test_tracker_that_stops_answering_keeps_cached_runs_browsable(monkeypatch, o
 @pytest.mark.parametrize("script", [HYPERPARAMS_PAGE, COMPARE_PAGE])
 def test_other_pages_when_the_tracker_stops_answering(monkeypatch, own_cache, quick_http, proxy, mlflow_server,
                                                       sqlite_store, script):
-    from lens_core import cached
+    from lens_core.ui import cache as cached
 
     _, ids = sqlite_store
     proxy.upstream, proxy.mode, proxy.hang_seconds = mlflow_server, "ok", 8.0

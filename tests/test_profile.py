@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core import profile as pr
-from lens_core import query as q
+from lens_core.explorer import profile as pr
+from lens_core.explorer import query as q
 
 
 def write(frame: pd.DataFrame, path: Path) -> q.Source:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core import query as q
+from lens_core.explorer import query as q
 
 NASTY = ['a"; DROP TABLE t; --', "it's", "with space", "ünïcødé ✓", 'x"y', "100%_off", "back\\slash", "select"]
 

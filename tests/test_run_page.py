@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lens_core import open_tracker
-from lens_core import workflow as wf
+from lens_core.runs import workflow as wf
 from lens_core.errors import TrackerWriteError
 
 ROOT = Path(__file__).resolve().parent.parent

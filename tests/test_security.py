@@ -72,7 +72,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import pickle  # noqa: E402
 
-from lens_core import query as q  # noqa: E402
+from lens_core.explorer import query as q  # noqa: E402
 from lens_core.access import is_allowed  # noqa: E402
 from lens_core.confine import dataset_path, dataset_roots, hide_paths, literal_path  # noqa: E402
 from lens_core.errors import LensError, OutsideRootsError  # noqa: E402
@@ -240,8 +240,8 @@ def test_dataset_sources_outside_the_store_are_refused(hostile, monkeypatch):
         _refused_quietly(caught.value, store, outside)
     if kind != "http":  # a table in the store's own folder opens as before (a server has no local store folder)
         assert dataset_path(by_name["inside"].source, roots).read_text().startswith("x,y")
-    from lens_core import explorer_ui
-    from lens_core.datasets_across import shared_datasets
+    from lens_core.ui import explorer as explorer_ui
+    from lens_core.explorer.across import shared_datasets
     from lens_core.insights.inputs import availability
 
     with pytest.raises(OutsideRootsError):
@@ -412,7 +412,7 @@ def test_model_insights_page_loads_nothing_from_outside(hostile, monkeypatch):
 def test_data_roots_from_secrets_open_the_dataset(hostile, monkeypatch):
     """``[lens] data_roots`` in secrets.toml reaches the tracker: the outside dataset then opens in the explorer."""
     kind, uri, rid, store, outside = hostile
-    from lens_core import cached
+    from lens_core.ui import cache as cached
 
     monkeypatch.delenv("LENS_DATA_ROOTS", raising=False)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)

@@ -1,4 +1,4 @@
-"""The extreme-preserving downsampler (lens_core.series.downsample_minmax), directly and through
+"""The extreme-preserving downsampler (lens_core.trackers.series.downsample_minmax), directly and through
 Tracker.metric_history(max_points=...)."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core.series import HISTORY_COLUMNS, downsample_minmax
+from lens_core.trackers.series import HISTORY_COLUMNS, downsample_minmax
 
 N = 100_000
 

@@ -1,4 +1,4 @@
-"""Group statistics (lens_core.stats) against scipy.stats."""
+"""Group statistics (lens_core.runs.stats) against scipy.stats."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from lens_core import stats
+from lens_core.runs import stats
 
 RNG = np.random.default_rng(7)
 SAMPLES = [

@@ -58,7 +58,7 @@ def retry_buttons(at: AppTest) -> list[str]:
 
 def session(monkeypatch, uri: str, tracker=None) -> AppTest:
     """One browser session on Home (not yet run); ``tracker`` replaces the app's own, so a test can seed it."""
-    from lens_core import cached
+    from lens_core.ui import cache as cached
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     if tracker is not None:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lens_core import RunNotFoundError, open_tracker
-from lens_core.runs_table import INFO_COLUMNS
+from lens_core.trackers.runs_table import INFO_COLUMNS
 from tests.conftest import tracking_uri
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core import workflow as wf
+from lens_core.runs import workflow as wf
 from lens_core.model import DatasetInput, RunDetail
 
 

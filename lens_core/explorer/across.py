@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lens_core import query as q
+from lens_core.explorer import query as q
 from lens_core.confine import dataset_path
 from lens_core.errors import OutsideRootsError
 from lens_core.model import RunDetail

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from lens_core import query as q
+from lens_core.explorer import query as q
 from lens_core.paths import cache_dir
 
 Status = Literal["off", "small", "pending", "building", "ready", "failed"]

@@ -19,7 +19,7 @@ from typing import Literal
 
 import pandas as pd
 
-from lens_core import query as q
+from lens_core.explorer import query as q
 
 Kind = Literal["numeric", "categorical", "boolean", "datetime", "text"]
 #: Above this many rows, statistics are computed on a sample of this size.

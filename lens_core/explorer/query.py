@@ -213,8 +213,8 @@ def quote(identifier: str) -> str:
 
 def source_sql(source: Source) -> tuple[str, list[Any]]:
     """What a query reads a source from: its local DuckDB copy when one is ready (big files, see
-    :mod:`lens_core.extracts`), else the file itself."""
-    from lens_core import extracts
+    :mod:`lens_core.explorer.extracts`), else the file itself."""
+    from lens_core.explorer import extracts
 
     if (table := extracts.table_sql(source)) is not None:
         return table, []

@@ -1,5 +1,5 @@
 """The data explorer's logic, free of Streamlit: the queries behind each table page, chart and map (all run in
-DuckDB through :mod:`lens_core.query`, so the browser only receives aggregated or capped rows), the Altair
+DuckDB through :mod:`lens_core.explorer.query`, so the browser only receives aggregated or capped rows), the Altair
 charts and the pydeck maps drawn from them, and the notes that say when data shown is sampled or capped.
 
 Column names from the user's data never become Vega-Lite field names or deck.gl accessors directly (a dot or a
@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lens_core import profile as pr
-from lens_core import query as q
-from lens_core.profile import Profile
+from lens_core.explorer import profile as pr
+from lens_core.explorer import query as q
+from lens_core.explorer.profile import Profile
 
 #: Rows a scatter chart or point map shows at most (a uniform sample above this).
 POINT_CAP = 10_000

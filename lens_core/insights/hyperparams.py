@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from lens_core.errors import LensError
-from lens_core.monitor import numeric_columns
-from lens_core.runs_table import columns_of
+from lens_core.runs.monitor import numeric_columns
+from lens_core.trackers.runs_table import columns_of
 
 #: Fewer finished runs with the metric than this, and a surrogate says nothing trustworthy.
 MIN_RUNS = 12

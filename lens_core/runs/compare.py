@@ -1,6 +1,6 @@
 """Comparing runs: the logic behind ``pages/1_Compare.py``, free of Streamlit.
 
-Everything takes the wide runs table (rows of the selected runs, see :mod:`lens_core.runs_table`) and/or the
+Everything takes the wide runs table (rows of the selected runs, see :mod:`lens_core.trackers.runs_table`) and/or the
 long metric history (``run_id, key, step, timestamp, value``) and returns plain DataFrames, lists, or Altair
 charts (Altair is imported only by the chart functions).
 
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lens_core.errors import ExperimentNotFoundError, RunNotFoundError
-from lens_core.runs_table import columns_of
+from lens_core.trackers.runs_table import columns_of
 
 if TYPE_CHECKING:
     import altair as alt
@@ -675,9 +675,9 @@ def group_bar_data(
     runs: pd.DataFrame, groups: pd.Series, key: str, order: Sequence[str], aggregation: str, spread: str
 ) -> pd.DataFrame:
     """One single-value metric by group: ``group, label, count, mean, median, std, min, max, ci_low, ci_high``
-    and the drawn ``center, low, high`` (aggregate and spread, see :func:`lens_core.stats.error_bounds`);
+    and the drawn ``center, low, high`` (aggregate and spread, see :func:`lens_core.runs.stats.error_bounds`);
     ``label`` is ``group · N=…``. Groups whose runs have no finite value are left out."""
-    from lens_core import stats
+    from lens_core.runs import stats
 
     column = f"metrics.{key}"
     values = runs[column] if column in runs else pd.Series(np.nan, index=runs.index)
@@ -763,7 +763,7 @@ def group_line_chart(
     linked: bool = False,
 ) -> alt.LayerChart:
     """The aggregate line of each group over a shaded band for the spread (``band`` from
-    :func:`lens_core.stats.series_band`). Hovering a group brings it forward (the :data:`HOVER` selection on
+    :func:`lens_core.runs.stats.series_band`). Hovering a group brings it forward (the :data:`HOVER` selection on
     ``group``); ``width``, ``subtitle``, ``hover``, ``listen``, ``linked`` as for :func:`line_chart`."""
     import altair as alt
 
@@ -827,7 +827,7 @@ def _latest(runs: pd.DataFrame, key: str) -> np.ndarray:
 def group_stats(runs: pd.DataFrame, groups: pd.Series, order: Sequence[str], keys: Sequence[str]) -> pd.DataFrame:
     """Per metric and group, the statistics of the runs' latest values: ``metric, group, count, mean, median,
     std, min, max, ci_low, ci_high`` (``count`` = runs with a finite value)."""
-    from lens_core import stats
+    from lens_core.runs import stats
 
     frames = []
     for key in keys:
@@ -844,7 +844,7 @@ def two_groups(runs: pd.DataFrame, groups: pd.Series, a: str, b: str, keys: Sequ
     """Group ``a`` against group ``b`` on each metric's latest values: ``metric, n_a, mean_a, n_b, mean_b,
     diff`` (mean a − mean b), ``ci_low, ci_high`` (its 95 % interval, Welch–Satterthwaite df), ``df, t, p``
     (Welch's two-sided t-test)."""
-    from lens_core import stats
+    from lens_core.runs import stats
 
     labels = groups.reset_index(drop=True).to_numpy()
     rows = []

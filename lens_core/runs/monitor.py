@@ -1,6 +1,6 @@
 """The monitoring view's logic: typed params, constant columns, metric summary rules, filters, display labels.
 
-Everything here works on the wide runs table (:mod:`lens_core.runs_table`) and returns new frames; the page only
+Everything here works on the wide runs table (:mod:`lens_core.trackers.runs_table`) and returns new frames; the page only
 wires widgets to these functions.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from lens_core.runs_table import columns_of
+from lens_core.trackers.runs_table import columns_of
 
 SummaryRule = Literal["last", "min", "max"]
 SUMMARY_RULES: tuple[SummaryRule, ...] = ("last", "min", "max")

@@ -22,7 +22,7 @@ import pandas as pd
 from lens_core.errors import ExperimentNotFoundError
 from lens_core.model import ArtifactRef, Experiment, RunDetail
 from lens_core.redact import redact
-from lens_core.series import HISTORY_COLUMNS, downsample_minmax
+from lens_core.trackers.series import HISTORY_COLUMNS, downsample_minmax
 from lens_core.trackers import faults
 from lens_core.trackers.faults import LAST_GOOD_ERRORS
 
@@ -138,7 +138,7 @@ class Tracker(ABC):
         )
 
     def runs(self, experiment_id: str) -> pd.DataFrame:
-        """The wide runs table of an experiment (see :mod:`lens_core.runs_table`), served from the catalog
+        """The wide runs table of an experiment (see :mod:`lens_core.trackers.runs_table`), served from the catalog
         while the tracker reports no change. Callers get their own copy."""
         return self._cached(self._catalog, str(experiment_id), self._load_runs, check=True)
 

@@ -25,7 +25,7 @@ from lens_core.errors import (
 )
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
 from lens_core.paths import cache_dir
-from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers import sqlite_io
 from lens_core.trackers.artifacts import (
     ArtifactCache,

@@ -22,7 +22,7 @@ import yaml
 from lens_core.confine import hide_paths
 from lens_core.errors import ArtifactNotFoundError, RunNotFoundError, TrackerWriteError
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
-from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.artifacts import (
     artifacts_destinations,
     check_artifact_path,

@@ -32,7 +32,7 @@ import yaml
 
 from lens_core.errors import RunNotFoundError, TrackerNotFoundError, TrackerWriteError
 from lens_core.model import ArtifactRef, Experiment, RunDetail
-from lens_core.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.artifacts import check_artifact_path, fetch_local, list_local
 from lens_core.trackers.base import Tracker
 

@@ -25,9 +25,9 @@ from lens_core.errors import (
     TrackerUnreachableError,
 )
 from lens_core.model import Experiment
-from lens_core.summary import newest_experiment, short_uri
+from lens_core.runs.summary import newest_experiment, short_uri
 from lens_core.trackers import Tracker, faults, open_tracker
-from lens_core.workflow import format_time, read_table_preview
+from lens_core.runs.workflow import format_time, read_table_preview
 
 #: Bold first words of a fault's message on the page, by kind (the first match wins).
 _HEADLINES: tuple[tuple[type[LensError], str], ...] = (
@@ -320,7 +320,7 @@ def metric_extremes(t: Tracker, experiment_id: str) -> pd.DataFrame | None:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _monitor_table(uri: str, experiment_id: str, loaded_at: str, rules: tuple[tuple[str, str], ...],
                    _runs: pd.DataFrame, _extremes: pd.DataFrame | None) -> pd.DataFrame:
-    from lens_core.monitor import apply_summary, with_typed_params
+    from lens_core.runs.monitor import apply_summary, with_typed_params
 
     runs = _runs
     if _extremes is not None:
@@ -404,7 +404,7 @@ def instances_file(uri: str, run_id: str, table: pd.DataFrame) -> object:
 @st.cache_data(ttl=60, max_entries=32, show_spinner=False)
 def _shared_datasets(_tracker: Tracker, uri: str, run_ids: tuple[str, ...]) -> dict[str, dict[str, object]]:
     from lens_core.confine import dataset_roots
-    from lens_core.datasets_across import shared_datasets
+    from lens_core.explorer.across import shared_datasets
 
     return shared_datasets([_tracker.run(r) for r in run_ids], lambda run: dataset_roots(_tracker, run.artifact_uri))
 
@@ -416,13 +416,13 @@ def shared_datasets(t: Tracker, run_ids: tuple[str, ...]) -> dict[str, dict[str,
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def dataset_columns(files: tuple[tuple[str, str], ...]) -> list[str]:
-    from lens_core.datasets_across import common_columns
+    from lens_core.explorer.across import common_columns
 
     return common_columns(dict(files))
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing distributions in DuckDB…")
 def dataset_distribution(files: tuple[tuple[str, str], ...], column: str) -> pd.DataFrame:
-    from lens_core.datasets_across import distribution
+    from lens_core.explorer.across import distribution
 
     return distribution(dict(files), column)

@@ -1,8 +1,8 @@
 """The data explorer's Streamlit component: ``explore(path, key=...)`` draws a paged, filterable table, a chart
 builder and maps for one CSV / TSV / Parquet / JSON file.
 
-The second Streamlit boundary module of ``lens_core`` (beside :mod:`lens_core.cached`): it only lays widgets out.
-The queries, charts and maps come from :mod:`lens_core.explorer`, which runs everything in DuckDB, so the browser
+The second Streamlit boundary module of ``lens_core`` (beside :mod:`lens_core.ui.cache`): it only lays widgets out.
+The queries, charts and maps come from :mod:`lens_core.explorer.views`, which runs everything in DuckDB, so the browser
 only ever receives aggregated or capped rows; a caption says whenever what is shown is sampled or capped.
 """
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from lens_core import extracts
-from lens_core import explorer as ex
-from lens_core import profile as pr
-from lens_core import query as q
+from lens_core.explorer import extracts
+from lens_core.explorer import views as ex
+from lens_core.explorer import profile as pr
+from lens_core.explorer import query as q
 
 CHARTS = ("Scatter", "Line", "Bar", "Histogram", "Heatmap")
 MAPS = ("Points", "Density", "Trajectories")
