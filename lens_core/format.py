@@ -250,6 +250,19 @@ def format_duration(seconds: float | None) -> str:
     return f"{whole} s"
 
 
+def format_bytes(size: int | None) -> str:
+    """"512 B", "1.5 kB", "3.2 MB", "12.0 GB" (decimal units, as file browsers show); "" for None (a folder
+    has no size: blank, not missing)."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def format_time(ts: pd.Timestamp | None, reference: pd.Timestamp | None = None) -> str:
     """"Nov 14 2023, 22:13 UTC"; only the time ("22:13:05 UTC") when ``reference`` is on the same day."""
     if ts is None or pd.isna(ts):

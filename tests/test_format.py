@@ -202,6 +202,11 @@ def test_format_duration_never_reads_zero_minutes():
         assert "0.0" not in fmt.format_duration(seconds) and "min" not in fmt.format_duration(seconds)
 
 
+def test_format_bytes():
+    assert [fmt.format_bytes(n) for n in (None, 0, 999, 1500, 3_200_000, 12 * 10**9, 5 * 10**12)] == [
+        "", "0 B", "999 B", "1.5 kB", "3.2 MB", "12.0 GB", "5000.0 GB"]
+
+
 def test_format_time():
     ts = pd.Timestamp("2023-11-14 22:13:05", tz="UTC")
     assert fmt.format_time(ts) == "Nov 14 2023, 22:13 UTC"
