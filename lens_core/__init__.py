@@ -17,6 +17,7 @@ from lens_core.errors import (
     UnsupportedStoreError,
 )
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
+from lens_core.runs.pareto import pareto_front
 from lens_core.trackers import Tracker, open_tracker
 
 
@@ -45,4 +46,5 @@ __all__ = [
     "UnsupportedStoreError",
     "log_insights",
     "open_tracker",
+    "pareto_front",
 ]
