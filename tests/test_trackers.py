@@ -9,15 +9,18 @@ import pandas as pd
 import pytest
 
 from lens_core import RunNotFoundError, open_tracker
+from lens_core.format import from_mlflow_sentinel, sentinels_to_inf
 from lens_core.trackers.runs_table import INFO_COLUMNS
 from tests.conftest import tracking_uri
 
 
 def search_runs(uri: str, experiment_id: str) -> pd.DataFrame:
+    """``mlflow.search_runs`` with MLflow's ±max-double sentinels read as ±inf, the one change our table makes."""
     import mlflow
 
     with tracking_uri(uri):
-        return mlflow.search_runs(experiment_ids=[experiment_id])
+        reference = mlflow.search_runs(experiment_ids=[experiment_id])
+    return sentinels_to_inf(reference, [c for c in reference.columns if c.startswith("metrics.")])
 
 
 def assert_same_as_mlflow(mine: pd.DataFrame, reference: pd.DataFrame) -> None:
@@ -31,7 +34,7 @@ def client_history(uri: str, run_ids: list[str]) -> pd.DataFrame:
 
     client = MlflowClient(tracking_uri=uri)
     rows = [
-        (rid, m.key, m.step, m.timestamp, m.value)
+        (rid, m.key, m.step, m.timestamp, from_mlflow_sentinel(m.value))
         for rid in run_ids
         for key in client.get_run(rid).data.metrics
         for m in client.get_metric_history(rid, key)
@@ -281,3 +284,26 @@ def test_concurrent_tag_writes_all_land(sqlite_copy):
     for i in range(20):
         assert fresh.run(run_ids[i % len(run_ids)]).tags[f"lens.by.{i}"] == "x"
     assert fresh.run(ids["first_run"]).tags["team"] == "nlp"
+
+
+@pytest.mark.parametrize("kind", ["sqlite-direct", "sqlite-client", "mlruns"])
+def test_mlflow_inf_sentinel_reads_as_inf_everywhere(sqlite_store, mlruns_store, kind):
+    """MLflow stores a logged ±inf as ±1.7976931348623157e308; every read of every adapter gives ±inf back."""
+    import sqlite3
+
+    if kind == "mlruns":
+        root, ids = mlruns_store
+        tracker = open_tracker(root)
+    else:
+        uri, ids = sqlite_store
+        tracker = open_tracker(uri, mode=kind.split("-")[1])
+        with sqlite3.connect(uri.removeprefix("sqlite:///")) as con:  # what MLflow wrote: the sentinel, not inf
+            assert con.execute("SELECT value FROM metrics WHERE key = 'weird'").fetchone()[0] == 1.7976931348623157e308
+    runs = tracker.runs(ids["main"])
+    weird = runs.dropna(subset=["metrics.weird"])
+    assert list(weird["metrics.weird"]) == [float("inf")]
+    run_id = weird["run_id"].iloc[0]
+    assert tracker.run(run_id).metrics["weird"] == float("inf")
+    assert list(tracker.metric_history([run_id], ["weird"])["value"]) == [float("inf")]
+    extremes = tracker.metric_extremes(ids["main"]).query("key == 'weird'")
+    assert list(extremes["min"]) == [float("inf")] and list(extremes["max"]) == [float("inf")]

@@ -12,6 +12,7 @@ import functools
 import threading
 import time
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from lens_core.errors import ExperimentNotFoundError
+from lens_core.format import from_mlflow_sentinel, sentinels_to_inf
 from lens_core.model import ArtifactRef, Experiment, RunDetail
 from lens_core.redact import redact
 from lens_core.trackers.series import HISTORY_COLUMNS, downsample_minmax
@@ -61,6 +63,7 @@ def _guarded(name: str, method: F) -> F:
                 raise
             faults.note_stale(exc)
             return last
+        detail = replace(detail, metrics={k: from_mlflow_sentinel(v) for k, v in detail.metrics.items()})
         with self._lock:
             self._last_runs[key] = detail
             self._last_runs.move_to_end(key)
@@ -145,7 +148,8 @@ class Tracker(ABC):
     def metric_extremes(self, experiment_id: str) -> pd.DataFrame:
         """Minimum and maximum of every metric's history, per active run: ``run_id, key, min, max`` (NaN points
         ignored). Cached like the runs table; used when a table summarises metrics by min or max, not last."""
-        return self._cached(self._extremes, str(experiment_id), self._load_extremes, check=False)
+        return self._cached(self._extremes, str(experiment_id),
+                            lambda e: sentinels_to_inf(self._load_extremes(e), ["min", "max"]), check=False)
 
     def _cached(
         self,
@@ -205,6 +209,7 @@ class Tracker(ABC):
         with faults.translating(self, faults.GUARDED["metric_history"]):
             history = self._load_history(run_ids, None if keys is None else list(dict.fromkeys(keys)))
         history = _order_history(history, run_ids)
+        history["value"] = from_mlflow_sentinel(history["value"])  # MLflow's ±max double back to ±inf
         if max_points is not None:
             history = downsample_minmax(history, max_points)
         return history

@@ -5,11 +5,12 @@ Columns, in this order:
 ``run_id, run_name, experiment_id, status, artifact_uri, start_time, end_time``
     run attributes; times are ``datetime64[us, UTC]`` (NaT while a run has no end time).
 ``metrics.<key>``
-    float64, the latest value of each metric (NaN where a run lacks it or logged NaN).
+    float64, the latest value of each metric (NaN where a run lacks it or logged NaN; ±inf where it logged ±inf,
+    which MLflow stores as ±1.7976931348623157e308 and ``search_runs`` returns as that number).
 ``params.<key>``, ``tags.<key>``
     strings, missing where a run lacks them.
 
-Apart from ``run_name`` and the column order (sorted keys within each group), this is exactly the frame
+Apart from ``run_name``, infinities and the column order (sorted keys within each group), this is exactly the frame
 ``mlflow.search_runs(experiment_ids=[...])`` returns: same rows (start time descending, then run id),
 values and dtypes. Building it from long (run_id, key, value) frames with index arithmetic keeps a
 10k-run, 45-column table well under 100 ms.
@@ -22,6 +23,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from lens_core.format import from_mlflow_sentinel
 
 INFO_COLUMNS: tuple[str, ...] = (
     "run_id",
@@ -114,6 +117,7 @@ def _pivot(group: str, long: pa.Table, run_ids: pa.Array) -> dict[str, object]:
     columns: dict[str, object] = {}
     if group == "metrics":
         values = pc.cast(long["value"], pa.float64()).to_numpy(zero_copy_only=False)  # nulls become NaN
+        values = from_mlflow_sentinel(values)  # MLflow stores ±inf as ±max double: read them back as ±inf
         grid = np.full((n, len(names)), np.nan)
         grid[row_of, codes] = values
         for i in np.argsort(np.array(names, dtype=object), kind="stable"):
