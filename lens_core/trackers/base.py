@@ -9,6 +9,7 @@ extremes and runs fall back to the last good data when the tracker stops answeri
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -25,7 +26,7 @@ from lens_core.format import from_mlflow_sentinel, sentinels_to_inf
 from lens_core.model import ArtifactRef, Experiment, RunDetail
 from lens_core.redact import redact
 from lens_core.trackers.series import HISTORY_COLUMNS, downsample_minmax
-from lens_core.trackers import faults
+from lens_core.trackers import faults, shared_catalog
 from lens_core.trackers.faults import LAST_GOOD_ERRORS
 
 #: How long a runs table is trusted when an adapter has no change token (e.g. over HTTP), in seconds.
@@ -82,6 +83,9 @@ class Tracker(ABC):
     uri: str
     #: A short word for the UI: "sqlite", "http", "mlruns".
     kind: str = ""
+    #: Runs tables read under a change token are kept in the cache folder for every process
+    #: (:mod:`lens_core.trackers.shared_catalog`); ``LENS_SHARED_CATALOG=0`` keeps them in memory only.
+    shares_catalog: bool = os.environ.get("LENS_SHARED_CATALOG", "1") != "0"
 
     def __init__(self, uri: str, *, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
         self.uri = uri
@@ -178,7 +182,16 @@ class Tracker(ABC):
             with faults.translating(self, what):
                 if check:
                     self._check_experiment(experiment_id)
-                frame = load(experiment_id)
+                kind = "runs" if check else "extremes"
+                frame = self._shared(experiment_id, kind, token)
+                if frame is None:
+                    frame = load(experiment_id)
+                    settled = self._settled_token(experiment_id, token)
+                    # Shared only under a token any process can take (mlruns watches running runs more closely
+                    # than a fresh process can: while some run, the table stays in this process).
+                    if token is not None and settled == token and self.shares_catalog:
+                        shared_catalog.save(self.uri, experiment_id, kind, token, frame)
+                    token = settled
         except LAST_GOOD_ERRORS as exc:
             if cached is None:
                 raise
@@ -188,11 +201,17 @@ class Tracker(ABC):
             return stale
         frame.attrs["lens.loaded_at"] = pd.Timestamp.now(tz="UTC")
         with self._lock:
-            store[experiment_id] = (self._settled_token(experiment_id, token), now, frame)
+            store[experiment_id] = (token, now, frame)
             store.move_to_end(experiment_id)
             while len(store) > CATALOG_SIZE:
                 store.popitem(last=False)
         return frame.copy()
+
+    def _shared(self, experiment_id: str, kind: str, token: Hashable | None) -> pd.DataFrame | None:
+        """The table another process (or an earlier run of this one) stored under the current token, if any."""
+        if token is None or not self.shares_catalog:
+            return None
+        return shared_catalog.load(self.uri, experiment_id, kind, token)
 
     def metric_history(
         self,

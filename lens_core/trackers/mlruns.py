@@ -34,6 +34,7 @@ from lens_core.trackers.artifacts import (
     safe_join,
 )
 from lens_core.trackers.base import Tracker
+from lens_core.trackers.shared_catalog import token_digest
 
 _RESERVED = {"tags", "datasets", "traces", "models", ".trash"}
 #: MLflow's RunStatus enum as the file store persists it.
@@ -239,14 +240,15 @@ class MlrunsTracker(Tracker):
         except Exception:
             return None
         self._scans[experiment_id] = tokens
-        return hash(tuple(sorted(tokens.items())))
+        return token_digest(tuple(sorted(tokens.items())))
 
     def _settled_token(self, experiment_id: str, token: Hashable | None) -> Hashable | None:
         """Running runs are watched more closely once parsed: the probe that matches them is computed now."""
         tokens = self._loaded.get(experiment_id)
         if tokens is None:
             return token
-        return hash(tuple(sorted((d, self._parsed[d].token if d in self._parsed else t) for d, t in tokens.items())))
+        return token_digest(tuple(sorted((d, self._parsed[d].token if d in self._parsed else t)
+                                       for d, t in tokens.items())))
 
     def _load_runs(self, experiment_id: str) -> pd.DataFrame:
         """Re-read only the run folders whose token changed since the last load."""
@@ -309,6 +311,8 @@ class MlrunsTracker(Tracker):
     def _load_extremes(self, experiment_id: str) -> pd.DataFrame:
         """Gathered while the run folders were parsed: no file is read again."""
         self.runs(experiment_id)
+        if experiment_id not in self._loaded:  # the runs table came from the shared catalog: parse the folders now
+            self._load_runs(experiment_id)
         rows = [row for d in self._loaded.get(experiment_id, {}) if (p := self._parsed.get(d)) and p.active
                 for row in p.extremes]
         return pd.DataFrame(rows, columns=["run_id", "key", "min", "max"]).astype(
