@@ -248,7 +248,8 @@ class MlflowSqlTracker(Tracker):
             artifact_uri=row["artifact_uri"] or "",
             lifecycle_stage=row["lifecycle_stage"],
             params=dict(frames[1].itertuples(index=False)),
-            metrics={k: float("nan") if v is None or pd.isna(v) else float(v) for k, v in frames[2].itertuples(index=False)},
+            metrics={k: float("nan") if v is None or pd.isna(v) else float(v)
+                     for k, v in frames[2].itertuples(index=False)},
             tags=tags,
             inputs=inputs,
             child_run_ids=tuple(frames[4]["run_uuid"]),
