@@ -495,6 +495,18 @@ def _pin_experiment_times(con: sqlite3.Connection, experiment_ids: list[int]) ->
 def _insert_runs(
     con: sqlite3.Connection, runs: list[RunPlan], experiments: list[tuple[int, str]]
 ) -> None:
+    run_rows, param_rows, tag_rows, metric_rows, latest_rows = _table_rows(runs, experiments)
+    con.executemany(_INSERT_RUN, run_rows)
+    con.executemany(_INSERT_PARAM, param_rows)
+    con.executemany(_INSERT_TAG, tag_rows)
+    con.executemany(_INSERT_METRIC, metric_rows)
+    con.executemany(_INSERT_LATEST_METRIC, latest_rows)
+
+
+def _table_rows(
+    runs: list[RunPlan], experiments: list[tuple[int, str]]
+) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple], list[tuple]]:
+    """Rows of runs, params, tags, metrics and latest_metrics, as MLflow's SQL store writes them."""
     run_rows, param_rows, tag_rows, metric_rows, latest_rows = [], [], [], [], []
     for run in runs:
         experiment_id = experiments[run.experiment_index][0]
@@ -504,11 +516,7 @@ def _insert_runs(
         for key, points in run.metrics.items():
             metric_rows += [_metric_row(key, p, run.run_id) for p in points]
             latest_rows.append(_metric_row(key, latest_point(points), run.run_id))
-    con.executemany(_INSERT_RUN, run_rows)
-    con.executemany(_INSERT_PARAM, param_rows)
-    con.executemany(_INSERT_TAG, tag_rows)
-    con.executemany(_INSERT_METRIC, metric_rows)
-    con.executemany(_INSERT_LATEST_METRIC, latest_rows)
+    return run_rows, param_rows, tag_rows, metric_rows, latest_rows
 
 
 def _sqlite_artifact_uri(run: RunPlan, experiments: list[tuple[int, str]]) -> str:
@@ -544,6 +552,51 @@ def _chunks(items: Iterable[RunPlan], size: int) -> Iterator[list[RunPlan]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL store
+# ---------------------------------------------------------------------------------------------
+
+#: COPY column lists of the tables, in the order of the rows :func:`_table_rows` makes.
+_POSTGRES_COPY = (
+    (
+        "runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time,"
+        " end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time)"
+    ),
+    "params (key, value, run_uuid)",
+    "tags (key, value, run_uuid)",
+    "metrics (key, value, timestamp, run_uuid, step, is_nan)",
+    "latest_metrics (key, value, timestamp, run_uuid, step, is_nan)",
+)
+
+
+def generate_postgres_store(uri: str, spec: StoreSpec, artifact_root: Path) -> str:
+    """Write the runs of ``spec`` into the empty PostgreSQL database ``uri`` (``postgresql+psycopg://…``) and
+    return ``uri``. MLflow creates the schema and the experiments; the rows then go in by COPY (psycopg 3), the
+    same rows :func:`generate_sqlite_store` inserts. Artifacts go to ``artifact_root``."""
+    import psycopg
+
+    experiments = _create_sqlite_experiments(uri, Path(artifact_root), experiment_names(spec))
+    conninfo = "postgresql://" + uri.split("://", 1)[1]
+    with psycopg.connect(conninfo) as con, con.cursor() as cur:
+        cur.execute(
+            "UPDATE experiments SET creation_time = %s, last_update_time = %s WHERE experiment_id = ANY(%s)",
+            (EXPERIMENT_CREATION_MS, EXPERIMENT_CREATION_MS, [i for i, _ in experiments]),
+        )
+        for chunk in _chunks(plan_runs(spec), _SQLITE_CHUNK_RUNS * 4):
+            tables = _table_rows(chunk, experiments)
+            # the constant source columns of _INSERT_RUN
+            tables[0][:] = [row[:2] + ("UNKNOWN", "", "") + row[2:6] + ("",) + row[6:] for row in tables[0]]
+            for columns, rows in zip(_POSTGRES_COPY, tables, strict=True):
+                boolean_last = columns.endswith("is_nan)")
+                with cur.copy(f"COPY {columns} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row[:-1] + (bool(row[-1]),) if boolean_last else row)
+            for run in chunk:
+                if run.has_artifacts:
+                    _write_artifacts(Path(_sqlite_artifact_uri(run, experiments)), run)
+    return uri
 
 
 # ---------------------------------------------------------------------------------------------

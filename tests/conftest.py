@@ -66,6 +66,32 @@ def mlruns_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
 
 
 @pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[object]:
+    """A private PostgreSQL cluster (tests/postgres.py) for the session; skipped only where the server binaries
+    are missing and this is not CI (CI installs Debian's postgresql)."""
+    from tests.postgres import bin_dir, running_cluster
+
+    if bin_dir() is None:
+        reason = "PostgreSQL's initdb / pg_ctl are not installed (Debian: apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_store(postgres_cluster, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """The reference runs logged by MLflow itself into PostgreSQL: (uri, ids), as sqlite_store."""
+    from tests.postgres import grant_reader
+
+    uri = postgres_cluster.uri()
+    ids = log_reference_runs(uri, tmp_path_factory.mktemp("postgres-store") / "artifacts")
+    grant_reader(postgres_cluster)
+    return uri, ids
+
+
+@pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The embedded demo store, built once per test session through ``ensure_demo_store`` as the app does."""
     import mlflow

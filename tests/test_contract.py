@@ -1,5 +1,6 @@
-"""One contract, every adapter: MLflow sqlite (direct and client fallback), MLflow over HTTP, an mlruns folder and
-a TensorBoard logdir return the same logical runs through the same interface."""
+"""One contract, every adapter: MLflow sqlite (direct and client fallback), MLflow in PostgreSQL (read directly),
+MLflow over HTTP, an mlruns folder and a TensorBoard logdir return the same logical runs through the same
+interface."""
 from __future__ import annotations
 
 import shutil
@@ -13,7 +14,7 @@ from lens_core import ExperimentNotFoundError, RunNotFoundError, Tracker, open_t
 from lens_core.trackers.runs_table import INFO_COLUMNS
 from tests.stores import CONTRACT_RUNS, write_contract_logdir
 
-ADAPTERS = ["sqlite-direct", "sqlite-client", "http", "mlruns", "tensorboard"]
+ADAPTERS = ["sqlite-direct", "sqlite-client", "postgres", "http", "mlruns", "tensorboard"]
 
 
 @dataclass
@@ -43,6 +44,10 @@ def contract(request, sqlite_store, mlruns_store, contract_logdir, tmp_path) -> 
         shutil.copy(uri.removeprefix("sqlite:///"), tmp_path / "mlflow.db")
         return Contract(open_tracker(uri, mode=mode), ids["contract"],
                         open_tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", mode=mode))
+    if kind == "postgres":
+        uri, ids = request.getfixturevalue("postgres_store")
+        tracker = open_tracker(uri)
+        return Contract(tracker, ids["contract"], tracker)  # one database for the session; writes go to it
     if kind == "http":
         server = request.getfixturevalue("mlflow_server")
         tracker = open_tracker(server)

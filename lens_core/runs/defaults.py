@@ -15,7 +15,7 @@ def default_metric(runs: pd.DataFrame, metric_columns: Sequence[str]) -> str | N
     then to the earlier column in ``metric_columns`` — so callers pass them in their order of preference.
     None when there is no candidate column.
 
-    ``runs`` is the wide runs table (``lens_core.runs_table``); ``metric_columns`` are its ``metrics.<key>``
+    ``runs`` is the wide runs table (``lens_core.trackers.runs_table``); ``metric_columns`` are its ``metrics.<key>``
     columns (absent ones are skipped). MLflow's ±1.797e308 sentinel counts as non-finite."""
     candidates = [c for c in dict.fromkeys(metric_columns) if c in runs]
     if not candidates:

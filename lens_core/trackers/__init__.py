@@ -10,11 +10,12 @@ from lens_core.errors import TrackerNotFoundError, UnknownTrackerSchemeError
 from lens_core.trackers.base import Tracker
 
 SUPPORTED = (
-    "sqlite:////path/to/mlflow.db, http(s)://host:port of an `mlflow server`, file:///path/to/mlruns or a plain "
+    "sqlite:////path/to/mlflow.db, postgresql://user:password@host:port/database, http(s)://host:port of an "
+    "`mlflow server`, file:///path/to/mlruns or a plain "
     "path to an mlruns folder or a .db file, tensorboard:///path/to/logdir (or a plain path holding event files), "
     "or nothing for the built-in demo store"
 )
-_CLIENT_SCHEMES = ("postgresql", "mysql", "mssql", "databricks")
+_CLIENT_SCHEMES = ("mysql", "mssql", "databricks")
 
 
 def open_tracker(
@@ -60,6 +61,10 @@ def _open_tracker(uri: str | os.PathLike[str] | None, options: dict[str, Any]) -
         from lens_core.trackers.mlflow_client import MlflowClientTracker
 
         return MlflowClientTracker(text.rstrip("/"), **options)
+    if scheme.split("+")[0] in ("postgresql", "postgres"):
+        from lens_core.trackers.mlflow_postgres import PostgresTracker
+
+        return PostgresTracker(text, **options)
     if scheme.split("+")[0] in _CLIENT_SCHEMES:
         from lens_core.trackers.mlflow_client import MlflowClientTracker
 
