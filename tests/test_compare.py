@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from lens_core.runs import compare as cmp
+from lens_core.runs import compare_charts as charts
+from lens_core.runs import compare_metrics as metrics
 from lens_core.runs.colors import PALETTE, PALETTE_20, run_color, run_colors
 from lens_core.trackers.series import HISTORY_COLUMNS
 
@@ -166,19 +168,19 @@ def test_params_diff_skips_params_none_of_the_runs_logged(three_runs):
 
 # ---- metrics -----------------------------------------------------------------------------------------------------
 def test_metric_names_and_coverage(three_runs):
-    coverage = cmp.metric_coverage(three_runs)
+    coverage = metrics.metric_coverage(three_runs)
     assert coverage.to_dict() == {"acc": 2, "loss": 3, "only_a": 1, "system/cpu": 3}
-    assert cmp.metric_names(three_runs) == ["acc", "loss", "only_a", "system/cpu"]
+    assert metrics.metric_names(three_runs) == ["acc", "loss", "only_a", "system/cpu"]
 
 
 def test_default_metrics_are_those_every_run_has_system_last(three_runs):
-    assert cmp.default_metrics(three_runs) == ["loss", "system/cpu"]
-    assert cmp.default_metrics(three_runs, limit=1) == ["loss"]
+    assert metrics.default_metrics(three_runs) == ["loss", "system/cpu"]
+    assert metrics.default_metrics(three_runs, limit=1) == ["loss"]
 
 
 def test_default_metrics_are_capped_at_six():
     frame = runs_frame([{"run_id": "a", "run_name": "a", **{f"metrics.m{i:02d}": 1.0 for i in range(10)}}])
-    assert cmp.default_metrics(frame) == [f"m{i:02d}" for i in range(6)]
+    assert metrics.default_metrics(frame) == [f"m{i:02d}" for i in range(6)]
 
 
 def test_default_metrics_fall_back_to_the_most_shared():
@@ -187,8 +189,8 @@ def test_default_metrics_fall_back_to_the_most_shared():
         {"run_id": "b", "run_name": "b", "metrics.x": None, "metrics.y": 2.0, "metrics.z": 1.0},
         {"run_id": "c", "run_name": "c", "metrics.x": None, "metrics.y": None, "metrics.z": 1.0},
     ])
-    assert cmp.default_metrics(frame) == ["y", "z", "x"]
-    assert cmp.default_metrics(frame.iloc[:0]) == []
+    assert metrics.default_metrics(frame) == ["y", "z", "x"]
+    assert metrics.default_metrics(frame.iloc[:0]) == []
 
 
 def test_metric_kinds_series_when_any_run_has_several_points():
@@ -198,10 +200,10 @@ def test_metric_kinds_series_when_any_run_has_several_points():
         ("a", "acc", 0, 3, 0.8), ("b", "acc", 0, 3, 0.7),
         ("a", "repeat", 0, 3, 0.8), ("a", "repeat", 0, 4, 0.9),
     ])
-    assert cmp.metric_kinds(history, ["loss", "acc", "repeat", "absent"]) == {
-        "loss": cmp.SERIES, "acc": cmp.SINGLE, "repeat": cmp.SERIES, "absent": cmp.SINGLE
+    assert metrics.metric_kinds(history, ["loss", "acc", "repeat", "absent"]) == {
+        "loss": metrics.SERIES, "acc": metrics.SINGLE, "repeat": metrics.SERIES, "absent": metrics.SINGLE
     }
-    assert cmp.metric_kinds(history.iloc[:0], ["loss"]) == {"loss": cmp.SINGLE}
+    assert metrics.metric_kinds(history.iloc[:0], ["loss"]) == {"loss": metrics.SINGLE}
 
 
 # ---- smoothing ---------------------------------------------------------------------------------------------------
@@ -212,19 +214,19 @@ def test_ema_matches_the_debiased_definition():
     for i, v in enumerate(values, start=1):
         acc = w * acc + (1 - w) * v
         expected.append(acc / (1 - w**i))
-    assert np.allclose(cmp.ema(values, w), expected)
-    assert cmp.ema(values, w)[0] == 1.0  # debiased: the first point is not pulled towards zero
+    assert np.allclose(metrics.ema(values, w), expected)
+    assert metrics.ema(values, w)[0] == 1.0  # debiased: the first point is not pulled towards zero
 
 
 def test_ema_keeps_constants_and_zero_weight_is_identity():
-    assert np.allclose(cmp.ema(np.full(50, 7.0), 0.95), 7.0)
-    assert np.array_equal(cmp.ema([1.0, 2.0], 0.0), [1.0, 2.0])
+    assert np.allclose(metrics.ema(np.full(50, 7.0), 0.95), 7.0)
+    assert np.array_equal(metrics.ema([1.0, 2.0], 0.0), [1.0, 2.0])
     with pytest.raises(ValueError):
-        cmp.ema([1.0], 1.0)
+        metrics.ema([1.0], 1.0)
 
 
 def test_ema_passes_non_finite_points_through():
-    out = cmp.ema([1.0, np.nan, np.inf, 1.0], 0.5)
+    out = metrics.ema([1.0, np.nan, np.inf, 1.0], 0.5)
     assert out[0] == 1.0 and np.isnan(out[1]) and np.isinf(out[2]) and out[3] == pytest.approx(1.0)
 
 
@@ -233,7 +235,7 @@ def test_smooth_treats_each_series_on_its_own():
         ("a", "loss", 0, 1, 10.0), ("a", "loss", 1, 2, 0.0),
         ("b", "loss", 0, 1, 100.0), ("b", "loss", 1, 2, 100.0),
     ])
-    smoothed = cmp.smooth(history, 0.5)
+    smoothed = metrics.smooth(history, 0.5)
     assert smoothed.iloc[2:].tolist() == [100.0, 100.0]
     assert smoothed.iloc[0] == 10.0 and 0 < smoothed.iloc[1] < 10
 
@@ -248,49 +250,49 @@ def test_series_data_axes_and_run_labels(three_runs):
         (a, "acc", 0, start, 0.1),
     ])
     labels = cmp.run_labels(three_runs)
-    data = cmp.series_data(history, three_runs, labels, "loss", x="relative")
+    data = metrics.series_data(history, three_runs, labels, "loss", x="relative")
     assert data["run"].tolist() == ["alpha", "alpha", "beta"]
     assert data["minutes"].tolist() == [1.0, 3.0, 0.5]  # from each run's own start time
     assert data["x"].tolist() == data["minutes"].tolist()
     assert data["points"].tolist() == [2, 2, 1] and data["order"].tolist() == [0, 1, 0]
-    assert cmp.series_data(history, three_runs, labels, "loss", x="step")["x"].tolist() == [0, 1, 5]
-    wall = cmp.series_data(history, three_runs, labels, "loss", x="wall")["x"]
+    assert metrics.series_data(history, three_runs, labels, "loss", x="step")["x"].tolist() == [0, 1, 5]
+    wall = metrics.series_data(history, three_runs, labels, "loss", x="wall")["x"]
     assert wall.iloc[0] == pd.Timestamp("2026-01-01 10:01", tz="UTC")
-    smoothed = cmp.series_data(history, three_runs, labels, "loss", smoothing=0.5)
+    smoothed = metrics.series_data(history, three_runs, labels, "loss", smoothing=0.5)
     assert smoothed["smoothed"].tolist()[2] == 0.9 and smoothed["smoothed"].tolist()[1] != 0.5
 
 
 def test_single_data_takes_the_latest_value_and_skips_runs_without_one(three_runs):
-    data = cmp.single_data(three_runs, cmp.run_labels(three_runs), "acc")
+    data = metrics.single_data(three_runs, cmp.run_labels(three_runs), "acc")
     assert data.to_dict("list") == {"run_id": ["a" * 32, "b" * 32], "run": ["alpha", "beta"], "value": [0.8, 0.9]}
-    assert cmp.single_data(three_runs, cmp.run_labels(three_runs), "nope").empty
+    assert metrics.single_data(three_runs, cmp.run_labels(three_runs), "nope").empty
 
 
 def test_drawable_drops_non_finite_and_non_positive_on_log():
     biggest = np.finfo("float64").max
     data = pd.DataFrame({"value": [1.0, np.nan, np.inf, -1.0, 0.0, 2.0, biggest, -biggest]})
-    shown, dropped = cmp.drawable(data)
+    shown, dropped = metrics.drawable(data)
     assert shown["value"].tolist() == [1.0, -1.0, 0.0, 2.0] and dropped == 4  # ±max double is MLflow's ±inf
-    shown, dropped = cmp.drawable(data, log=True)
+    shown, dropped = metrics.drawable(data, log=True)
     assert shown["value"].tolist() == [1.0, 2.0] and dropped == 6
 
 
 def test_export_frame_is_tidy(three_runs):
     history = history_frame([("a" * 32, "loss", 0, 1_767_261_600_000, 1.0)])
     labels = cmp.run_labels(three_runs)
-    export = cmp.export_frame(cmp.series_data(history, three_runs, labels, "loss"), "loss")
+    export = metrics.export_frame(metrics.series_data(history, three_runs, labels, "loss"), "loss")
     assert list(export.columns) == ["run_id", "run_name", "metric", "step", "timestamp", "minutes", "value"]
     assert export["timestamp"].iloc[0] == "2026-01-01T10:00:00.000000Z"
-    data = cmp.series_data(history, three_runs, labels, "loss", smoothing=0.5)
-    smoothed = cmp.export_frame(data, "loss", smoothed=True)
+    data = metrics.series_data(history, three_runs, labels, "loss", smoothing=0.5)
+    smoothed = metrics.export_frame(data, "loss", smoothed=True)
     assert "smoothed" in smoothed
-    bars = cmp.export_frame(cmp.single_data(three_runs, labels, "acc"), "acc")
+    bars = metrics.export_frame(metrics.single_data(three_runs, labels, "acc"), "acc")
     assert list(bars.columns) == ["run_id", "run_name", "metric", "value"]
 
 
 # ---- charts ------------------------------------------------------------------------------------------------------
 def _spec(chart) -> dict:
-    return json.loads(cmp.chart_config(chart).to_json())
+    return json.loads(charts.chart_config(chart).to_json())
 
 
 def nodes(spec: object):
@@ -311,13 +313,13 @@ def _color_scales(spec: dict) -> list[dict]:
 def hover_params(spec: dict) -> list[dict]:
     """The hover selections of a spec, wherever they are defined."""
     return [p for n in nodes(spec) for p in n.get("params", ()) or ()
-            if isinstance(p, dict) and p.get("name") == cmp.HOVER and "select" in p]
+            if isinstance(p, dict) and p.get("name") == charts.HOVER and "select" in p]
 
 
 def test_bar_chart_spec_colours_every_run_and_leaves_room_for_labels(three_runs):
     labels = cmp.run_labels(three_runs)
-    data = cmp.single_data(three_runs, labels, "acc")
-    spec = _spec(cmp.bar_chart(data, "acc", list(labels.values()), ["#111111", "#222222", "#333333"]))
+    data = metrics.single_data(three_runs, labels, "acc")
+    spec = _spec(charts.bar_chart(data, "acc", list(labels.values()), ["#111111", "#222222", "#333333"]))
     scales = _color_scales(spec)
     assert scales and scales[0] == {"domain": ["alpha", "beta", "gamma"], "range": ["#111111", "#222222", "#333333"]}
     x = spec["layer"][0]["encoding"]["x"]
@@ -329,13 +331,13 @@ def test_bar_chart_spec_colours_every_run_and_leaves_room_for_labels(three_runs)
 
 def test_bar_chart_of_huge_values_lets_vega_choose_the_axis():
     data = pd.DataFrame({"run_id": ["a", "b"], "run": ["a", "b"], "value": [1e308, -1e308]})
-    spec = _spec(cmp.bar_chart(data, "huge", ["a", "b"], ["#111111", "#222222"]))
+    spec = _spec(charts.bar_chart(data, "huge", ["a", "b"], ["#111111", "#222222"]))
     assert "domain" not in spec["layer"][0]["encoding"]["x"].get("scale", {})
 
 
 def test_bar_chart_with_negative_values_grows_left():
     data = pd.DataFrame({"run_id": ["a", "b"], "run": ["a", "b"], "value": [-2.0, 1.0]})
-    spec = _spec(cmp.bar_chart(data, "delta", ["a", "b"], ["#111111", "#222222"]))
+    spec = _spec(charts.bar_chart(data, "delta", ["a", "b"], ["#111111", "#222222"]))
     low, high = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
     assert low < -2 and high > 1
 
@@ -344,8 +346,8 @@ def test_line_chart_spec(three_runs):
     a, b = "a" * 32, "b" * 32
     history = history_frame([(a, "loss", s, 1000 * s, 1.0 / (s + 1)) for s in range(5)] + [(b, "loss", 0, 0, 0.3)])
     labels = cmp.run_labels(three_runs)
-    data = cmp.series_data(history, three_runs, labels, "loss", smoothing=0.6)
-    spec = _spec(cmp.line_chart(data, "loss", list(labels.values()), ["#1", "#2", "#3"], log=True, smoothed=True))
+    data = metrics.series_data(history, three_runs, labels, "loss", smoothing=0.6)
+    spec = _spec(charts.line_chart(data, "loss", list(labels.values()), ["#1", "#2", "#3"], log=True, smoothed=True))
     assert _color_scales(spec)[0]["domain"] == ["alpha", "beta", "gamma"]
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks.count("line") == 2  # faint raw trace under the smoothed line
@@ -358,7 +360,7 @@ def test_line_chart_spec(three_runs):
 
 
 def test_line_chart_drops_the_hover_layer_for_huge_data(three_runs):
-    n = cmp.HOVER_POINT_LIMIT + 1
+    n = charts.HOVER_POINT_LIMIT + 1
     data = pd.DataFrame({
         "run_id": "a", "run": "alpha", "step": np.arange(n), "timestamp": np.arange(n), "minutes": 0.0,
         "value": 1.0, "smoothed": 1.0, "order": np.arange(n), "points": n, "x": np.arange(n),
@@ -366,7 +368,7 @@ def test_line_chart_drops_the_hover_layer_for_huge_data(three_runs):
     import altair as alt
 
     with alt.data_transformers.disable_max_rows():
-        spec = cmp.line_chart(data, "loss", ["alpha"], ["#1"]).to_dict()
+        spec = charts.line_chart(data, "loss", ["alpha"], ["#1"]).to_dict()
     assert "params" not in spec and all("params" not in layer for layer in spec["layer"])
 
 
@@ -417,15 +419,15 @@ def _root():
 
 
 def test_bars_get_thinner_for_many_runs_and_keep_names_while_readable():
-    assert cmp.bar_step(2) == 24 and cmp.bar_step(30) == 24 and cmp.bar_step(60) == 12 and cmp.bar_step(500) == 6
+    assert charts.bar_step(2) == 24 and charts.bar_step(30) == 24 and charts.bar_step(60) == 12 and charts.bar_step(500) == 6
     many = pd.DataFrame({"run_id": [f"r{i}" for i in range(200)], "run": [f"r{i}" for i in range(200)],
                          "value": np.arange(200.0)})
-    spec = _spec(cmp.bar_chart(many, "m", many["run"].tolist(), ["#111111"] * 200))
+    spec = _spec(charts.bar_chart(many, "m", many["run"].tolist(), ["#111111"] * 200))
     assert spec["height"] == 6 * 200 + 30
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks == ["bar", "point"]  # no value labels; the invisible points catch the pointer
     assert spec["layer"][0]["encoding"]["y"]["axis"]["labels"] is False
-    few = _spec(cmp.bar_chart(many.head(3), "m", many["run"].tolist()[:3], ["#111111"] * 3))
+    few = _spec(charts.bar_chart(many.head(3), "m", many["run"].tolist()[:3], ["#111111"] * 3))
     assert few["layer"][0]["encoding"]["y"]["axis"]["labels"] is True and few["layer"][1]["mark"]["type"] == "text"
 
 
@@ -465,16 +467,16 @@ def test_group_stats_and_two_groups_equal_scipy(grouped_runs):
 
 def test_group_bar_data_and_chart(grouped_runs):
     runs, groups = grouped_runs
-    data = cmp.group_bar_data(runs, groups, "acc", ["gbm", "mlp", "rf"], "median", "minmax")
+    data = metrics.group_bar_data(runs, groups, "acc", ["gbm", "mlp", "rf"], "median", "minmax")
     assert data["label"].tolist() == ["gbm · N=3", "mlp · N=3", "rf · N=1"]
     assert data["center"].tolist() == [0.80, 0.71, 0.9]
     assert data["low"].tolist() == [0.79, 0.70, 0.9] and data["high"].tolist() == [0.82, 0.74, 0.9]
-    spec = _spec(cmp.group_bar_chart(data, "acc", ["gbm", "mlp", "rf"], ["#1", "#2", "#3"], "median", "minmax"))
+    spec = _spec(charts.group_bar_chart(data, "acc", ["gbm", "mlp", "rf"], ["#1", "#2", "#3"], "median", "minmax"))
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks == ["bar", "rule", "tick", "tick", "text", "point"]  # the points catch the pointer
     assert spec["layer"][0]["encoding"]["color"]["scale"] == {"domain": ["gbm", "mlp", "rf"], "range": ["#1", "#2", "#3"]}
     assert spec["layer"][0]["encoding"]["y"]["sort"] == data["label"].tolist()
-    none = _spec(cmp.group_bar_chart(data, "acc", ["gbm", "mlp", "rf"], ["#1", "#2", "#3"], "mean", "none"))
+    none = _spec(charts.group_bar_chart(data, "acc", ["gbm", "mlp", "rf"], ["#1", "#2", "#3"], "mean", "none"))
     assert [layer["mark"]["type"] for layer in none["layer"]] == ["bar", "text", "point"]
 
 
@@ -483,15 +485,15 @@ def test_group_line_chart_draws_a_band_under_the_line():
 
     data = pd.DataFrame({"run_id": ["a"] * 3 + ["b"] * 3, "x": [0, 1, 2] * 2, "value": [1.0, 2, 3, 3, 4, 5]})
     band = stats.series_band(data, {"a": "g", "b": "g"}, "mean", "ci")
-    spec = _spec(cmp.group_line_chart(band, "loss", ["g"], ["#1"], spread="ci"))
+    spec = _spec(charts.group_line_chart(band, "loss", ["g"], ["#1"], spread="ci"))
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["area", "line", "point"]
     assert spec["layer"][0]["encoding"]["y2"]["field"] == "high"
 
 
 def test_picked_run_reads_the_click_selection():
-    assert cmp.picked_run({"selection": {"pick": [{"run_id": "abc"}]}}) == "abc"
-    assert cmp.picked_run({"selection": {"pick": []}}) is None
-    assert cmp.picked_run({"selection": {}}) is None and cmp.picked_run(None) is None
+    assert charts.picked_run({"selection": {"pick": [{"run_id": "abc"}]}}) == "abc"
+    assert charts.picked_run({"selection": {"pick": []}}) is None
+    assert charts.picked_run({"selection": {}}) is None and charts.picked_run(None) is None
 
 
 def test_group_colours_are_stable_and_distinct():
@@ -523,12 +525,12 @@ def test_linked_grid_shares_one_hover_and_one_pick_across_every_view(three_runs)
                              for s in range(5)])
     labels = cmp.run_labels(three_runs)
     names, colors = list(labels.values()), ["#1", "#2", "#3"]
-    half, full = cmp.cell_widths(800)
-    lines = [cmp.line_chart(cmp.series_data(history, three_runs, labels, k), k, names, colors, width=half,
+    half, full = charts.cell_widths(800)
+    lines = [charts.line_chart(metrics.series_data(history, three_runs, labels, k), k, names, colors, width=half,
                             subtitle="metric history", linked=True) for k in ("loss", "acc")]
-    bars = cmp.bar_chart(cmp.single_data(three_runs, labels, "acc"), "acc", names, colors, width=full,
+    bars = charts.bar_chart(metrics.single_data(three_runs, labels, "acc"), "acc", names, colors, width=full,
                          subtitle="latest value", linked=True)
-    spec = cmp.linked_grid([lines, [bars]]).to_dict()
+    spec = charts.linked_grid([lines, [bars]]).to_dict()
     (hover,) = hover_params(spec)
     assert hover["select"]["fields"] == ["run_id"] and hover["select"]["on"] == "pointerover"
     views = [view for row in spec["vconcat"] for view in row["hconcat"]]
@@ -536,12 +538,12 @@ def test_linked_grid_shares_one_hover_and_one_pick_across_every_view(three_runs)
     pointers = [layer["name"] for view in views for layer in view["layer"] if "name" in layer]
     assert sorted(hover["views"]) == sorted(pointers) and len(set(pointers)) == 3  # one pointer layer per view
     assert all(_uses_hover(view) for view in views)  # every chart fades the runs not hovered
-    (pick,) = [p for p in spec["params"] if p["name"] == cmp.PICK]
+    (pick,) = [p for p in spec["params"] if p["name"] == charts.PICK]
     assert pick["views"] == hover["views"]
     assert not any("params" in layer for view in views for layer in view["layer"])  # defined once, on top
     # a view's whole width: its title's limit (the plot plus the room kept for the y axis)
     widths = [view["title"]["limit"] if isinstance(view.get("title"), dict) else view["width"] for view in views]
-    assert widths[0] + widths[1] + cmp.COLUMN_GAP <= full + 1 and widths[2] <= full
+    assert widths[0] + widths[1] + charts.COLUMN_GAP <= full + 1 and widths[2] <= full
 
 
 def test_linked_grid_of_groups_hovers_the_group_and_picks_nothing():
@@ -549,35 +551,35 @@ def test_linked_grid_of_groups_hovers_the_group_and_picks_nothing():
 
     data = pd.DataFrame({"run_id": ["a"] * 3 + ["b"] * 3, "x": [0, 1, 2] * 2, "value": [1.0, 2, 3, 3, 4, 5]})
     band = stats.series_band(data, {"a": "g", "b": "h"}, "mean", "std")
-    chart = cmp.group_line_chart(band, "loss", ["g", "h"], ["#1", "#2"], width=300, subtitle="mean", linked=True)
-    spec = cmp.linked_grid([[chart]], field="group", pick=False).to_dict()
+    chart = charts.group_line_chart(band, "loss", ["g", "h"], ["#1", "#2"], width=300, subtitle="mean", linked=True)
+    spec = charts.linked_grid([[chart]], field="group", pick=False).to_dict()
     (hover,) = hover_params(spec)
-    assert hover["select"]["fields"] == ["group"] and [p["name"] for p in spec["params"]] == [cmp.HOVER]
+    assert hover["select"]["fields"] == ["group"] and [p["name"] for p in spec["params"]] == [charts.HOVER]
 
 
 def test_link_plan_keeps_the_hover_cheap():
-    limit, per_chart = cmp.LINKED_POINT_LIMIT, cmp.HOVER_POINT_LIMIT
-    assert cmp.link_plan([100, 200]) == [(True, True), (True, True)]
+    limit, per_chart = charts.LINKED_POINT_LIMIT, charts.HOVER_POINT_LIMIT
+    assert charts.link_plan([100, 200]) == [(True, True), (True, True)]
     # a chart past the per-chart cap follows the hover without capturing it
-    assert cmp.link_plan([per_chart + 1, 10]) == [(True, False), (True, True)]
+    assert charts.link_plan([per_chart + 1, 10]) == [(True, False), (True, True)]
     # past the budget a chart is drawn plain; later small charts still fit
     big = limit // 2 + 1
-    assert cmp.link_plan([big, big, 10]) == [(True, big <= per_chart), (False, False), (True, True)]
+    assert charts.link_plan([big, big, 10]) == [(True, big <= per_chart), (False, False), (True, True)]
     # nobody captures the pointer: nobody follows a selection that would be defined nowhere
-    assert cmp.link_plan([per_chart + 1]) == [(False, False)]
+    assert charts.link_plan([per_chart + 1]) == [(False, False)]
 
 
 def test_panel_width_decides_charts_per_row():
-    half, full = cmp.cell_widths(795)
-    assert 2 * half + cmp.COLUMN_GAP <= full <= 795 and cmp.grid_columns(795) == 2
-    assert cmp.grid_columns(520) == 1 and cmp.grid_columns(1130) == 2
+    half, full = charts.cell_widths(795)
+    assert 2 * half + charts.COLUMN_GAP <= full <= 795 and charts.grid_columns(795) == 2
+    assert charts.grid_columns(520) == 1 and charts.grid_columns(1130) == 2
 
 
 def test_standalone_charts_keep_their_own_hover(three_runs):
     labels = cmp.run_labels(three_runs)
-    spec = _spec(cmp.bar_chart(cmp.single_data(three_runs, labels, "acc"), "acc", list(labels.values()),
+    spec = _spec(charts.bar_chart(metrics.single_data(three_runs, labels, "acc"), "acc", list(labels.values()),
                                ["#1", "#2", "#3"]))
-    assert {p["name"] for p in spec["params"]} == {cmp.HOVER, cmp.PICK}
-    static = cmp.bar_chart(cmp.single_data(three_runs, labels, "acc"), "acc", list(labels.values()),
+    assert {p["name"] for p in spec["params"]} == {charts.HOVER, charts.PICK}
+    static = charts.bar_chart(metrics.single_data(three_runs, labels, "acc"), "acc", list(labels.values()),
                            ["#1", "#2", "#3"], hover=False, listen=False).to_dict()
     assert "params" not in json.dumps(static) and not _uses_hover(static)  # exports: no interaction at all

@@ -10,6 +10,7 @@ import pytest
 
 from lens_core.runs import parcoords as pc
 from lens_core.runs.parcoords import MISSING_Y, AxisCategories, AxisRange
+from lens_core.runs.parcoords.axes import _as_number
 
 
 def text(values: list[object]) -> pd.Series:
@@ -137,7 +138,7 @@ def test_normalisation_bounds_and_positions() -> None:
 def test_value_at_inverts_position() -> None:
     runs = table()
     for axis in pc.build_axes(runs, ["params.lr", "params.dropout", "metrics.acc"]):
-        values = pc._as_number(runs[axis.column]).dropna()
+        values = _as_number(runs[axis.column]).dropna()
         y = axis.position(values)
         back = np.array([axis.value_at(v) for v in y])
         np.testing.assert_allclose(back, values.to_numpy(), rtol=1e-9)

@@ -1,45 +1,57 @@
-"""Comparing runs: the logic behind ``pages/1_Compare.py``, free of Streamlit.
+"""Comparing runs, free of Streamlit: which runs (from a link), their labels, the params that differ, groups of
+runs and the tables the comparison page shows (runs, groups, statistics per group, two groups, params diff).
 
-Everything takes the wide runs table (rows of the selected runs, see :mod:`lens_core.trackers.runs_table`) and/or the
-long metric history (``run_id, key, step, timestamp, value``) and returns plain DataFrames, lists, or Altair
-charts (Altair is imported only by the chart functions).
+Everything takes the wide runs table (rows of the selected runs, see :mod:`lens_core.trackers.runs_table`) and
+returns plain DataFrames, or pandas Stylers of display text for the page's tables. The metric charts are built by
+:mod:`lens_core.runs.compare_metrics` (data) and :mod:`lens_core.runs.compare_charts` (Altair specifications).
 
 Terms used throughout:
 
 - a run's **label** is its run name, made unique within the selection (``name · 1a2b3c``) so it can head a column
   and name a colour in a chart legend;
-- a metric is a **series** for a selection when at least one of the runs logged more than one point of it,
-  otherwise it is **single-value** (one point per run, charted as bars from the runs table's latest value).
+- a **group** is the runs sharing the values of the params grouped by (:class:`Grouping`), named by those values.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lens_core.errors import ExperimentNotFoundError, RunNotFoundError
+from lens_core.runs import stats
+from lens_core.runs.colors import group_colors
 from lens_core.trackers.runs_table import columns_of
 
 if TYPE_CHECKING:
-    import altair as alt
+    from pandas.io.formats.style import Styler
 
     from lens_core.trackers.base import Tracker
 
-SERIES: Literal["series"] = "series"
-SINGLE: Literal["single"] = "single"
-MetricKind = Literal["series", "single"]
-XAxis = Literal["step", "relative", "wall"]
 #: How a param a run never logged shows in tables.
 MISSING = "—"
-#: How many metric charts the page opens with.
-DEFAULT_METRIC_COUNT = 6
-#: Metrics MLflow logs by itself; listed after the user's own.
-SYSTEM_PREFIXES: tuple[str, ...] = ("system/",)
-X_TITLES: dict[str, str] = {"step": "step", "relative": "minutes since run start", "wall": "time (UTC)"}
+#: A run's status as table text is coloured: red when it ended badly, blue while running.
+STATUS_STYLE = {"failed": "color: #c92a2a", "killed": "color: #c92a2a", "running": "color: #1c7ed6"}
+#: The coloured dot heading a table row with the colour of its run or group in the charts.
+DOT = "⬤"
+
+
+def md(text: str) -> str:
+    """Text shown literally inside Streamlit markdown (run names may hold `*`, `_`, `[`, `:`…)."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~:$])", r"\\\1", text)
+
+
+def num(value: float, digits: int = 4) -> str:
+    """A statistic as table text: 4 significant digits, :data:`MISSING` when undefined."""
+    return f"{value:.{digits}g}" if isinstance(value, (int, float)) and np.isfinite(value) else MISSING
+
+
+def table_height(rows: int, cap: int) -> int:
+    """Pixels for a table of this many rows (header included), at most ``cap``: short tables without a scrollbar."""
+    return min(38 + 35 * rows, cap)
 
 
 # ---- which runs --------------------------------------------------------------------------------------------------
@@ -164,674 +176,76 @@ def params_diff(runs: pd.DataFrame, labels: Mapping[str, str], only_differing: b
     return frame.astype("str")
 
 
-# ---- metrics -----------------------------------------------------------------------------------------------------
-def metric_coverage(runs: pd.DataFrame) -> pd.Series:
-    """For each metric (name without prefix) some of these runs have a value of, how many runs have one."""
-    cols = columns_of(runs, "metrics")
-    counts = runs[cols].notna().sum() if cols else pd.Series(dtype="int64")
-    counts.index = [c.removeprefix("metrics.") for c in counts.index]
-    return counts[counts > 0].astype("int64")
 
+def param_text(runs: pd.DataFrame, column: str) -> np.ndarray:
+    """A ``params.*`` column as table text, :data:`MISSING` where a run never logged it."""
+    return runs[column].astype("object").where(runs[column].notna(), MISSING).astype("str").to_numpy()
 
-def _rank(key: str) -> tuple[bool, str]:
-    return key.startswith(SYSTEM_PREFIXES), key.lower()
 
+def styled_params_diff(diff: pd.DataFrame, differing: Sequence[str], highlight: bool) -> Styler:
+    """:func:`params_diff` for display: :data:`MISSING` greyed, and (``highlight``, when every param is shown)
+    the rows of the ``differing`` params (``params.*`` names) on a pale yellow."""
+    differs = {c.removeprefix("params.") for c in differing}
+    return diff.style.apply(
+        lambda row: ["background-color: #fff4d6" if row.name in differs and highlight else ""] * len(row), axis=1
+    ).map(lambda v: "color: #9aa1ad" if v == MISSING else "")
 
-def metric_names(runs: pd.DataFrame) -> list[str]:
-    """Every metric these runs have a value of: the user's own first, then system metrics, by name."""
-    return sorted(metric_coverage(runs).index, key=_rank)
 
-
-def default_metrics(runs: pd.DataFrame, limit: int = DEFAULT_METRIC_COUNT) -> list[str]:
-    """Up to ``limit`` metrics every run has, by name (system metrics last). When the runs share none, the
-    metrics the most runs have, so the page never opens empty."""
-    coverage = metric_coverage(runs)
-    if coverage.empty:
-        return []
-    shared = sorted((k for k, n in coverage.items() if n == len(runs)), key=_rank)
-    if shared:
-        return shared[:limit]
-    return sorted(coverage.index, key=lambda k: (-coverage[k], *_rank(k)))[:limit]
-
-
-def metric_kinds(history: pd.DataFrame, keys: Iterable[str]) -> dict[str, MetricKind]:
-    """``series`` for keys some run logged more than one point of, else ``single``."""
-    longest = history.groupby(["key", "run_id"]).size().groupby(level="key").max() if len(history) else pd.Series()
-    return {k: SERIES if longest.get(k, 0) > 1 else SINGLE for k in keys}
-
-
-def ema(values: Sequence[float] | np.ndarray, weight: float) -> np.ndarray:
-    """Exponential moving average with TensorBoard's debiasing (the first points are not pulled towards 0).
-    ``weight`` in [0, 1): 0 returns the values. Non-finite points are passed through and do not enter the
-    average, so one NaN or inf does not wipe out the rest of the curve."""
-    if not 0 <= weight < 1:
-        raise ValueError("weight must be in [0, 1)")
-    values = np.asarray(values, dtype="float64")
-    out = values.copy()
-    if weight == 0:
-        return out
-    last, count = 0.0, 0
-    for i, v in enumerate(values.tolist()):
-        if not np.isfinite(v):
-            continue
-        last = last * weight + (1 - weight) * v
-        count += 1
-        out[i] = last / (1 - weight**count)
-    return out
-
-
-def smooth(history: pd.DataFrame, weight: float) -> pd.Series:
-    """EMA of each (run, key) series in logging order, aligned with ``history``."""
-    if history.empty:
-        return pd.Series(dtype="float64", index=history.index)
-    return history.groupby(["run_id", "key"], sort=False)["value"].transform(lambda s: ema(s.to_numpy(), weight))
-
-
-def series_data(
-    history: pd.DataFrame,
-    runs: pd.DataFrame,
-    labels: Mapping[str, str],
-    key: str,
-    x: XAxis = "step",
-    smoothing: float = 0.0,
-) -> pd.DataFrame:
-    """One metric's history ready to chart and export: ``run_id, run, step, timestamp, minutes, value,
-    smoothed, order, points`` (``minutes`` since the run started, ``order`` = logging order, ``points`` =
-    length of the run's series) plus ``x`` for the chosen axis."""
-    part = history[history["key"] == key].reset_index(drop=True)
-    data = part[["run_id", "step", "timestamp", "value"]].copy()
-    data.insert(1, "run", data["run_id"].map(labels).astype("str"))
-    starts = _start_ms(runs).reindex(data["run_id"]).to_numpy()
-    first = data.groupby("run_id")["timestamp"].transform("min").to_numpy(dtype="float64")
-    origin = np.where(np.isnan(starts), first, np.fmin(starts, first))
-    data["minutes"] = (data["timestamp"].to_numpy(dtype="float64") - origin) / 60_000
-    data["smoothed"] = smooth(part, smoothing).to_numpy() if smoothing else data["value"]
-    data["order"] = data.groupby("run_id").cumcount()
-    data["points"] = data.groupby("run_id")["run_id"].transform("size")
-    if x == "step":
-        data["x"] = data["step"]
-    elif x == "relative":
-        data["x"] = data["minutes"]
-    else:
-        data["x"] = pd.to_datetime(data["timestamp"], unit="ms", utc=True)
-    return data
-
-
-def _start_ms(runs: pd.DataFrame) -> pd.Series:
-    if "start_time" not in runs:
-        return pd.Series(np.nan, index=runs["run_id"].astype(str).to_numpy())
-    start = pd.to_datetime(runs["start_time"], utc=True)
-    ms = (start - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(milliseconds=1)
-    return pd.Series(ms.to_numpy(dtype="float64"), index=runs["run_id"].astype(str).to_numpy())
-
-
-def single_data(runs: pd.DataFrame, labels: Mapping[str, str], key: str) -> pd.DataFrame:
-    """One single-value metric: ``run_id, run, value`` (the runs table's latest value), one row per run that
-    has it, in selection order."""
-    column = f"metrics.{key}"
-    values = runs[column] if column in runs else pd.Series(np.nan, index=runs.index)
-    data = pd.DataFrame({
-        "run_id": runs["run_id"].astype(str).to_numpy(),
-        "run": runs["run_id"].astype(str).map(labels).to_numpy(),
-        "value": values.to_numpy(dtype="float64"),
-    })
-    return data[data["value"].notna()].reset_index(drop=True)
-
-
-def export_frame(data: pd.DataFrame, key: str, smoothed: bool = False) -> pd.DataFrame:
-    """A chart's data as users want it in a CSV: ``run_id, run_name, metric`` then the values (for series:
-    ``step, timestamp`` in ISO UTC, ``minutes`` since the run started, ``value``, and ``smoothed`` when
-    smoothing is on)."""
-    out = data.rename(columns={"run": "run_name"})
-    out.insert(2, "metric", key)
-    if "timestamp" in out:
-        out["timestamp"] = pd.to_datetime(out["timestamp"], unit="ms", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        if not smoothed:
-            out = out.drop(columns="smoothed", errors="ignore")
-    first = ["run_id", "run_name", "metric", "step", "timestamp", "minutes", "value", "smoothed"]
-    return out[[c for c in first if c in out]]
-
-
-def drawable(data: pd.DataFrame, log: bool = False, columns: Sequence[str] = ("value",)) -> tuple[pd.DataFrame, int]:
-    """The rows a chart can draw and how many were left out: finite values (MLflow's SQL stores save ±inf as
-    ±1.7977e308, the largest double, which counts as infinite here), and only positive ones on a log scale."""
-    keep = np.ones(len(data), dtype=bool)
-    for column in columns:
-        values = data[column].to_numpy(dtype="float64")
-        keep &= np.isfinite(values) & (np.abs(values) < np.finfo("float64").max)
-        if log:
-            keep &= values > 0
-    return data[keep].reset_index(drop=True), int((~keep).sum())
-
-
-# ---- charts ------------------------------------------------------------------------------------------------------
-#: Name of the hover selection the metric charts share: in the page's one compound chart, hovering a run (or a
-#: group) in any view highlights it in every view.
-HOVER = "hover"
-#: Name of the click selection every run-level chart carries (``on_select`` reads it to open the run's page).
-PICK = "pick"
-#: Above this many points a line chart drops its pointer layer (Vega's nearest-point search grows with it); its
-#: lines still follow a run hovered in another chart.
-HOVER_POINT_LIMIT = 20_000
-#: Points, over all the linked charts, whose marks follow the hover: each hover repaints all of them, so charts
-#: past this budget are drawn without the highlight.
-LINKED_POINT_LIMIT = 60_000
-#: Pixels between the two charts of a row and between rows of the linked chart.
-COLUMN_GAP, ROW_GAP = 36, 28
-#: Narrowest chart (y axis included) worth drawing two to a row; a narrower panel gets one chart per row.
-MIN_CELL_WIDTH = 300
-#: The chart's own padding; ``right`` leaves room for the last x label, which overhangs the plot.
-PADDING = {"left": 2, "top": 4, "right": 14, "bottom": 6}
-#: The width the charts take when the page has not measured its panel yet (a 1400 px window).
-DEFAULT_PANEL_WIDTH = 795
-
-
-def _color(labels: Sequence[str], colors: Sequence[str]) -> alt.Color:
-    import altair as alt
-
-    return alt.Color("run:N", scale=alt.Scale(domain=list(labels), range=list(colors)), legend=None)
-
-
-def _hover(field: str = "run_id"):
-    """The pointer over a run (or group): the nearest point of the view. One definition for every view, so the
-    views of a compound chart share one selection."""
-    import altair as alt
-
-    return alt.selection_point(name=HOVER, fields=[field], on="pointerover", nearest=True, clear="pointerout",
-                               empty=True)
-
-
-def _pick():
-    """A click on a run (the nearest point of a line, anywhere on a bar's row) selects its ``run_id``."""
-    import altair as alt
-
-    return alt.selection_point(name=PICK, fields=["run_id"], on="click", nearest=True, clear=False, empty=False)
-
-
-#: The name marking a chart's pointer layer for :func:`linked_grid` (Altair renames it uniquely in a row).
-POINTER = "pointer"
-
-
-def _pointer(layer, linked: bool, *params):
-    """The layer that captures the pointer (invisible points: Vega finds the nearest): on its own it carries the
-    selections; in a linked grid it is only named, and the grid defines the selections once for all of them."""
-    return layer.properties(name=POINTER) if linked else layer.add_params(*params)
-
-
-def _interaction(points: int, hover: bool | None, listen: bool | None) -> tuple[bool, bool]:
-    """Whether a chart's marks follow the hover and whether it carries the pointer layer. By default (a chart
-    on its own) both, up to :data:`HOVER_POINT_LIMIT` points; a linked chart may follow a hover it does not
-    capture itself."""
-    small = points <= HOVER_POINT_LIMIT
-    listen = small if listen is None else (listen and small)
-    return (listen if hover is None else hover), listen
-
-
-def _text_width(text: str, size: float = 12) -> float:
-    """Rough width in pixels of a label in the app's font (Source Sans averages ~0.55 em per character)."""
-    return 0.56 * size * len(text)
-
-
-def _number_label(value: float) -> str:
-    """About how d3's ``~g`` writes a tick near ``value``."""
-    if not np.isfinite(value):
-        return ""
-    text = f"{float(f'{value:.3g}'):.6g}"
-    return text.replace("e+0", "e+").replace("e-0", "e-")
-
-
-def _value_axis_width(values: np.ndarray, log: bool = False) -> int:
-    """Pixels for a numeric y axis (labels, ticks and padding), from the extremes of the values."""
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return 40
-    low, high = float(values.min()), float(values.max())
-    samples = [low, high, (low + high) / 2, high - (high - low) / 10]
-    if log and low > 0:
-        samples += [10.0 ** np.floor(np.log10(low))]
-    return int(min(84, max(30, max(_text_width(_number_label(v)) for v in samples) + 12)))
-
-
-def _value_format(values: np.ndarray) -> str:
-    """A value axis' d3 format: ``~r`` (Vega gives it the ticks' precision: "10", "0.44") unless values are huge or
-    tiny, where ``~g``'s exponent is shorter (it writes 10 as "1e+1" at one significant digit)."""
-    values = np.abs(values[np.isfinite(values) & (values != 0)])
-    return "~r" if not len(values) or (values.min() >= 1e-4 and values.max() < 1e6) else "~g"
-
-
-def _band_axis_width(labels: Iterable[str], limit: int) -> int:
-    """Pixels for a y axis of names (bars): the longest name, at most ``limit``."""
-    longest = max((_text_width(str(label)) for label in labels), default=0.0)
-    return int(min(limit, longest) + 10)
-
-
-def _title(key: str, subtitle: str | None, width: int | None) -> alt.Title:
-    import altair as alt
-
-    extra = {"limit": width} if width else {}
-    return alt.Title(key, subtitle=subtitle or "", anchor="start", frame="bounds", **extra)
-
-
-def _frame(chart, key: str, subtitle: str | None, width: int | None, axis: int):
-    """A chart's title, and its plot width: ``width`` is the whole chart's, y axis (``axis`` px) included."""
-    props = {"title": _title(key, subtitle, width)} if subtitle is not None or width else {}
-    if width:
-        props["width"] = max(width - axis, 60)
-    return chart.properties(**props)
-
-
-#: Widest run or group name beside a bar (longer ones end in "…", whole in the tooltip): every row of the
-#: linked grid lines its plots up with the widest such axis, so it also bounds the indent of the line charts.
-BAND_LABEL_PX = 150
-
-
-def bar_step(n_runs: int) -> int:
-    """Pixels per bar: 24 up to 30 runs, then thinner so a chart stays under ~750 px (6 px at least; below
-    12 px names and values are left to the tooltip)."""
-    return int(min(24, max(6, 720 // max(n_runs, 1))))
-
-
-def bar_chart(
-    data: pd.DataFrame, key: str, labels: Sequence[str], colors: Sequence[str], *,
-    width: int | None = None, subtitle: str | None = None, hover: bool | None = None, listen: bool | None = None,
-    linked: bool = False,
-) -> alt.LayerChart:
-    """A horizontal bar per run, largest value first, the value written at the end of each bar (the axis leaves
-    room for it; negative bars grow to the left with their value on the left). Pointing anywhere on a bar's row
-    hovers (and a click picks) its run; when the hover is on, the other runs' bars fade.
-
-    ``width`` (pixels, the names included) and ``subtitle`` place the chart in the page's grid (see
-    :func:`linked_grid`); ``hover``, ``listen`` and ``linked`` as for :func:`line_chart`."""
-    import altair as alt
-
-    order = data.sort_values("value", ascending=False, kind="stable")["run"].tolist()
-    values = data["value"].to_numpy(dtype="float64")
-    values = values[np.isfinite(values)]
-    low, high = (min(0.0, values.min()), max(0.0, values.max())) if len(values) else (0.0, 1.0)
-    with np.errstate(over="ignore"):
-        room = (high - low or 1.0) * 0.2  # space for the value labels
-        domain = [low - room if low < 0 else 0.0, high + room if high > 0 or low == 0 else 0.0]
-    scale = alt.Scale(domain=domain, nice=False) if np.isfinite(domain).all() else alt.Scale()
-    n = max(data["run"].nunique(), 1)
-    step = bar_step(n)
-    readable = step >= 12  # room for a run name and a value beside each bar
-    hover, listen = _interaction(len(data), hover, listen)
-    axis = _band_axis_width(order, BAND_LABEL_PX) if readable else 8
-    tooltip = [alt.Tooltip("run:N", title="run"), alt.Tooltip("value:Q", title=key, format=".6g")]
-    base = alt.Chart(data).encode(
-        y=alt.Y("run:N", sort=order, title=None,
-                axis=alt.Axis(labelLimit=BAND_LABEL_PX, ticks=False, domain=False, labels=readable,
-                              **({"minExtent": axis - 4, "maxExtent": axis - 4} if width else {}))),
-        x=alt.X("value:Q", title=None, scale=scale,
-                axis=alt.Axis(format="~g", tickCount=5, labelFlush=True)),
-        tooltip=tooltip,
-    )
-    faded = {"opacity": alt.condition(_hover(), alt.value(1.0), alt.value(0.25))} if hover else {}
-    bars = base.mark_bar(cornerRadiusEnd=2, height={"band": 0.72}, cursor="pointer").encode(
-        color=_color(labels, colors), **faded)
-    layers = [bars]
-    if readable:
-        layers.append(base.mark_text(
-            baseline="middle", fontSize=11, color="#4a5261",
-            align=alt.expr("datum.value < 0 ? 'right' : 'left'"), dx=alt.expr("datum.value < 0 ? -4 : 4"),
-        ).encode(text=alt.Text("value:Q", format=".4~g"), **faded))
-    if listen:  # last, so its nearest-point cells lie over the bars: one horizontal strip per row
-        layers.append(_pointer(base.mark_point(opacity=0, cursor="pointer").encode(x=alt.value(0)), linked,
-                               _hover(), _pick()))
-    chart = alt.layer(*layers) if len(layers) > 1 else layers[0]
-    return _frame(chart, key, subtitle, width, axis).properties(height=step * n + 30)
-
-
-def line_chart(
-    data: pd.DataFrame,
-    key: str,
-    labels: Sequence[str],
-    colors: Sequence[str],
-    x: XAxis = "step",
-    log: bool = False,
-    smoothed: bool = False,
-    *,
-    width: int | None = None,
-    subtitle: str | None = None,
-    hover: bool | None = None,
-    listen: bool | None = None,
-    linked: bool = False,
-) -> alt.LayerChart:
-    """Metric against step or time, one line per run in logging order (restarted steps are drawn as logged).
-    With smoothing, the raw curve stays as a faint trace under the smoothed one. Hovering a line brings it
-    forward (and fades the others); a click picks its run; runs with a single point show as dots.
-
-    ``listen``: the chart carries the pointer layer (the :data:`HOVER` and :data:`PICK` selections on the
-    nearest point), never above :data:`HOVER_POINT_LIMIT` points. ``hover``: its lines follow the
-    :data:`HOVER` selection, which must then be defined here or in a chart it is concatenated with. Both
-    default to the chart on its own: interactive while small enough. ``linked``: the chart goes into
-    :func:`linked_grid`, whose shared selections listen in its pointer layer (it defines none itself).
-    ``width`` (pixels, y axis included) and ``subtitle`` place it in the page's grid (see
-    :func:`linked_grid`)."""
-    import altair as alt
-
-    x_type = "T" if x == "wall" else "Q"
-    x_scale = alt.Scale(zero=True) if x == "relative" else alt.Scale()
-    steps = {"tickMinStep": 1} if x == "step" else {}  # no tick between two steps
-    x_enc = alt.X(f"x:{x_type}", title=X_TITLES[x], scale=x_scale, axis=alt.Axis(tickCount=6, grid=False, **steps))
-    y_scale = alt.Scale(type="log" if log else "linear", zero=False, nice=True)
-    y_field = "smoothed" if smoothed else "value"
-    hover, listen = _interaction(len(data), hover, listen)
-    axis = _value_axis_width(data[y_field].to_numpy(dtype="float64"), log)
-    extent = {"minExtent": axis - 4, "maxExtent": axis - 4} if width else {}
-    tooltip = [
-        alt.Tooltip("run:N", title="run"),
-        alt.Tooltip("step:Q", title="step"),
-        alt.Tooltip("minutes:Q", title="minutes", format=".1f"),
-        alt.Tooltip("value:Q", title=key, format=".6g"),
-    ]
-    if smoothed:
-        tooltip.append(alt.Tooltip("smoothed:Q", title="smoothed", format=".6g"))
-    color = _color(labels, colors)
-    base = alt.Chart(data).encode(x=x_enc, color=color, detail="run_id:N", order=alt.Order("order:Q"))
-    y_format = _value_format(data[y_field].to_numpy(dtype="float64"))
-    y_enc = alt.Y(f"{y_field}:Q", title=None, scale=y_scale, axis=alt.Axis(format=y_format, tickCount=5, **extent))
-    hovered = _hover()
-    layers: list[alt.Chart] = []
-    if smoothed:
-        raw = base.mark_line(strokeWidth=1, opacity=0.22).encode(y=alt.Y("value:Q", scale=y_scale))
-        if hover:
-            raw = raw.encode(opacity=alt.condition(hovered, alt.value(0.22), alt.value(0.06)))
-        layers.append(raw)
-    line = base.mark_line(strokeWidth=1.8).encode(y=y_enc)
-    if hover:
-        line = line.encode(
-            opacity=alt.condition(hovered, alt.value(1.0), alt.value(0.18)),
-            strokeWidth=alt.condition(hovered, alt.value(2.2), alt.value(1.4)),
-        )
-    if not listen:
-        line = line.encode(tooltip=tooltip[:1])
-    layers.append(line)
-    lone = base.transform_filter("datum.points == 1").mark_point(filled=True, size=46, opacity=1).encode(y=y_enc)
-    if hover:
-        lone = lone.encode(opacity=alt.condition(hovered, alt.value(1.0), alt.value(0.25)))
-    layers.append(lone)
-    if listen:
-        layers.append(_pointer(base.mark_point(size=60, opacity=0, cursor="pointer").encode(y=y_enc, tooltip=tooltip),
-                               linked, hovered, _pick()))
-    return _frame(alt.layer(*layers), key, subtitle, width, axis).properties(height=250)
-
-
-def picked_run(event: object) -> str | None:
-    """The run id a click selected, from ``st.altair_chart(..., on_select=...)``'s state (or None)."""
-    try:
-        points = event["selection"][PICK]  # type: ignore[index]
-    except (KeyError, TypeError):
-        return None
-    for point in points or ():
-        if isinstance(point, Mapping) and point.get("run_id"):
-            return str(point["run_id"])
-    return None
-
-
-# ---- one linked chart --------------------------------------------------------------------------------------------
-def grid_columns(panel_width: int) -> int:
-    """Charts per row for a panel this wide (pixels): two while each keeps :data:`MIN_CELL_WIDTH`."""
-    return 2 if cell_widths(panel_width)[0] >= MIN_CELL_WIDTH else 1
-
-
-def cell_widths(panel_width: int) -> tuple[int, int]:
-    """The width (pixels, y axis included) of a chart sharing a row, and of a chart alone on its row, so that
-    the rows of :func:`linked_grid` fill a panel this wide without overflowing it."""
-    full = int(panel_width) - PADDING["left"] - PADDING["right"] - 6  # 6: rounding and the panel's own borders
-    return (full - COLUMN_GAP) // 2, full
-
-
-def link_plan(points: Sequence[int]) -> list[tuple[bool, bool]]:
-    """For charts of these many points each, in page order: ``(hover, listen)`` as :func:`line_chart` takes
-    them. Charts follow the shared hover while the points following it stay within
-    :data:`LINKED_POINT_LIMIT` (a chart past the budget is skipped, the next ones may still fit) and listen
-    while also under :data:`HOVER_POINT_LIMIT`. When no chart would listen, none follows the hover: the
-    selection would be defined nowhere."""
-    total, plan = 0, []
-    for n in points:
-        linked = total + n <= LINKED_POINT_LIMIT
-        total += n if linked else 0
-        plan.append((linked, linked and n <= HOVER_POINT_LIMIT))
-    if not any(listen for _, listen in plan):
-        return [(False, False)] * len(plan)
-    return plan
-
-
-def linked_grid(
-    rows: Sequence[Sequence[alt.TopLevelMixin]], field: str = "run_id", pick: bool = True,
-) -> alt.VConcatChart:
-    """The metric charts as one Vega-Lite view: rows (``hconcat``, one or two charts each) stacked
-    (``vconcat``), with one :data:`HOVER` selection on ``field`` (and one :data:`PICK` click selection when
-    ``pick``) listening in the pointer layers of the charts built with ``linked=True``: a run hovered in any
-    chart is highlighted in all of them, whose marks test that one selection. Every row is an ``hconcat``,
-    even of one chart, so Streamlit leaves the widths set by :func:`cell_widths` alone (it stretches only the
-    plain children of a ``vconcat``)."""
-    import altair as alt
-
-    count = iter(range(10**6))
-    stacked = [alt.hconcat(*(_pointer_named(chart, next(count)) for chart in row), spacing=COLUMN_GAP)
-               for row in _left_aligned(rows)]
-    # Altair renames the named layers of a row by position when it builds it: read the names back
-    pointers = [layer.name for row in stacked for chart in row.hconcat for layer in getattr(chart, "layer", [])
-                if isinstance(layer.name, str)]
-    grid = alt.vconcat(*stacked, spacing=ROW_GAP).properties(
-        padding=PADDING, autosize=alt.AutoSizeParams(type="pad", contains="padding"))
-    if pointers:
-        params = [_hover(field)] + ([_pick()] if pick else [])
-        grid.params = [alt.TopLevelSelectionParameter(name=p.name, select=p.param.select, views=pointers)
-                       for p in params]
-    return grid
-
-
-def _reserved_axis(chart) -> int:
-    """The pixels a chart placed by :func:`_frame` keeps for its y axis: its whole width (the title's limit)
-    less its plot width."""
-    limit = getattr(getattr(chart, "title", None), "limit", None)
-    width = getattr(chart, "width", None)
-    return int(limit - width) if isinstance(limit, (int, float)) and isinstance(width, (int, float)) else 0
-
-
-def _left_aligned(rows: Sequence[Sequence[alt.TopLevelMixin]]) -> list[list[alt.TopLevelMixin]]:
-    """Vega lines up the plots of stacked rows on the widest y axis of their first charts (bar charts' run
-    names, mostly): a row whose first chart has a narrower axis is pushed right by the difference, so its
-    plots give up as much width, shared between them (every row then spans the same width), and its first
-    title moves back to the left edge."""
-    widest = max((_reserved_axis(row[0]) for row in rows if row), default=0)
-    aligned = []
-    for row in rows:
-        row = list(row)
-        shift = widest - _reserved_axis(row[0])
-        if shift > 0 and all(isinstance(getattr(c, "width", None), (int, float)) for c in row):
-            cuts = [shift // len(row) + (1 if i < shift % len(row) else 0) for i in range(len(row))]
-            row = [c.properties(width=max(int(c.width) - cut, 60)) for c, cut in zip(row, cuts)]
-            title = getattr(row[0], "title", None)
-            if title is not None and hasattr(title, "copy"):
-                title = title.copy()
-                title.dx = -shift
-                row[0] = row[0].properties(title=title)
-        aligned.append(row)
-    return aligned
-
-
-def _pointer_named(chart, index: int):
-    """The chart with its pointer layer named uniquely in the grid (no ``_<digits>`` ending: Altair would
-    strip it)."""
-    layers = getattr(chart, "layer", None)
-    if not layers:
-        return chart
-    chart = chart.copy(deep=False)
-    chart.layer = [layer.properties(name=f"{POINTER}{index}x") if getattr(layer, "name", None) == POINTER else layer
-                   for layer in layers]
-    return chart
-
-
-# ---- grouped charts ----------------------------------------------------------------------------------------------
-AGG_TITLES: dict[str, str] = {"mean": "mean", "median": "median", "min": "min", "max": "max"}
-SPREAD_TITLES: dict[str, str] = {"std": "± 1 std", "minmax": "min–max", "ci": "95 % CI of the mean", "none": "none"}
-
-
-def group_bar_data(
-    runs: pd.DataFrame, groups: pd.Series, key: str, order: Sequence[str], aggregation: str, spread: str
-) -> pd.DataFrame:
-    """One single-value metric by group: ``group, label, count, mean, median, std, min, max, ci_low, ci_high``
-    and the drawn ``center, low, high`` (aggregate and spread, see :func:`lens_core.runs.stats.error_bounds`);
-    ``label`` is ``group · N=…``. Groups whose runs have no finite value are left out."""
-    from lens_core.runs import stats
-
-    column = f"metrics.{key}"
-    values = runs[column] if column in runs else pd.Series(np.nan, index=runs.index)
-    table = stats.group_table(values.to_numpy(dtype="float64"), groups.reset_index(drop=True), order)
-    table = table[table["count"] > 0].reset_index(drop=True)
-    bounds = [stats.error_bounds(row, aggregation, spread) for row in table.to_dict("records")]
-    table["center"] = [b[0] for b in bounds]
-    table["low"] = [b[1] for b in bounds]
-    table["high"] = [b[2] for b in bounds]
-    table.insert(1, "label", [f"{g} · N={n}" for g, n in zip(table["group"], table["count"])])
-    return table
-
-
-def group_bar_chart(
-    data: pd.DataFrame, key: str, groups: Sequence[str], colors: Sequence[str], aggregation: str, spread: str, *,
-    width: int | None = None, subtitle: str | None = None, hover: bool | None = None, listen: bool | None = None,
-    linked: bool = False,
-) -> alt.LayerChart:
-    """A horizontal bar per group (in group order) with the aggregate, an error bar for the spread, and the
-    value and N written beside it. Pointing anywhere on a group's row hovers the group (the :data:`HOVER`
-    selection on ``group``); ``width``, ``subtitle``, ``hover``, ``listen``, ``linked`` as for
-    :func:`line_chart`."""
-    import altair as alt
-
-    finite = data[["center", "low", "high"]].to_numpy(dtype="float64")
-    finite = finite[np.isfinite(finite)]
-    low, high = (min(0.0, finite.min()), max(0.0, finite.max())) if len(finite) else (0.0, 1.0)
-    room = (high - low or 1.0) * 0.28
-    domain = [low - room if low < 0 else 0.0, high + room if high > 0 or low == 0 else 0.0]
-    scale = alt.Scale(domain=domain, nice=False) if np.isfinite(domain).all() else alt.Scale()
-    labels = data["label"].tolist()
-    step = 30
-    hover, listen = _interaction(len(data), hover, listen)
-    axis = _band_axis_width(labels, BAND_LABEL_PX)
-    y = alt.Y("label:N", sort=labels, title=None,
-              axis=alt.Axis(labelLimit=BAND_LABEL_PX, ticks=False, domain=False,
-                            **({"minExtent": axis - 4, "maxExtent": axis - 4} if width else {})))
-    agg = AGG_TITLES[aggregation]
-    tooltip = [
-        alt.Tooltip("group:N", title="group"), alt.Tooltip("count:Q", title="N (runs)"),
-        alt.Tooltip("center:Q", title=f"{agg} of {key}", format=".6g"),
-        alt.Tooltip("std:Q", title="std", format=".4g"),
-        alt.Tooltip("min:Q", title="min", format=".6g"), alt.Tooltip("max:Q", title="max", format=".6g"),
-        alt.Tooltip("ci_low:Q", title="95 % CI low", format=".6g"),
-        alt.Tooltip("ci_high:Q", title="95 % CI high", format=".6g"),
-    ]
-    base = alt.Chart(data).encode(y=y, tooltip=tooltip)
-    color = alt.Color("group:N", scale=alt.Scale(domain=list(groups), range=list(colors)), legend=None)
-    hovered = _hover("group")
-    faded = {"opacity": alt.condition(hovered, alt.value(1.0), alt.value(0.25))} if hover else {}
-    bars = base.mark_bar(cornerRadiusEnd=2, height={"band": 0.66}, opacity=0.85).encode(
-        x=alt.X("center:Q", title=f"{agg} · error bars: {SPREAD_TITLES[spread]}", scale=scale,
-                axis=alt.Axis(format="~g", tickCount=5, labelFlush=True)),
-        color=color,
-        **({"opacity": alt.condition(hovered, alt.value(0.85), alt.value(0.22))} if hover else {}),
-    )
-    layers = [bars]
-    if spread != "none":
-        layers.append(base.mark_rule(color="#3b4150", strokeWidth=1.4).encode(x="low:Q", x2="high:Q", **faded))
-        layers.append(base.mark_tick(color="#3b4150", thickness=1.4, size=10).encode(x="low:Q", **faded))
-        layers.append(base.mark_tick(color="#3b4150", thickness=1.4, size=10).encode(x="high:Q", **faded))
-    edge = "max(datum.center, datum.high)" if spread != "none" else "datum.center"
-    start = "min(datum.center, datum.low)" if spread != "none" else "datum.center"
-    # the value and N beside the bar: N stays readable when a long group name is cut short on the axis
-    text = base.transform_calculate(
-        xtext=f"datum.center < 0 ? {start} : {edge}",
-        value_text="format(datum.center, '.4~g') + '  N=' + datum.count",
-    ).mark_text(
-        baseline="middle", fontSize=11, color="#4a5261",
-        align=alt.expr("datum.center < 0 ? 'right' : 'left'"), dx=alt.expr("datum.center < 0 ? -5 : 5"),
-    ).encode(x=alt.X("xtext:Q"), text=alt.Text("value_text:N"), **faded)
-    layers.append(text)
-    if listen:  # last: its nearest-point cells lie over the bars, one horizontal strip per group
-        layers.append(_pointer(base.mark_point(opacity=0).encode(x=alt.value(0)), linked, hovered))
-    chart = _frame(alt.layer(*layers), key, subtitle, width, axis)
-    return chart.properties(height=step * max(len(data), 1) + 40)
-
-
-def group_line_chart(
-    band: pd.DataFrame, key: str, groups: Sequence[str], colors: Sequence[str], x: XAxis = "step",
-    log: bool = False, aggregation: str = "mean", spread: str = "std", *,
-    width: int | None = None, subtitle: str | None = None, hover: bool | None = None, listen: bool | None = None,
-    linked: bool = False,
-) -> alt.LayerChart:
-    """The aggregate line of each group over a shaded band for the spread (``band`` from
-    :func:`lens_core.runs.stats.series_band`). Hovering a group brings it forward (the :data:`HOVER` selection on
-    ``group``); ``width``, ``subtitle``, ``hover``, ``listen``, ``linked`` as for :func:`line_chart`."""
-    import altair as alt
-
-    x_title = X_TITLES["relative" if x == "relative" else "step"]
-    steps = {"tickMinStep": 1} if x != "relative" else {}
-    x_enc = alt.X("x:Q", title=x_title, scale=alt.Scale(zero=x == "relative"),
-                  axis=alt.Axis(tickCount=6, grid=False, **steps))
-    y_scale = alt.Scale(type="log" if log else "linear", zero=False, nice=True)
-    color = alt.Color("group:N", scale=alt.Scale(domain=list(groups), range=list(colors)), legend=None)
-    hover, listen = _interaction(len(band), hover, listen)
-    hovered = _hover("group")
-    axis = _value_axis_width(band[["center", "low", "high"]].to_numpy(dtype="float64").ravel(), log)
-    extent = {"minExtent": axis - 4, "maxExtent": axis - 4} if width else {}
-    base = alt.Chart(band).encode(x=x_enc, color=color)
-    tooltip = [
-        alt.Tooltip("group:N", title="group"), alt.Tooltip("x:Q", title=x_title, format=".6~g"),
-        alt.Tooltip("center:Q", title=f"{AGG_TITLES[aggregation]} of {key}", format=".6g"),
-        alt.Tooltip("low:Q", title="band low", format=".6g"), alt.Tooltip("high:Q", title="band high", format=".6g"),
-        alt.Tooltip("n:Q", title="N (runs)"),
-    ]
-    layers = []
-    if spread != "none":
-        layers.append(base.mark_area(opacity=0.16, line=False).encode(
-            y=alt.Y("low:Q", scale=y_scale, title=None), y2="high:Q",
-            **({"opacity": alt.condition(hovered, alt.value(0.2), alt.value(0.06))} if hover else {}),
-        ))
-    layers.append(base.mark_line(strokeWidth=2).encode(
-        y=alt.Y("center:Q", title=None, scale=y_scale,
-                axis=alt.Axis(format=_value_format(band[["center", "low", "high"]].to_numpy(dtype="float64").ravel()),
-                              tickCount=5, **extent)),
-        **({"opacity": alt.condition(hovered, alt.value(1.0), alt.value(0.3))} if hover else {}),
-    ))
-    point = base.mark_point(size=50, opacity=0).encode(y=alt.Y("center:Q", scale=y_scale), tooltip=tooltip)
-    layers.append(_pointer(point, linked, hovered) if listen else point)
-    return _frame(alt.layer(*layers), key, subtitle, width, axis).properties(height=250)
-
-
-def chart_config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """The look shared by every chart of the page (rendered with ``theme=None``: Streamlit's chart theme pads
-    axis titles so much that short bar charts collapse): the app's font, quiet axes, no frame, titles on the
-    left with the notes under them."""
-    text = "#4a5261"
-    return (
-        chart.configure(font='"Source Sans", "Source Sans Pro", sans-serif')
-        .configure_view(strokeWidth=0)
-        .configure_axis(
-            labelColor=text, titleColor=text, titleFontWeight="normal", labelFontSize=12, titleFontSize=12,
-            gridColor="#eceff4", domainColor="#c9ced8", tickColor="#c9ced8", labelPadding=4,
-        )
-        .configure_title(fontSize=14, fontWeight=600, color="#31333f", subtitleFontSize=12, subtitleColor="#808495",
-                         subtitlePadding=3, offset=10, anchor="start")
-    )
-
-
-# ---- group tables ------------------------------------------------------------------------------------------------
-def _latest(runs: pd.DataFrame, key: str) -> np.ndarray:
+# ---- groups ------------------------------------------------------------------------------------------------------
+def latest_values(runs: pd.DataFrame, key: str) -> np.ndarray:
+    """A metric's latest value in each run (the runs table's ``metrics.<key>``; NaN where a run lacks it)."""
     column = f"metrics.{key}"
     return (runs[column] if column in runs else pd.Series(np.nan, index=runs.index)).to_numpy(dtype="float64")
+
+
+@dataclass(frozen=True, eq=False)
+class Grouping:
+    """The selected runs grouped by the values of ``params`` (``params.*`` columns): ``labels`` the group of
+    each of ``run_ids`` (a Series aligned with them, indexed from 0), ``order`` the groups in display order,
+    ``colors`` group → colour, and how the charts aggregate a group (``aggregation``) and draw its
+    ``spread``."""
+
+    params: tuple[str, ...]
+    run_ids: tuple[str, ...]
+    labels: pd.Series
+    order: tuple[str, ...]
+    colors: Mapping[str, str]
+    aggregation: stats.Aggregation = "mean"
+    spread: stats.Spread = "std"
+
+    @property
+    def of(self) -> dict[str, str]:
+        """Run id → its group."""
+        return dict(zip(self.run_ids, self.labels))
+
+    @property
+    def palette(self) -> list[str]:
+        """The groups' colours, in :attr:`order`."""
+        return [self.colors[g] for g in self.order]
+
+    def sizes(self) -> dict[str, int]:
+        """Runs per group, in :attr:`order`."""
+        counts = self.labels.value_counts()
+        return {g: int(counts.get(g, 0)) for g in self.order}
+
+
+def group_runs(runs: pd.DataFrame, params: Sequence[str], aggregation: stats.Aggregation = "mean",
+               spread: stats.Spread = "std") -> Grouping:
+    """The runs (rows of the runs table) grouped by ``params``: groups named and ordered as
+    :func:`lens_core.runs.stats.group_labels` and :func:`~lens_core.runs.stats.group_order` do, coloured by
+    :func:`lens_core.runs.colors.group_colors`."""
+    labels = stats.group_labels(runs.reset_index(drop=True), list(params))
+    order = tuple(stats.group_order(labels))
+    return Grouping(tuple(params), tuple(runs["run_id"].astype(str)), labels, order, group_colors(order),
+                    aggregation, spread)
 
 
 def group_stats(runs: pd.DataFrame, groups: pd.Series, order: Sequence[str], keys: Sequence[str]) -> pd.DataFrame:
     """Per metric and group, the statistics of the runs' latest values: ``metric, group, count, mean, median,
     std, min, max, ci_low, ci_high`` (``count`` = runs with a finite value)."""
-    from lens_core.runs import stats
-
     frames = []
     for key in keys:
-        table = stats.group_table(_latest(runs, key), groups.reset_index(drop=True), order)
+        table = stats.group_table(latest_values(runs, key), groups.reset_index(drop=True), order)
         table.insert(0, "metric", key)
         frames.append(table)
     if not frames:
@@ -844,14 +258,93 @@ def two_groups(runs: pd.DataFrame, groups: pd.Series, a: str, b: str, keys: Sequ
     """Group ``a`` against group ``b`` on each metric's latest values: ``metric, n_a, mean_a, n_b, mean_b,
     diff`` (mean a − mean b), ``ci_low, ci_high`` (its 95 % interval, Welch–Satterthwaite df), ``df, t, p``
     (Welch's two-sided t-test)."""
-    from lens_core.runs import stats
-
     labels = groups.reset_index(drop=True).to_numpy()
     rows = []
     for key in keys:
-        values = _latest(runs, key)
+        values = latest_values(runs, key)
         w = stats.welch(values[labels == a], values[labels == b])
         rows.append({"metric": key, "n_a": w.n_a, "mean_a": w.mean_a, "n_b": w.n_b, "mean_b": w.mean_b,
                      "diff": w.diff, "ci_low": w.ci_low, "ci_high": w.ci_high, "df": w.df, "t": w.t, "p": w.p})
     columns = ["metric", "n_a", "mean_a", "n_b", "mean_b", "diff", "ci_low", "ci_high", "df", "t", "p"]
     return pd.DataFrame(rows, columns=columns)
+
+
+# ---- the page's tables -------------------------------------------------------------------------------------------
+def _dotted(table: pd.DataFrame, colors: Sequence[str], **column_styles: Sequence[str]) -> Styler:
+    """``table`` with its :data:`DOT` column painted in ``colors`` (one per row) and other columns styled by
+    ``column_styles`` (CSS per row)."""
+    css = pd.DataFrame("", index=table.index, columns=table.columns)
+    css["color"] = [f"color: {c}" for c in colors]
+    for column, styles in column_styles.items():
+        css[column] = list(styles)
+    return table.style.apply(lambda _: css, axis=None)
+
+
+def runs_table(
+    runs: pd.DataFrame, labels: Mapping[str, str], colors: Mapping[str, str], differing: Sequence[str],
+    grouping: Grouping | None = None, experiments: Mapping[str, str] | None = None,
+) -> Styler:
+    """The selected runs as the page lists them: ``color`` (a dot in the run's colour), ``run`` (its label),
+    ``status`` (lower case, coloured by :data:`STATUS_STYLE`), ``group`` when grouped, ``experiment`` (its
+    name, from ``experiments``: id → name, when given) and the ``differing`` params as text."""
+    ids = runs["run_id"].astype(str).tolist()
+    table = pd.DataFrame({"color": DOT, "run": [labels[r] for r in ids],
+                          "status": runs["status"].astype("str").str.lower().to_numpy()})
+    if grouping is not None:
+        table.insert(2, "group", [grouping.of[r] for r in ids])
+    if experiments is not None:
+        table["experiment"] = [experiments[e] for e in runs["experiment_id"].astype(str)]
+    for column in differing:
+        table[column] = param_text(runs, column)
+    return _dotted(table, [colors[r] for r in ids], status=table["status"].map(STATUS_STYLE).fillna("").tolist())
+
+
+def groups_table(runs: pd.DataFrame, grouping: Grouping) -> Styler:
+    """The groups: ``color`` (a dot in the group's colour), ``group``, ``runs`` (how many), and, grouped by
+    several params, each param's value (a column per param, named without ``params.``)."""
+    sizes = grouping.sizes()
+    table = pd.DataFrame({"color": DOT, "group": list(grouping.order), "runs": [sizes[g] for g in grouping.order]})
+    members = grouping.labels.to_numpy()
+    if len(grouping.params) > 1:  # the values each group stands for, one column per param
+        for column in grouping.params:
+            text = param_text(runs, column)
+            table[column.removeprefix("params.")] = [text[members == g][0] for g in grouping.order]
+    return _dotted(table, grouping.palette)
+
+
+def _interval(lows: Iterable[float], highs: Iterable[float]) -> list[str]:
+    return [f"[{num(lo)}, {num(hi)}]" if np.isfinite(lo) else MISSING for lo, hi in zip(lows, highs)]
+
+
+def group_stats_table(runs: pd.DataFrame, grouping: Grouping, keys: Sequence[str]) -> Styler:
+    """:func:`group_stats` as text (4 significant digits), one row per metric and group that has a value of it:
+    ``color, metric, group, count, mean, std, min, max, ci`` (the 95 % CI as ``[low, high]``)."""
+    table = group_stats(runs, grouping.labels, grouping.order, keys)
+    table = table[table["count"] > 0].reset_index(drop=True)  # a group without the metric: no row
+    shown = table.assign(color=DOT, ci=_interval(table["ci_low"], table["ci_high"]),
+                         **{c: table[c].map(num) for c in ("mean", "std", "min", "max")})
+    shown = shown[["color", "metric", "group", "count", "mean", "std", "min", "max", "ci"]]
+    return _dotted(shown, [grouping.colors[g] for g in shown["group"]])
+
+
+def two_groups_table(runs: pd.DataFrame, grouping: Grouping, a: str, b: str, keys: Sequence[str]) -> Styler:
+    """:func:`two_groups` as text: ``metric``, ``A`` and ``B`` (``mean (N=…)``), ``diff``, ``ci``, and ``p``
+    (3 significant digits, bold below 0.05)."""
+    test = two_groups(runs, grouping.labels, a, b, keys)
+
+    def mean_n(means: pd.Series, sizes: pd.Series) -> list[str]:
+        return [f"{m:.4g} (N={n})" if n else f"{MISSING} (N=0)" for m, n in zip(means, sizes)]
+
+    shown = pd.DataFrame({"metric": test["metric"], "A": mean_n(test["mean_a"], test["n_a"]),
+                          "B": mean_n(test["mean_b"], test["n_b"]), "diff": test["diff"].map(num),
+                          "ci": _interval(test["ci_low"], test["ci_high"]), "p": test["p"].map(lambda p: num(p, 3))})
+    css = pd.DataFrame("", index=shown.index, columns=shown.columns)
+    css["p"] = np.where(test["p"].fillna(1) < 0.05, "font-weight: 600", "")
+    return shown.style.apply(lambda _: css, axis=None)
+
+
+def small_groups(grouping: Grouping, groups: Sequence[str]) -> dict[str, int]:
+    """Those of ``groups`` with fewer than :data:`lens_core.runs.stats.MIN_GROUP_RUNS` runs (too few for a
+    reliable interval or p-value), with their sizes."""
+    sizes = grouping.sizes()
+    return {g: sizes[g] for g in groups if sizes[g] < stats.MIN_GROUP_RUNS}

@@ -34,7 +34,7 @@ def preferred_metric(metrics: Sequence[str]) -> str | None:
     """The metric a user most likely wants to see first: an evaluation score (AUC, accuracy, …), not a train one."""
     for word in PREFERRED_METRICS:
         if found := [m for m in metrics if word in m.lower() and "train" not in m.lower()]:
-            return sorted(found, key=len)[0]
+            return min(found, key=len)
     return metrics[0] if metrics else None
 
 
