@@ -26,7 +26,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lens_core.runs.compare import PICK, picked_run
+from lens_core.runs.compare_charts import PICK, picked_run
 from lens_core.runs.pareto import Goal, pareto_front, to_float
 
 __all__ = ["PICK", "ParetoPoints", "draw", "pareto_chart", "pareto_points", "picked_run"]
