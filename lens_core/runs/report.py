@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import html
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
