@@ -130,6 +130,17 @@ def test_tags_round_trip(contract):
     assert row["tags.lens.rating"] == "5"
 
 
+def test_experiment_tags_round_trip(contract):
+    """A metric's direction is kept as an experiment tag any MLflow tool can read."""
+    tracker = contract.writable
+    tracker.set_experiment_tags(contract.experiment_id, {"lens.direction.loss": "max", "lens.note": "ü"})
+    tracker.set_experiment_tags(contract.experiment_id, {"lens.direction.loss": "min"})
+    tags = tracker.experiment(contract.experiment_id).tags
+    assert tags["lens.direction.loss"] == "min" and tags["lens.note"] == "ü"
+    with pytest.raises(ExperimentNotFoundError):
+        tracker.set_experiment_tags("no-such-experiment", {"lens.direction.loss": "min"})
+
+
 def test_unknown_ids(contract):
     with pytest.raises(ExperimentNotFoundError):
         contract.tracker.runs("no-such-experiment")

@@ -247,7 +247,12 @@ class Tracker(ABC):
 
     @abstractmethod
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        """Write run tags (ratings, notes). The only write ExperimentLens makes."""
+        """Write run tags (ratings, notes). With :meth:`set_experiment_tags`, the only writes ExperimentLens
+        makes."""
+
+    @abstractmethod
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        """Write experiment tags (a metric's direction, ``lens.direction.<metric>``), other tags untouched."""
 
     def change_token(self, experiment_id: str) -> Hashable | None:
         """A cheap value that changes whenever the experiment's runs may have changed; ``None`` when the

@@ -49,6 +49,7 @@ GUARDED: dict[str, str] = {
     "artifacts": "listing artifacts",
     "fetch_artifact": "reading an artifact",
     "set_tags": "saving tags",
+    "set_experiment_tags": "saving experiment tags",
 }
 #: Faults after which a tracker may serve the last data it read, labelled stale.
 LAST_GOOD_ERRORS: tuple[type[LensError], ...] = (TrackerUnreachableError, TrackerAuthError, TrackerFaultError)
@@ -153,7 +154,7 @@ def translate(exc: BaseException, tracker: Tracker | None = None, what: str = "r
         return fault
     where = _where(tracker)
     detail = f"{type(exc).__name__}" + (f": {text}" if (text := scrub(str(exc), tracker)) else "")
-    if what == GUARDED["set_tags"]:
+    if what in (GUARDED["set_tags"], GUARDED["set_experiment_tags"]):
         return TrackerWriteError(f"Could not save the tags to {where} ({detail}). Try again in a moment.")
     if isinstance(exc, OSError) and what in (GUARDED["artifacts"], GUARDED["fetch_artifact"]):
         reason = exc.strerror or type(exc).__name__

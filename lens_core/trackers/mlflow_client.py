@@ -358,6 +358,18 @@ class MlflowClientTracker(Tracker):
             raise TrackerWriteError(f"Could not save tags on run {run_id}: {exc}") from exc
         self.forget()
 
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        from mlflow.exceptions import MlflowException
+
+        self.experiment(experiment_id)
+        try:
+            with self._errors("saving experiment tags"):
+                for key, value in tags.items():
+                    self.client.set_experiment_tag(str(experiment_id), str(key), str(value))
+        except MlflowException as exc:
+            raise TrackerWriteError(f"Could not save tags on experiment {experiment_id}: {exc}") from exc
+        self.forget()
+
 
 def _check_run_id(run_id: str) -> None:
     if not _RUN_ID.match(str(run_id)):

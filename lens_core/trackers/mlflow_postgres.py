@@ -274,8 +274,15 @@ class PostgresTracker(MlflowSqlTracker):
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Through MLflow's client, with the tracking URI's role: ratings need INSERT and UPDATE on ``tags``."""
+        self._client_write(lambda client: client.set_tags(run_id, tags))
+
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        """Through MLflow's client: needs INSERT and UPDATE on ``experiment_tags``."""
+        self._client_write(lambda client: client.set_experiment_tags(experiment_id, tags))
+
+    def _client_write(self, write: Callable[[Tracker], None]) -> None:
         try:
-            self._client_tracker().set_tags(run_id, tags)
+            write(self._client_tracker())
         except TrackerWriteError as exc:
             low = str(exc).lower()
             if "permission denied" in low or "read-only" in low or "read only" in low:

@@ -149,14 +149,7 @@ class SqliteTracker(MlflowSqlTracker):
     # ---- writing ----------------------------------------------------------------------------------------------
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Upsert run tags with one short write transaction (last write wins, other tags untouched)."""
-        rows = []
-        for key, value in tags.items():
-            key, value = str(key), str(value)
-            if not key or len(key) > _MAX_TAG_KEY:
-                raise TrackerWriteError(f"Tag key {key[:40]!r} must have 1–{_MAX_TAG_KEY} characters.")
-            if len(value) > _MAX_TAG_VALUE:
-                raise TrackerWriteError(f"Tag {key!r} is {len(value)} characters long; MLflow keeps at most {_MAX_TAG_VALUE}.")
-            rows.append((key, value, run_id))
+        rows = [(key, value, run_id) for key, value in _checked_tags(tags)]
 
         def upsert(con: sqlite3.Connection) -> None:
             if con.execute("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() is None:
@@ -167,11 +160,41 @@ class SqliteTracker(MlflowSqlTracker):
                 rows,
             )
 
+        self._write(upsert)
+
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        """Upsert experiment tags in one short write transaction, as MLflow's ``set_experiment_tag`` does."""
+        self.experiment(experiment_id)  # an unknown or deleted experiment says so
+        rows = [(key, value, int(experiment_id)) for key, value in _checked_tags(tags)]
+
+        def upsert(con: sqlite3.Connection) -> None:
+            con.executemany(
+                "INSERT INTO experiment_tags (key, value, experiment_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (key, experiment_id) DO UPDATE SET value = excluded.value",
+                rows,
+            )
+
+        self._write(upsert)
+
+    def _write(self, work: Callable[[sqlite3.Connection], None]) -> None:
         try:
-            sqlite_io.write(self.db_path, upsert)
+            sqlite_io.write(self.db_path, work)
         except sqlite3.OperationalError as exc:
             raise TrackerWriteError(
                 f"Could not save tags to {self.db_path}: {exc}. The file may be read-only or locked by a long "
                 "write; try again in a moment."
             ) from exc
         self.forget()
+
+
+def _checked_tags(tags: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Tags as MLflow would accept them, else a message naming the tag."""
+    rows = []
+    for key, value in tags.items():
+        key, value = str(key), str(value)
+        if not key or len(key) > _MAX_TAG_KEY:
+            raise TrackerWriteError(f"Tag key {key[:40]!r} must have 1–{_MAX_TAG_KEY} characters.")
+        if len(value) > _MAX_TAG_VALUE:
+            raise TrackerWriteError(f"Tag {key!r} is {len(value)} characters long; MLflow keeps at most {_MAX_TAG_VALUE}.")
+        rows.append((key, value))
+    return rows

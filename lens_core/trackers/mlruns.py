@@ -414,16 +414,23 @@ class MlrunsTracker(Tracker):
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """One file per tag, replaced atomically, as MLflow's file store writes them."""
         run_dir, _ = self._find_run(run_id)
+        self._write_tag_files(run_dir / "tags", tags, f"run {run_id}")
+
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        """As for runs: ``<experiment>/tags/<key>``, one file per tag."""
+        self._write_tag_files(self._experiment_dir(str(experiment_id)) / "tags", tags, f"experiment {experiment_id}")
+
+    def _write_tag_files(self, folder: Path, tags: Mapping[str, str], what: str) -> None:
         try:
             for key, value in tags.items():
-                target = safe_join(run_dir / "tags", str(key))
+                target = safe_join(folder, str(key))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".lens-")
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
                     f.write(str(value))
                 os.replace(tmp, target)
         except (OSError, ArtifactNotFoundError) as exc:
-            raise TrackerWriteError(f"Could not save tags on run {run_id}: {hide_paths(str(exc))}") from exc
+            raise TrackerWriteError(f"Could not save tags on {what}: {hide_paths(str(exc))}") from exc
         self.forget()
 
 

@@ -181,9 +181,11 @@ class TensorBoardTracker(Tracker):
 
     def experiments(self) -> list[Experiment]:
         found = sorted({r.experiment_id for r in self._discover().values()})
+        tags = self._sidecar_file().get("experiments", {})
         return [
             Experiment(experiment_id=e, name=self.root.name if e == ROOT_EXPERIMENT else e,
-                       artifact_location=str(self.root if e == ROOT_EXPERIMENT else self.root / e))
+                       artifact_location=str(self.root if e == ROOT_EXPERIMENT else self.root / e),
+                       tags=dict(tags.get(e, {})))
             for e in found
         ]
 
@@ -315,12 +317,18 @@ class TensorBoardTracker(Tracker):
         return fetch_local(self._run(run_id).directory, path, run_id)
 
     # ---- ratings and notes in the sidecar ---------------------------------------------------------------------
-    def _sidecar(self) -> dict[str, dict[str, str]]:
+    def _sidecar_file(self) -> dict[str, dict[str, dict[str, str]]]:
+        """The sidecar's sections: ``runs`` (run id → tags) and ``experiments`` (experiment id → tags)."""
         try:
             data = json.loads((self.root / SIDECAR).read_text(encoding="utf-8"))
         except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
             return {}
-        return data.get("runs", {}) if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        return {s: data[s] for s in ("runs", "experiments") if isinstance(data.get(s), dict)}
+
+    def _sidecar(self) -> dict[str, dict[str, str]]:
+        return self._sidecar_file().get("runs", {})
 
     @contextmanager
     def _sidecar_lock(self) -> Iterator[None]:
@@ -334,13 +342,21 @@ class TensorBoardTracker(Tracker):
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Merge tags into the sidecar under a file lock; the file is replaced atomically (last write wins)."""
         run = self._run(run_id)
+        self._merge_sidecar("runs", run.run_id, tags)
+
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        """Experiment tags live in the sidecar too (section ``experiments``)."""
+        self.experiment(experiment_id)
+        self._merge_sidecar("experiments", str(experiment_id), tags)
+
+    def _merge_sidecar(self, section: str, key: str, tags: Mapping[str, str]) -> None:
         try:
             with self._sidecar_lock():
-                data = self._sidecar()
-                data.setdefault(run.run_id, {}).update({str(k): str(v) for k, v in tags.items()})
+                whole = self._sidecar_file()
+                whole.setdefault(section, {}).setdefault(key, {}).update({str(k): str(v) for k, v in tags.items()})
                 fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".lens-")
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump({"format": 1, "runs": data}, f, ensure_ascii=False, indent=1)
+                    json.dump({"format": 1, **whole}, f, ensure_ascii=False, indent=1)
                 os.replace(tmp, self.root / SIDECAR)
         except OSError as exc:
             raise TrackerWriteError(f"Could not save tags in {self.root / SIDECAR}: {exc}") from exc
