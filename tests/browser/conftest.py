@@ -44,35 +44,38 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+def start_app(uri: str, log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`streamlit run Home.py` on a free port of 127.0.0.1 with this tracker (and extra environment); waits until
+    it answers its health check."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=APP_DIR, env=dict(os.environ, MLFLOW_TRACKING_URI=uri, **env), stdout=log.open("w"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def serve_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
     """serve_app(tracking_uri) -> base URL of a running app on that tracker (one server per URI)."""
     servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
 
     def serve(uri: str) -> str:
-        if uri in servers:
-            return servers[uri][1]
-        port = free_port()
-        env = dict(os.environ, MLFLOW_TRACKING_URI=uri)
-        log = tmp_path_factory.mktemp("streamlit") / "server.log"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-            cwd=APP_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
-        servers[uri] = (proc, url)
-        return url
+        if uri not in servers:
+            servers[uri] = start_app(uri, tmp_path_factory.mktemp("streamlit") / "server.log")
+        return servers[uri][1]
 
     yield serve
     for proc, _ in servers.values():

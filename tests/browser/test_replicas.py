@@ -4,39 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import APP_DIR, settle
-from tests.conftest import free_port
-
-
-def start_replica(uri: str, cache: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = dict(os.environ, MLFLOW_TRACKING_URI=uri, LENS_CACHE_DIR=str(cache))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=APP_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+from tests.browser.conftest import settle, start_app
 
 
 @pytest.fixture
@@ -45,7 +19,7 @@ def replicas(sqlite_store, tmp_path) -> Iterator[tuple[str, dict[str, str], str,
     shutil.copy(uri.removeprefix("sqlite:///"), tmp_path / "mlflow.db")
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     cache = tmp_path / "shared-cache"
-    procs = [start_replica(store, cache, tmp_path / f"replica-{n}.log") for n in "ab"]
+    procs = [start_app(store, tmp_path / f"replica-{n}.log", LENS_CACHE_DIR=str(cache)) for n in "ab"]
     yield store, ids, procs[0][1], procs[1][1], cache
     for proc, _ in procs:
         os.killpg(proc.pid, 15)
