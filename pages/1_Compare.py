@@ -36,6 +36,7 @@ import pandas as pd
 import streamlit as st
 
 from lens_core.ui import cache as cached
+from lens_core.ui import shell
 from lens_core.runs import stats
 from lens_core.runs.colors import group_colors, run_colors
 from lens_core.runs.compare import (
@@ -82,8 +83,7 @@ st.set_page_config(page_title="Compare runs · ExperimentLens", page_icon=":mate
                    initial_sidebar_state="collapsed")  # the charts need the width
 
 #: The workflow page, linked from every run name once it exists.
-RUN_PAGE = "pages/2_Run.py"
-HAS_RUN_PAGE = (Path(__file__).resolve().parent / Path(RUN_PAGE).name).is_file()
+HAS_RUN_PAGE = (Path(__file__).resolve().parent / Path(shell.RUN_PAGE).name).is_file()
 STATE = st.session_state
 X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
 STATUS_STYLE = {"failed": "color: #c92a2a", "killed": "color: #c92a2a", "running": "color: #1c7ed6"}
@@ -134,7 +134,7 @@ def resolve_selection(tracker: Tracker) -> None:
     """Decide which runs to show when the page is opened (or its link changes), and put them in the run picker.
     A rerun caused by the page's own widgets keeps the picker as it is."""
     url = st.query_params.get("runs")
-    home = tuple(STATE.get("lens.selected_runs") or ())
+    home = tuple(STATE.get(shell.SELECTED_RUNS) or ())
     if url is not None:
         if url == STATE.get("compare.written") and "compare_runs" in STATE:
             return
@@ -183,7 +183,7 @@ def grid(items: list, per_row: int = 2) -> list[list]:
 
 
 def run_link(run_id: str, label: str) -> None:
-    st.page_link(RUN_PAGE, label=md(label), icon=":material/arrow_outward:", query_params={"run": run_id})
+    st.page_link(shell.RUN_PAGE, label=md(label), icon=":material/arrow_outward:", query_params={"run": run_id})
 
 
 def open_picked_run(chart_key: str) -> None:
@@ -323,17 +323,17 @@ def linked_charts(charts: list[MetricChart]) -> None:
 
 # ---- which runs ------------------------------------------------------------------------------------------------
 if HAS_RUN_PAGE and (target := STATE.pop("compare.open_run", None)):
-    st.switch_page(RUN_PAGE, query_params={"run": target})
-cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
-tracker = cached.tracker()
-experiments = {e.experiment_id: e for e in cached.experiments(tracker, notify=False)}  # runs tables warn
+    st.switch_page(shell.RUN_PAGE, query_params={"run": target})
+shell.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
+tracker = shell.tracker()
+experiments = {e.experiment_id: e for e in shell.experiments(tracker, notify=False)}  # runs tables warn
 resolve_selection(tracker)
 in_play = [e for e in STATE.get("compare.experiments", []) if e in experiments]
-pool = concat_runs([cached.runs(tracker, e) for e in in_play]) if in_play else pd.DataFrame(columns=list(INFO_COLUMNS))
+pool = concat_runs([shell.runs(tracker, e) for e in in_play]) if in_play else pd.DataFrame(columns=list(INFO_COLUMNS))
 labels = run_labels(pool)
 STATE["compare_runs"] = [r for r in STATE.get("compare_runs", []) if r in labels]
 
-cached.sidebar_header(tracker)
+shell.sidebar_header(tracker)
 
 st.title("Compare runs")
 if unknown := STATE.get("compare.unknown"):
