@@ -63,7 +63,8 @@ wanted = st.query_params.get("experiment")
 st.query_params["experiment"] = experiment_id
 experiment = next(e for e in experiments if e.experiment_id == experiment_id)
 if wanted is not None and wanted not in {e.experiment_id for e in experiments}:
-    st.warning(f"The link asked for experiment {wanted!r}, which this tracker does not have; showing {experiment.name}.")
+    st.warning(f"The link asked for experiment {wanted!r}, which this tracker does not have; "
+               f"showing {experiment.name}.")
 
 
 def metric_rules(experiment_id: str, metrics: list[str], default: SummaryRule) -> dict[str, SummaryRule]:
@@ -242,7 +243,8 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
         data = parcoords.prepare(typed, pc_columns, color, highlight_ids=home.highlighted(selected, filtered, typed))
         seed = parcoords.brush_seed(st.session_state.setdefault("home_pc_seed", {}), st.session_state.get(pc_key), data)
         st.altair_chart(parcoords.chart(data, brush=seed), on_select="rerun", key=pc_key, width="stretch")
-        st.caption((data.note + " " if data.note else "") + "Drag across axes to filter the table; click the chart to clear.")
+        st.caption((data.note + " " if data.note else "")
+                   + "Drag across axes to filter the table; click the chart to clear.")
 
 
 def runs_grid(experiment: Experiment, filtered: pd.DataFrame, typed: pd.DataFrame, columns: list[str],

@@ -42,8 +42,9 @@ wanted_metric = f"metrics.{st.query_params.get('metric', '')}"
 default_metric = wanted_metric if wanted_metric in metrics else preferred_metric(metrics)
 with st.sidebar:
     target = st.selectbox("Metric", metrics, index=metrics.index(default_metric), format_func=short, key="hp_metric")
+    wanted_rule = st.query_params.get("rule", "last")
     rule = st.segmented_control("Summary of its history", SUMMARY_RULES, key="hp_rule",
-                                default=st.query_params.get("rule", "last") if st.query_params.get("rule") in SUMMARY_RULES else "last") or "last"
+                                default=wanted_rule if wanted_rule in SUMMARY_RULES else "last") or "last"
     selected = [r for r in st.session_state.get(shell.SELECTED_RUNS, []) if r in set(runs["run_id"])]
     only_selected = st.toggle(f"Only the {len(selected)} runs selected on Home", value=False, key="hp_only_selected",
                               disabled=len(selected) < hp.MIN_RUNS,

@@ -63,7 +63,8 @@ def test_filters_caption_lists_filters_and_brushes():
                                    [AxisRange("metrics.acc", 0.5, 0.9)], 2, 14)
     assert caption.startswith("Filtered: opt ∈ {adam} · acc: ")
     assert caption.endswith("(brushed) — 2 of 14 runs")
-    assert home.filters_caption([RangeFilter("params.lr", 0.1, None)], [], 1, 3) == "Filtered: lr ∈ [0.1, ∞] — 1 of 3 runs"
+    caption = home.filters_caption([RangeFilter("params.lr", 0.1, None)], [], 1, 3)
+    assert caption == "Filtered: lr ∈ [0.1, ∞] — 1 of 3 runs"
 
 
 def test_highlighted_runs_are_the_selection_else_the_filtered_ones(runs):

@@ -1,9 +1,9 @@
 """The data explorer's Streamlit component: ``explore(path, key=...)`` draws a paged, filterable table, a chart
 builder and maps for one CSV / TSV / Parquet / JSON file.
 
-The second Streamlit boundary module of ``lens_core`` (beside :mod:`lens_core.ui.cache` and :mod:`lens_core.ui.shell`): it only lays widgets out.
-The queries, charts and maps come from :mod:`lens_core.explorer.views`, which runs everything in DuckDB, so the browser
-only ever receives aggregated or capped rows; a caption says whenever what is shown is sampled or capped.
+Part of the Streamlit side (:mod:`lens_core.ui`): it only lays widgets out. The queries, charts and maps come from
+:mod:`lens_core.explorer.views`, which runs everything in DuckDB, so the browser only ever receives aggregated or
+capped rows; a caption says whenever what is shown is sampled or capped.
 """
 from __future__ import annotations
 
