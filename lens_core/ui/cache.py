@@ -7,6 +7,7 @@ their cache by its URI (the tracker itself is not hashed).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -149,14 +150,14 @@ def instances_file(uri: str, run_id: str, table: pd.DataFrame) -> object:
 
 
 @st.cache_data(ttl=60, max_entries=32, show_spinner=False)
-def _shared_datasets(_tracker: Tracker, uri: str, run_ids: tuple[str, ...]) -> dict[str, dict[str, object]]:
+def _shared_datasets(_tracker: Tracker, uri: str, run_ids: tuple[str, ...]) -> dict[str, dict[str, Path]]:
     from lens_core.confine import dataset_roots
     from lens_core.explorer.across import shared_datasets
 
     return shared_datasets([_tracker.run(r) for r in run_ids], lambda run: dataset_roots(_tracker, run.artifact_uri))
 
 
-def shared_datasets(t: Tracker, run_ids: tuple[str, ...]) -> dict[str, dict[str, object]]:
+def shared_datasets(t: Tracker, run_ids: tuple[str, ...]) -> dict[str, dict[str, Path]]:
     """Datasets at least two of these runs logged with a readable source: name → {run_id: file}."""
     return _shared_datasets(t, t.uri, run_ids)
 
