@@ -1,40 +1,37 @@
 """ExperimentLens landing page: monitor an experiment — every run at a glance, filter, select, drill in."""
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
 import streamlit as st
 
-from lens_core.ui import cache as cached
+from lens_core.model import Experiment
+from lens_core.runs import home, parcoords
+from lens_core.runs.home import ColumnChoice, TableOptions, short
 from lens_core.runs.monitor import (
     SUMMARY_RULES,
     RangeFilter,
     RunFilter,
+    SummaryRule,
     TextFilter,
     ValuesFilter,
-    constant_columns,
-    describe,
     display_table,
     filter_kind,
     filter_mask,
     preferred_metric,
-    system_tag,
 )
-from lens_core.runs import parcoords
+from lens_core.runs.summary import Liveness, running_liveness, status_counts
+from lens_core.trackers import Tracker
 from lens_core.trackers.runs_table import columns_of
-from lens_core.errors import LensError
-from lens_core.runs.summary import Liveness, latest_metric_times, newest_experiment, running_liveness, status_counts
+from lens_core.ui import cache as cached
+from lens_core.ui import shell
 
 st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", layout="wide")
-COMPARE_PAGE, RUN_PAGE, HYPERPARAMS_PAGE = "pages/1_Compare.py", "pages/2_Run.py", "pages/3_Hyperparameters.py"
-SELECTED = "lens.selected_runs"  # run ids selected on Home, read by the other pages
 
-cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
-tracker = cached.tracker()
-experiments = cached.experiments(tracker, notify=False)  # the runs table warns, with its age
+shell.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
+tracker = shell.tracker()
+experiments = shell.experiments(tracker, notify=False)  # the runs table warns, with its age
 
-cached.sidebar_header(tracker)
+shell.sidebar_header(tracker)
 
 if not experiments:
     st.title("No experiments yet")
@@ -45,49 +42,44 @@ if not experiments:
     st.stop()
 
 # ---- sidebar: experiment and display options ------------------------------------------------------------------
-by_id = {e.experiment_id: e for e in experiments}
-wanted = st.query_params.get("experiment")
-ids = list(by_id)
 with st.sidebar:
-    experiment_id = st.selectbox(
-        "Experiment",
-        ids,
-        index=ids.index(wanted if wanted in by_id else newest_experiment(experiments).experiment_id),
-        format_func=lambda i: f"{by_id[i].name}  ·  #{i}",
-        key="home_experiment",
-    )
+    experiment_id = shell.experiment_picker(experiments, key="home_experiment")
     st.markdown("**Table**")
-    hide_constant = st.toggle("Hide constant columns", value=True, key="home_hide_constant",
-                              help="Params, metrics and tags with the same value in every run.")
-    show_system = st.toggle("Show MLflow system tags", value=False, key="home_system_tags",
-                            help="Tags named mlflow.* (user, source, git commit, …).")
-    global_rule = st.segmented_control(
-        "Metric summary", SUMMARY_RULES, default="last", key="home_summary_rule",
-        help="Which value of each metric's history the table shows. Min and max read the full histories.",
-    ) or "last"
+    options = TableOptions(
+        hide_constant=st.toggle("Hide constant columns", value=True, key="home_hide_constant",
+                                help="Params, metrics and tags with the same value in every run."),
+        show_system=st.toggle("Show MLflow system tags", value=False, key="home_system_tags",
+                              help="Tags named mlflow.* (user, source, git commit, …)."),
+        summary_rule=st.segmented_control(
+            "Metric summary", SUMMARY_RULES, default="last", key="home_summary_rule",
+            help="Which value of each metric's history the table shows. Min and max read the full histories.",
+        ) or "last",
+    )
     st.markdown("**Live refresh**")
     live = st.toggle("Refresh while runs are running", value=True, key="home_live")
     interval = st.number_input("Every (seconds)", min_value=2, max_value=600, value=10, step=1,
                                key="home_interval", disabled=not live)
+wanted = st.query_params.get("experiment")
 st.query_params["experiment"] = experiment_id
-experiment = by_id[experiment_id]
-if wanted is not None and wanted not in by_id:
-    st.warning(f"The link asked for experiment {wanted!r}, which this tracker does not have; showing {experiment.name}.")
+experiment = next(e for e in experiments if e.experiment_id == experiment_id)
+if wanted is not None and wanted not in {e.experiment_id for e in experiments}:
+    st.warning(f"The link asked for experiment {wanted!r}, which this tracker does not have; "
+               f"showing {experiment.name}.")
 
 
-def metric_rules(metrics: list[str]) -> dict[str, str]:
-    """The global rule, with per-metric exceptions edited in a small table."""
+def metric_rules(experiment_id: str, metrics: list[str], default: SummaryRule) -> dict[str, SummaryRule]:
+    """The sidebar's rule, with per-metric exceptions edited in a small table."""
     with st.sidebar.expander("Per-metric summary"):
-        editor = pd.DataFrame({"metric": [m.removeprefix("metrics.") for m in metrics], "rule": global_rule})
+        editor = pd.DataFrame({"metric": [short(m) for m in metrics], "rule": default})
         edited = st.data_editor(
-            editor, hide_index=True, width="stretch", key=f"home_rules_{experiment_id}_{global_rule}",
+            editor, hide_index=True, width="stretch", key=f"home_rules_{experiment_id}_{default}",
             disabled=["metric"],
             column_config={"rule": st.column_config.SelectboxColumn("rule", options=SUMMARY_RULES, required=True)},
         )
     return {f"metrics.{m}": r for m, r in zip(edited["metric"], edited["rule"], strict=True)}
 
 
-def header(runs: pd.DataFrame) -> None:
+def header(experiment: Experiment, runs: pd.DataFrame) -> None:
     counts = status_counts(runs)
     st.title(experiment.name)
     cols = st.columns(4)
@@ -102,39 +94,31 @@ def header(runs: pd.DataFrame) -> None:
         )
 
 
-def _digest(parts: list[str]) -> str:
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
-
-
-def column_choice(runs: pd.DataFrame) -> list[str]:
-    groups = {g: columns_of(runs, g) for g in ("params", "metrics", "tags")}
-    groups["tags"] = [c for c in groups["tags"] if show_system or not system_tag(c)]
-    hidden = set(constant_columns(runs, [c for cs in groups.values() for c in cs])) if hide_constant else set()
-    with st.expander(f"Columns · {sum(len(v) for v in groups.values()) - len(hidden)} shown", icon=":material/view_column:"):
+def column_picker(experiment_id: str, choice: ColumnChoice) -> list[str]:
+    with st.expander(f"Columns · {choice.shown} shown", icon=":material/view_column:"):
         cols = st.columns(3)
         chosen: list[str] = []
-        for col, (group, names) in zip(cols, groups.items(), strict=True):
-            options = [c for c in names if c not in hidden]
+        for col, (group, offered) in zip(cols, choice.offered.items(), strict=True):
             chosen += col.multiselect(
-                group.capitalize(), options, default=options,
-                key=f"home_cols_{experiment_id}_{group}_{_digest(options)}",  # new choices → fresh defaults
-                format_func=lambda c: c.split(".", 1)[1], placeholder="none",
+                group.capitalize(), offered, default=offered,
+                key=f"home_cols_{experiment_id}_{group}_{home.digest(offered)}",  # new choices → fresh defaults
+                format_func=short, placeholder="none",
             )
-        if hidden:
-            st.caption(f"{len(hidden)} constant columns hidden: " + ", ".join(c.split('.', 1)[1] for c in sorted(hidden)))
+        if choice.hidden:
+            st.caption(f"{len(choice.hidden)} constant columns hidden: " + ", ".join(map(short, choice.hidden)))
     return chosen
 
 
-def filters_for(table: pd.DataFrame, columns: list[str]) -> list[RunFilter]:
+def filters_for(experiment_id: str, table: pd.DataFrame, columns: list[str]) -> list[RunFilter]:
     """Per-column filters chosen in a popover; the rows are filtered on the server."""
     filters: list[RunFilter] = []
     with st.popover("Filters", icon=":material/filter_list:"):
         chosen = st.multiselect("Filter on", ["run_name", "status", *columns], key=f"home_filter_cols_{experiment_id}",
-                                format_func=lambda c: c.split(".", 1)[-1], placeholder="Choose columns")
+                                format_func=short, placeholder="Choose columns")
         for column in chosen:
             values = table[column]
             kind = filter_kind(values)
-            label = column.split(".", 1)[-1]
+            label = short(column)
             key = f"home_filter_{experiment_id}_{column}"
             if kind == "range":
                 present = values.dropna()
@@ -149,9 +133,8 @@ def filters_for(table: pd.DataFrame, columns: list[str]) -> list[RunFilter]:
                 if picked != (low, high):
                     filters.append(RangeFilter(column, picked[0], picked[1]))
             elif kind == "values":
-                options = sorted({str(v) for v in values.dropna()}) + ([""] if values.isna().any() else [])
-                picked = st.multiselect(label, options, key=key, format_func=lambda v: v or "(missing)",
-                                        placeholder="any value")
+                picked = st.multiselect(label, home.value_options(values), key=key,
+                                        format_func=lambda v: v or "(missing)", placeholder="any value")
                 if picked:
                     filters.append(ValuesFilter(column, frozenset(picked)))
             elif text := st.text_input(label, key=key, placeholder="contains…"):
@@ -159,10 +142,7 @@ def filters_for(table: pd.DataFrame, columns: list[str]) -> list[RunFilter]:
     return filters
 
 
-COLUMN_LABELS = {"params": "Param", "metrics": "Metric", "tags": "Tag"}
-
-
-def column_config(table: pd.DataFrame, rules: dict[str, str]) -> dict[str, object]:
+def column_config(table: pd.DataFrame, rules: dict[str, SummaryRule]) -> dict[str, object]:
     config: dict[str, object] = {
         "run_name": st.column_config.TextColumn("Run", pinned=True),
         "status": st.column_config.TextColumn("Status"),
@@ -171,25 +151,24 @@ def column_config(table: pd.DataFrame, rules: dict[str, str]) -> dict[str, objec
         "duration_min": st.column_config.NumberColumn("Duration (min)", format="%.1f"),
     }
     for column in table.columns[6:]:
-        group, name = column.split(".", 1)
-        help_text = COLUMN_LABELS[group] + (f" · {rules.get(column, 'last')} of history" if group == "metrics" else "")
+        help_text = home.column_help(column, rules)
         if pd.api.types.is_numeric_dtype(table[column]):
-            config[column] = st.column_config.NumberColumn(name, format="%.4g", help=help_text)
+            config[column] = st.column_config.NumberColumn(short(column), format="%.4g", help=help_text)
         else:
-            config[column] = st.column_config.TextColumn(name, help=help_text)
+            config[column] = st.column_config.TextColumn(short(column), help=help_text)
     return config
 
 
-def selection_actions(selected: list[str], names: dict[str, str], visible: pd.DataFrame) -> None:
+def selection_actions(experiment: Experiment, selected: list[str], names: dict[str, str],
+                      visible: pd.DataFrame) -> None:
     cols = st.columns([3, 2, 2, 2])
     if selected:
-        shown = ", ".join(names.get(r, r[:8]) for r in selected[:3]) + (" …" if len(selected) > 3 else "")
-        cols[0].markdown(f"**{len(selected)} selected** · {shown}")
+        cols[0].markdown(home.selection_summary(selected, names))
     else:
         cols[0].caption("Select rows (click the left edge of a row) to open or compare runs.")
-    cols[1].page_link(RUN_PAGE, label="Open run", icon=":material/open_in_new:", disabled=len(selected) != 1,
+    cols[1].page_link(shell.RUN_PAGE, label="Open run", icon=":material/open_in_new:", disabled=len(selected) != 1,
                       query_params={"run": selected[0]} if len(selected) == 1 else None)
-    cols[2].page_link(COMPARE_PAGE, label=f"Compare {len(selected) if len(selected) > 1 else ''} runs".replace("  ", " "),
+    cols[2].page_link(shell.COMPARE_PAGE, label=home.compare_label(len(selected)),
                       icon=":material/compare_arrows:", disabled=len(selected) < 2,
                       query_params={"runs": ",".join(selected)} if len(selected) > 1 else None)
     cols[3].download_button(
@@ -198,79 +177,82 @@ def selection_actions(selected: list[str], names: dict[str, str], visible: pd.Da
     )
 
 
-def parcoords_choice(typed: pd.DataFrame) -> tuple[list[str], str | None]:
+def parcoords_choice(experiment_id: str, typed: pd.DataFrame) -> tuple[list[str], str | None]:
     """Axes and colour metric of the parallel-coordinates chart (the chosen metric is the last axis)."""
     head, link = st.columns([3, 1], vertical_alignment="bottom")
     head.subheader("Parallel coordinates")
-    link.page_link(HYPERPARAMS_PAGE, label="Which params matter?", icon=":material/tune:",
+    link.page_link(shell.HYPERPARAMS_PAGE, label="Which params matter?", icon=":material/tune:",
                    query_params={"experiment": experiment_id})
     metrics = columns_of(typed, "metrics")
     params = [c for c in columns_of(typed, "params") if typed[c].nunique(dropna=False) > 1]
     left, right = st.columns([3, 1])
     axes = left.multiselect(
         "Axes", params, default=parcoords.default_axes(typed), key=f"home_pc_axes_{experiment_id}",
-        format_func=lambda c: c.split(".", 1)[1], placeholder="Choose params",
+        format_func=short, placeholder="Choose params",
     )
     default_color = preferred_metric(metrics)
     color = right.selectbox(
         "Colour and last axis", metrics, index=metrics.index(default_color) if default_color else None,
-        key=f"home_pc_color_{experiment_id}", format_func=lambda c: c.split(".", 1)[1], placeholder="No metric",
+        key=f"home_pc_color_{experiment_id}", format_func=short, placeholder="No metric",
     )
     return axes + ([color] if color else []), color
 
 
-def monitor() -> None:
-    runs = cached.runs(tracker, experiment_id, notify=False)  # the page run above already warned
-    header(runs)
+def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exceptions: dict[str, SummaryRule],
+            live: bool) -> None:
+    """The experiment's header, runs grid and parallel coordinates: the fragment live refresh reruns."""
+    experiment_id = experiment.experiment_id
+    runs = shell.runs(t, experiment_id, notify=False)  # the page run above already warned
+    header(experiment, runs)
     if runs.attrs.get("lens.stale_error"):
         st.caption(":material/cloud_off: The tracker is not answering: these runs are the last ones read.")
     if runs.empty:
         st.info("This experiment has no runs yet. Runs appear here as soon as they are logged.")
         return
-    state = liveness(runs)
+    state = liveness(t, runs)
     if state.note:
         st.caption(f":material/bedtime: {state.note}")
     if live and not state.live and st.session_state.get("home_was_live"):
         st.session_state["home_was_live"] = False
         st.rerun()  # nothing runs (or changes) any more: stop the timer
-    rules = {c: chosen_rules.get(c, global_rule) for c in columns_of(runs, "metrics")}
-    typed = cached.monitor_table(tracker, experiment_id, runs, rules)
+    rules = home.summary_rules(columns_of(runs, "metrics"), exceptions, options.summary_rule)
+    extremes = shell.metric_extremes(t, experiment_id) if home.needs_histories(rules) else None
+    typed = cached.monitor_table(t, experiment_id, runs, rules, extremes)
     table_area, chart_area = st.container(), st.container()  # the chart sits under the table, its brush filters it
     with chart_area:
-        pc_columns, color = parcoords_choice(typed)
-    pc_key = f"home_pc_{experiment_id}_" + _digest(pc_columns)
+        pc_columns, color = parcoords_choice(experiment_id, typed)
+    pc_key = f"home_pc_{experiment_id}_" + home.digest(pc_columns)
     brushed = parcoords.filters_from_selection(st.session_state.get(pc_key), parcoords.build_axes(typed, pc_columns))
     with table_area:
         left, right = st.columns([4, 1], vertical_alignment="top")
         with left:
-            columns = column_choice(typed)
+            columns = column_picker(experiment_id, home.column_choice(typed, options))
         with right:
-            filters = filters_for(typed, columns)
-        keep = filter_mask(typed, filters) & parcoords.mask(typed, brushed)
-        filtered = typed[keep]
+            filters = filters_for(experiment_id, typed, columns)
+        filtered = typed[filter_mask(typed, filters) & parcoords.mask(typed, brushed)]
         if filters or brushed:
-            described = [describe(f) for f in filters] + [f"{f.describe()} (brushed)" for f in brushed]
-            st.caption("Filtered: " + " · ".join(described) + f" — {len(filtered)} of {len(typed)} runs")
+            st.caption(home.filters_caption(filters, brushed, len(filtered), len(typed)))
         if filtered.empty:
             st.info("No run passes these filters. Loosen them in **Filters**, or click the parallel-coordinates "
                     "chart outside its brush to clear it.", icon=":material/filter_alt_off:")
-        selected = runs_grid(filtered, typed, columns, rules)
+        selected = runs_grid(experiment, filtered, typed, columns, rules)
     with chart_area:
         if len(pc_columns) < 2:
             st.info("Choose at least two axes (params that vary, and a metric) to draw parallel coordinates.")
             return
-        highlight = selected or (list(filtered["run_id"]) if len(filtered) < len(typed) else [])
-        data = parcoords.prepare(typed, pc_columns, color, highlight_ids=highlight)
+        data = parcoords.prepare(typed, pc_columns, color, highlight_ids=home.highlighted(selected, filtered, typed))
         seed = parcoords.brush_seed(st.session_state.setdefault("home_pc_seed", {}), st.session_state.get(pc_key), data)
         st.altair_chart(parcoords.chart(data, brush=seed), on_select="rerun", key=pc_key, width="stretch")
-        st.caption((data.note + " " if data.note else "") + "Drag across axes to filter the table; click the chart to clear.")
+        st.caption((data.note + " " if data.note else "")
+                   + "Drag across axes to filter the table; click the chart to clear.")
 
 
-def runs_grid(filtered: pd.DataFrame, typed: pd.DataFrame, columns: list[str], rules: dict[str, str]) -> list[str]:
+def runs_grid(experiment: Experiment, filtered: pd.DataFrame, typed: pd.DataFrame, columns: list[str],
+              rules: dict[str, SummaryRule]) -> list[str]:
     """The runs grid with its selection and actions; returns the selected run ids."""
     table = display_table(filtered, columns)
-    selected_before = [r for r in st.session_state.get(SELECTED, []) if r in set(table["run_id"])]
-    view_key = _digest([experiment_id, *table["run_id"], *columns])  # a changed view is a new grid, re-selected by id
+    selected_before = [r for r in st.session_state.get(shell.SELECTED_RUNS, []) if r in set(table["run_id"])]
+    view_key = home.digest([experiment.experiment_id, *table["run_id"], *columns])  # a new view: a new grid
     st.subheader(f"Runs · {len(filtered)}" + (f" of {len(typed)}" if len(filtered) < len(typed) else ""))
     event = st.dataframe(
         table,
@@ -287,32 +269,23 @@ def runs_grid(filtered: pd.DataFrame, typed: pd.DataFrame, columns: list[str], r
     )
     rows = event.selection.rows if event is not None else []
     selected = table["run_id"].iloc[rows].tolist()
-    st.session_state[SELECTED] = selected
-    selection_actions(selected, dict(zip(typed["run_id"], typed["run_name"], strict=True)), table)
+    st.session_state[shell.SELECTED_RUNS] = selected
+    selection_actions(experiment, selected, dict(zip(typed["run_id"], typed["run_name"], strict=True)), table)
     return selected
 
 
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def _metric_times(uri: str, loaded_at: str, run_ids: tuple[str, ...], _tracker) -> dict[str, pd.Timestamp]:
-    """The latest metric time of these runs, read once per runs-table load."""
-    try:
-        return latest_metric_times(_tracker, run_ids)
-    except LensError:
-        return {}  # the tracker is not answering: judged by start times
-
-
-def liveness(runs: pd.DataFrame) -> Liveness:
+def liveness(t: Tracker, runs: pd.DataFrame) -> Liveness:
     """Running runs that changed within the last hour (live refresh waits for them) and those that look abandoned."""
-    loaded_at = str(runs.attrs.get("lens.loaded_at", ""))
     return running_liveness(runs, known=st.session_state.setdefault("home_activity", {}),
-                            latest=lambda ids: _metric_times(tracker.uri, loaded_at, tuple(ids), tracker))
+                            latest=lambda ids: cached.metric_times(t, runs, tuple(ids)))
 
 
-runs_now = cached.runs(tracker, experiment_id)
+runs_now = shell.runs(tracker, experiment_id)
 metrics_now = columns_of(runs_now, "metrics")
-chosen_rules = metric_rules(metrics_now) if metrics_now else {}  # sidebar widgets live outside the fragment
-refreshing = bool(live and liveness(runs_now).live)
+# sidebar widgets live outside the fragment
+exceptions = metric_rules(experiment_id, metrics_now, options.summary_rule) if metrics_now else {}
+refreshing = bool(live and liveness(tracker, runs_now).live)
 st.session_state["home_was_live"] = refreshing
-st.fragment(monitor, run_every=float(interval) if refreshing else None)()
+st.fragment(monitor, run_every=float(interval) if refreshing else None)(tracker, experiment, options, exceptions, live)
 if refreshing:
     st.caption(f":material/autorenew: Refreshing every {interval} s while runs are running.")

@@ -1,5 +1,11 @@
 """ExperimentLens core: tracker adapters, runs catalog, queries and insights, importable without Streamlit.
 
+Packages mirror the app: ``trackers`` (adapters and what they return), ``runs`` (the runs table, comparison and the
+run page's logic), ``explorer`` (the data explorer), ``insights`` (model and hyperparameter insights), and ``ui``,
+the only package that imports streamlit: its caches (``ui.cache``), the page shell (``ui.shell``: login, page guard,
+notices, pickers, sidebar, page paths and shared session keys) and the explorer component (``ui.explorer``). Pages
+lay widgets out and call into these; charts and computations live here, under unit tests.
+
 >>> from lens_core import open_tracker
 >>> t = open_tracker()                      # doctest: +SKIP  (the embedded demo store)
 >>> t.runs(t.experiments()[0].experiment_id)  # doctest: +SKIP

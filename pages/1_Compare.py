@@ -78,12 +78,11 @@ from lens_core.runs.compare_metrics import (
 from lens_core.trackers import Tracker
 from lens_core.trackers.runs_table import INFO_COLUMNS
 from lens_core.ui import cache as cached
+from lens_core.ui import shell
 
 st.set_page_config(page_title="Compare runs · ExperimentLens", page_icon=":material/compare_arrows:", layout="wide",
                    initial_sidebar_state="collapsed")  # the charts need the width
 
-#: The workflow page, linked from every run name.
-RUN_PAGE = "pages/2_Run.py"
 STATE = st.session_state
 X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
 #: Width of a chart exported as SVG or PNG (pixels, y axis included).
@@ -123,7 +122,7 @@ def resolve_selection(tracker: Tracker) -> None:
     """Decide which runs to show when the page is opened (or its link changes), and put them in the run picker.
     A rerun caused by the page's own widgets keeps the picker as it is."""
     url = st.query_params.get("runs")
-    home = tuple(STATE.get("lens.selected_runs") or ())
+    home = tuple(STATE.get(shell.SELECTED_RUNS) or ())
     if url is not None:
         if url == STATE.get("compare.written") and "compare_runs" in STATE:
             return
@@ -216,17 +215,17 @@ def panel_width() -> int:
 
 # ---- which runs ------------------------------------------------------------------------------------------------
 if target := STATE.pop("compare.open_run", None):
-    st.switch_page(RUN_PAGE, query_params={"run": target})
-cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
-tracker = cached.tracker()
-experiments = {e.experiment_id: e for e in cached.experiments(tracker, notify=False)}  # runs tables warn
+    st.switch_page(shell.RUN_PAGE, query_params={"run": target})
+shell.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
+tracker = shell.tracker()
+experiments = {e.experiment_id: e for e in shell.experiments(tracker, notify=False)}  # runs tables warn
 resolve_selection(tracker)
 in_play = [e for e in STATE.get("compare.experiments", []) if e in experiments]
-pool = concat_runs([cached.runs(tracker, e) for e in in_play]) if in_play else pd.DataFrame(columns=list(INFO_COLUMNS))
+pool = concat_runs([shell.runs(tracker, e) for e in in_play]) if in_play else pd.DataFrame(columns=list(INFO_COLUMNS))
 labels = run_labels(pool)
 STATE["compare_runs"] = [r for r in STATE.get("compare_runs", []) if r in labels]
 
-cached.sidebar_header(tracker)
+shell.sidebar_header(tracker)
 
 st.title("Compare runs")
 if unknown := STATE.get("compare.unknown"):
@@ -320,7 +319,7 @@ with left:
     )
     with st.expander("Open a run", icon=":material/open_in_new:", expanded=len(selected) <= 8):
         for run_id in selected:
-            st.page_link(RUN_PAGE, label=md(labels[run_id]), icon=":material/arrow_outward:",
+            st.page_link(shell.RUN_PAGE, label=md(labels[run_id]), icon=":material/arrow_outward:",
                          query_params={"run": run_id})
 
 # ---- main: one chart per metric ----------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import streamlit as st
 
 from lens_core.ui import cache as cached
 from lens_core.ui import explorer as explorer_ui
+from lens_core.ui import shell
+from lens_core.ui.shell import COMPARE_PAGE, HOME_PAGE, INSIGHTS_PAGE, RUN_PAGE
 from lens_core.runs import workflow as wf
 from lens_core.confine import dataset_roots, hide_paths
 from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError
@@ -23,16 +25,14 @@ from lens_core.model import ArtifactRef, RunDetail
 st.set_page_config(page_title="Run · ExperimentLens", page_icon=":material/science:", layout="wide")
 
 APP_ROOT = Path(__file__).resolve().parent.parent
-HOME_PAGE, RUN_PAGE, COMPARE_PAGE = "Home.py", "pages/2_Run.py", "pages/1_Compare.py"
-INSIGHTS_PAGE = "pages/4_Model_insights.py"
 USER_KEY = "lens.user_name"
 THIS_RUN, OTHER_RUNS = "#ff4b4b", "#a3acb9"  # Streamlit's primary red for this run, a quiet grey for the rest
 MAX_COMPARE_RUNS = 200  # run ids in a comparison link (the URL stays under ~7 kB)
 MAX_CHILD_LINKS = 25
 SMALL_SECTION = 6  # tree sections this short stay open; longer ones open when they hold the selection
 
-cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
-tracker = cached.tracker()
+shell.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
+tracker = shell.tracker()
 
 
 # ---- who is rating --------------------------------------------------------------------------------------------
@@ -46,7 +46,7 @@ def current_user() -> str | None:
     return logged_in_user() or (str(st.session_state.get(USER_KEY) or "").strip() or None)
 
 
-cached.sidebar_header(tracker)
+shell.sidebar_header(tracker)
 with st.sidebar:
     if (signed_in := logged_in_user()) is not None:
         st.caption(f":material/person: Rating as **{signed_in}**")
@@ -64,7 +64,7 @@ run_id = str(st.query_params.get("run") or "").strip()
 if not run_id:
     st.title("Open a run")
     st.caption("Pick an experiment and one of its runs, or use **Open run** on the experiment page.")
-    cached.run_picker(tracker, key="pick_")
+    shell.run_picker(tracker, key="pick_")
     st.stop()
 
 try:
@@ -73,7 +73,7 @@ except RunNotFoundError as exc:
     st.title("Run not found")
     st.error(f"**This link names no run on this tracker.** {exc} It may have been deleted for good, or the "
              "link comes from another tracker. Pick a run instead:", icon=":material/search_off:")
-    cached.run_picker(tracker, key="pick_")
+    shell.run_picker(tracker, key="pick_")
     st.stop()
 
 with st.sidebar:

@@ -18,6 +18,7 @@ import streamlit as st
 from lens_core import insights
 from lens_core.ui import cache as cached
 from lens_core.ui import explorer as explorer_ui
+from lens_core.ui import shell
 from lens_core.errors import LensError, RunNotFoundError
 from lens_core.insights import explain as ex
 from lens_core.insights.inputs import InsightInputs, InsightInputsError
@@ -25,13 +26,12 @@ from lens_core.explorer.profile import geo_role
 
 st.set_page_config(page_title="Model insights · ExperimentLens", page_icon=":material/insights:", layout="wide")
 
-RUN_PAGE = "pages/2_Run.py"
 POSITIVE, NEGATIVE, NEUTRAL = "#ff4b4b", "#1c83e1", "#a3acb9"
 CHART_HEIGHT = 300
 
-cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
-tracker = cached.tracker()
-cached.sidebar_header(tracker)
+shell.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
+tracker = shell.tracker()
+shell.sidebar_header(tracker)
 
 
 # ---- caches (keyed by plain ids; candidates for lens_core.ui.cache) -------------------------------------------------
@@ -101,7 +101,7 @@ run_id = str(st.query_params.get("run") or "").strip()
 if not run_id:
     st.title(":material/insights: Model insights")
     st.caption("Evaluation and explanations computed from a run's logged model and test data.")
-    cached.run_picker(tracker, key="ins.pick_", finished_only=True)
+    shell.run_picker(tracker, key="ins.pick_", finished_only=True)
     st.stop()
 
 try:
@@ -109,11 +109,11 @@ try:
 except RunNotFoundError as exc:  # other faults: the page guard's message and Retry
     st.title(":material/insights: Model insights")
     st.error(str(exc), icon=":material/error:")
-    cached.run_picker(tracker, key="ins.pick_", finished_only=True)
+    shell.run_picker(tracker, key="ins.pick_", finished_only=True)
     st.stop()
 
 st.title(f":material/insights: {detail.run_name or run_id} · model insights")
-st.page_link(RUN_PAGE, label="Back to the run", icon=":material/arrow_back:", query_params={"run": run_id})
+st.page_link(shell.RUN_PAGE, label="Back to the run", icon=":material/arrow_back:", query_params={"run": run_id})
 
 try:
     with st.spinner("Loading the model and test data…"):

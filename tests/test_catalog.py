@@ -115,7 +115,7 @@ def test_home_shows_stale_data_with_retry(sqlite_store, monkeypatch):
         raise TrackerUnreachableError("The MLflow server stopped answering while reading runs.")
 
     monkeypatch.setattr(tracker, "_load_runs", down)
-    monkeypatch.setattr(cached, "_open", lambda uri: tracker)
+    monkeypatch.setattr(cached, "shared_tracker", lambda uri: tracker)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "Home.py"), default_timeout=60)
     at.query_params["experiment"] = ids["main"]

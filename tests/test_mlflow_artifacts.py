@@ -152,7 +152,7 @@ def test_artifacts_destination_from_secrets(monkeypatch, proxied_store, tmp_path
     elsewhere = tmp_path / "server-files"
     shutil.copytree(root / "mlartifacts", elsewhere)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    cached._open.clear()  # the tracker is opened once per URI, with the options of that moment
+    cached.shared_tracker.clear()  # the tracker is opened once per URI, with the options of that moment
     try:
         at = AppTest.from_file(HOME, default_timeout=60)
         at.secrets["lens"] = {"artifacts_destination": str(elsewhere)}
@@ -162,4 +162,4 @@ def test_artifacts_destination_from_secrets(monkeypatch, proxied_store, tmp_path
         assert not at.exception, [e.value for e in at.exception]
         assert "kept by the server" in shown(at) and "kept by the MLflow server" not in shown(at)
     finally:
-        cached._open.clear()
+        cached.shared_tracker.clear()

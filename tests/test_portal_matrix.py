@@ -269,7 +269,7 @@ def test_tracker_that_stops_answering_keeps_cached_runs_browsable(monkeypatch, o
     _, ids = sqlite_store
     proxy.upstream, proxy.mode, proxy.hang_seconds = mlflow_server, "ok", 8.0
     tracker = open_tracker(proxy.url, ttl_seconds=0)  # every page run asks the server again
-    monkeypatch.setattr(cached, "_open", lambda uri: tracker)
+    monkeypatch.setattr(cached, "shared_tracker", lambda uri: tracker)
     at = app(monkeypatch, proxy.url, experiment=ids["main"]).run()
     no_traceback(at)
     assert len(at.dataframe[0].value) == 14 and not at.warning
@@ -313,7 +313,7 @@ def test_other_pages_when_the_tracker_stops_answering(monkeypatch, own_cache, qu
     _, ids = sqlite_store
     proxy.upstream, proxy.mode, proxy.hang_seconds = mlflow_server, "ok", 8.0
     tracker = open_tracker(proxy.url, ttl_seconds=0)
-    monkeypatch.setattr(cached, "_open", lambda uri: tracker)
+    monkeypatch.setattr(cached, "shared_tracker", lambda uri: tracker)
     first_two = open_tracker(sqlite_store[0]).runs(ids["main"])["run_id"].tolist()[:2]
     at = app(monkeypatch, proxy.url, script, experiment=ids["main"], runs=",".join(first_two)).run()
     no_traceback(at)

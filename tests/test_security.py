@@ -416,7 +416,7 @@ def test_data_roots_from_secrets_open_the_dataset(hostile, monkeypatch):
 
     monkeypatch.delenv("LENS_DATA_ROOTS", raising=False)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    cached._open.clear()  # the tracker is opened once per URI, with the options of that moment
+    cached.shared_tracker.clear()  # the tracker is opened once per URI, with the options of that moment
     try:
         at = AppTest.from_file(HOME, default_timeout=90)
         at.secrets["lens"] = {"data_roots": [str(outside)]}
@@ -427,4 +427,4 @@ def test_data_roots_from_secrets_open_the_dataset(hostile, monkeypatch):
         assert "data_roots" not in all_text(at)
         assert SECRET_CSV in everything_on(at)  # allowed by the operator: the explorer shows the table
     finally:
-        cached._open.clear()
+        cached.shared_tracker.clear()

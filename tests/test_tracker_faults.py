@@ -62,7 +62,7 @@ def session(monkeypatch, uri: str, tracker=None) -> AppTest:
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     if tracker is not None:
-        monkeypatch.setattr(cached, "_open", lambda _uri: tracker)
+        monkeypatch.setattr(cached, "shared_tracker", lambda _uri: tracker)
     return AppTest.from_file(HOME, default_timeout=60)
 
 

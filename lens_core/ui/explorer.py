@@ -1,26 +1,28 @@
 """The data explorer's Streamlit component: ``explore(path, key=...)`` draws a paged, filterable table, a chart
 builder and maps for one CSV / TSV / Parquet / JSON file.
 
-The second Streamlit boundary module of ``lens_core`` (beside :mod:`lens_core.ui.cache`): it only lays widgets out.
-The queries, charts and maps come from :mod:`lens_core.explorer.views`, which runs everything in DuckDB, so the browser
-only ever receives aggregated or capped rows; a caption says whenever what is shown is sampled or capped.
+Part of the Streamlit side (:mod:`lens_core.ui`): it only lays widgets out. The queries, charts and maps come from
+:mod:`lens_core.explorer.views`, which runs everything in DuckDB, so the browser only ever receives aggregated or
+capped rows; a caption says whenever what is shown is sampled or capped.
 """
 from __future__ import annotations
 
 import html
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from lens_core.explorer import extracts
-from lens_core.explorer import views as ex
+from lens_core.explorer import extracts, views
 from lens_core.explorer import profile as pr
 from lens_core.explorer import query as q
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 CHARTS = ("Scatter", "Line", "Bar", "Histogram", "Heatmap")
 MAPS = ("Points", "Density", "Trajectories")
@@ -38,9 +40,24 @@ def _profile(path: str, fmt: str, stamp: tuple[float, int]) -> pr.Profile:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _call(name: str, path: str, stamp: tuple[float, int], args: tuple, kwargs: tuple, _p: pr.Profile) -> Any:
-    """``explorer.<name>(profile, *args, **kwargs)``, cached by the file (path, mtime, size) and the arguments."""
-    return getattr(ex, name)(_p, *args, **dict(kwargs))
+def _view(name: str, path: str, stamp: tuple[float, int], args: tuple, kwargs: tuple,
+          _compute: Callable[..., Any], _p: pr.Profile) -> Any:
+    """``_compute(profile, *args, **kwargs)``, cached by its ``name``, the file (path, mtime, size) and the
+    arguments (the function and the profile are not hashed: the name and the file version stand for them)."""
+    return _compute(_p, *args, **dict(kwargs))
+
+
+class CachedViews:
+    """The :mod:`lens_core.explorer.views` queries over one version of one file, each result cached:
+    ``query(views.scatter_data, x, y, color, filters)`` is ``views.scatter_data(profile, x, y, color, filters)``."""
+
+    def __init__(self, p: pr.Profile, stamp: tuple[float, int]) -> None:
+        self.p, self.stamp = p, stamp
+
+    def __call__(self, compute: Callable[Concatenate[pr.Profile, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        name = f"{compute.__module__}.{compute.__qualname__}"
+        return _view(name, self.p.source.path, self.stamp, args, tuple(sorted(kwargs.items())),
+                     _compute=compute, _p=self.p)
 
 
 def _plural(n: int, word: str) -> str:
@@ -83,10 +100,8 @@ def explore(path: Path, *, key: str) -> None:
         st.info("This file holds no columns.")
         return
 
-    def call(name: str, *args: Any, **kwargs: Any) -> Any:
-        return _call(name, source.path, stamp, args, tuple(sorted(kwargs.items())), _p=p)
-
-    views = ["Table", "Chart"] + (["Map"] if p.geo else []) + ["Columns"]
+    query = CachedViews(p, stamp)
+    shown_views = ["Table", "Chart"] + (["Map"] if p.geo else []) + ["Columns"]
     facts = [_plural(p.rows, "row"), _plural(len(p.column_names), "column")]
     if p.geo:
         facts.append(f":material/location_on: {p.geo.lat} / {p.geo.lon}"
@@ -99,20 +114,20 @@ def explore(path: Path, *, key: str) -> None:
     elif copy == "ready":
         facts.append(":material/bolt: fast local copy")
     top = st.columns([3, 2], vertical_alignment="center")
-    view = top[0].radio("View", views, horizontal=True, key=f"{key}.view", label_visibility="collapsed")
+    view = top[0].radio("View", shown_views, horizontal=True, key=f"{key}.view", label_visibility="collapsed")
     top[1].caption(" · ".join(facts))
     if p.partial:
         _note(f"Profiled {len(p.columns):,} of {len(p.column_names):,} columns (the first ones, to keep this fast): "
               "filters, charts and maps use those; the table's column chooser and the Columns view list all "
               f"{len(p.column_names):,}.")
-    filters = _filters(p, key, call)
+    filters = _filters(p, key, query)
     try:
         if view == "Table":
-            _table(p, key, filters, call)
+            _table(p, key, filters, query)
         elif view == "Chart":
-            _chart(p, key, filters, call)
+            _chart(p, key, filters, query)
         elif view == "Map":
-            _map(p, key, filters, call)
+            _map(p, key, filters, query)
         else:
             _columns(p)
     except q.QueryTimeoutError as exc:
@@ -135,7 +150,7 @@ def _profile_failed(source: q.Source, exc: pr.ProfileFailedError, key: str) -> N
 
 
 # ---- filters ---------------------------------------------------------------------------------------------------
-def _filters(p: pr.Profile, key: str, call) -> tuple[q.Filter, ...]:
+def _filters(p: pr.Profile, key: str, query: CachedViews) -> tuple[q.Filter, ...]:
     chosen = st.session_state.get(f"{key}.filter_on") or []
     label = "Filters" + (f" · {len(chosen)}" if chosen else "")
     out: list[q.Filter] = []
@@ -157,7 +172,7 @@ def _filters(p: pr.Profile, key: str, call) -> tuple[q.Filter, ...]:
                     else:
                         st.caption(f"{name}: every value is {lo:g}")
                 elif c.kind in ("categorical", "boolean") and not c.all_null:
-                    values = call("top_values", name, limit=200)["value"].tolist()
+                    values = query(views.top_values, name, limit=200)["value"].tolist()
                     picked = st.multiselect(name, values, key=wkey, placeholder="Any value",
                                             format_func=lambda v: "(empty)" if v is None or v is pd.NA else str(v))
                     if picked:
@@ -194,7 +209,7 @@ def _filters(p: pr.Profile, key: str, call) -> tuple[q.Filter, ...]:
 
 
 # ---- table -----------------------------------------------------------------------------------------------------
-def _table(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
+def _table(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: CachedViews) -> None:
     names = p.column_names  # every column, also those a wide file's profile left out
     default = names if len(names) <= 40 else names[:40]
     with st.expander("Columns and order", icon=":material/view_column:",
@@ -209,13 +224,13 @@ def _table(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None
     size_key, page_key = f"{key}.page_size", f"{key}.page"
     page_size = int(st.session_state.get(size_key, 50))
     page = int(st.session_state.get(page_key, 1) or 1)
-    res = call("table_page", tuple(shown), filters, order, page, page_size)
+    res = query(views.table_page, tuple(shown), filters, order, page, page_size)
     total = int(res.total or 0)
     pages = max(1, math.ceil(total / page_size))
     if page > pages:  # filters shrank the result
         page = 1
         st.session_state[page_key] = 1
-        res = call("table_page", tuple(shown), filters, order, page, page_size)
+        res = query(views.table_page, tuple(shown), filters, order, page, page_size)
     st.dataframe(res.frame, hide_index=True, width="stretch", height=min(38 + 35 * max(len(res.frame), 1), 460))
     filtered = f" (filtered from {p.rows:,})" if filters else ""
     cols = st.columns([4, 1.2, 1.2, 1.3], vertical_alignment="center")
@@ -243,7 +258,7 @@ def _columns(p: pr.Profile) -> None:
 
 
 # ---- charts ----------------------------------------------------------------------------------------------------
-def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
+def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: CachedViews) -> None:
     numeric = p.names("numeric")
     cats = p.names("categorical", "boolean")
     times = list(p.times)
@@ -263,8 +278,8 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None
         opts = [NONE] + everything
         color = c[2].selectbox("colour", opts, index=_index(opts, s.color if s else None), key=f"{key}.sc.color")
         color = None if color == NONE else color
-        cd = call("scatter_data", x, y, color, filters)
-        st.altair_chart(ex.scatter_chart(cd, x, y, color, p), width="stretch")
+        cd = query(views.scatter_data, x, y, color, filters)
+        st.altair_chart(views.scatter_chart(cd, x, y, color, p), width="stretch")
     elif kind == "Line":
         xs = times + numeric
         if not xs or not numeric:
@@ -278,8 +293,8 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None
         if not ys:
             st.info("Choose one or more y columns.")
             return
-        cd = call("line_data", x, tuple(ys), agg, filters)
-        st.altair_chart(ex.line_chart(cd, x, tuple(ys), x in times, agg), width="stretch")
+        cd = query(views.line_data, x, tuple(ys), agg, filters)
+        st.altair_chart(views.line_chart(cd, x, tuple(ys), x in times, agg), width="stretch")
     elif kind == "Bar":
         groups = cats + [n for n in everything if n not in cats]
         x = c[0].selectbox("group by", groups, index=_index(groups, s.x if s else None), key=f"{key}.bar.x")
@@ -293,8 +308,8 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None
                 agg = "count"
             else:
                 y = c[2].selectbox("of", ys, index=_index(ys, s.y[0] if s and s.y else None), key=f"{key}.bar.y")
-        cd = call("bar_data", x, y, agg, filters)
-        st.altair_chart(ex.bar_chart(cd, x, y, agg), width="stretch")
+        cd = query(views.bar_data, x, y, agg, filters)
+        st.altair_chart(views.bar_chart(cd, x, y, agg), width="stretch")
     elif kind == "Histogram":
         xs = numeric + [t for t in times if p.column(t).time_encoding == "typed" or p.column(t).kind == "datetime"]
         if not xs:
@@ -305,8 +320,8 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None
         opts = [NONE] + cats
         color = c[2].selectbox("stack by", opts, key=f"{key}.hist.color")
         color = None if color == NONE or x in times else color
-        cd = call("histogram_data", x, bins, filters, color=color)
-        st.altair_chart(ex.histogram_chart(cd, x, color), width="stretch")
+        cd = query(views.histogram_data, x, bins, filters, color=color)
+        st.altair_chart(views.histogram_chart(cd, x, color), width="stretch")
     else:
         x = c[0].selectbox("x", everything, index=_index(everything, s.x if s else None), key=f"{key}.hm.x")
         rest = [n for n in everything if n != x]
@@ -317,8 +332,8 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None
             z = c[3].selectbox("of", numeric, key=f"{key}.hm.z")
         elif agg != "count":
             agg = "count"
-        cd = call("heatmap_data", x, y, agg, z, filters)
-        st.altair_chart(ex.heatmap_chart(cd, x, y, agg, z), width="stretch")
+        cd = query(views.heatmap_data, x, y, agg, z, filters)
+        st.altair_chart(views.heatmap_chart(cd, x, y, agg, z), width="stretch")
     _note(*cd.notes)
     st.caption(f"{_plural(cd.rows_sent, 'row')} sent to the browser · computed in DuckDB over "
                f"{'the filtered' if filters else 'all'} {p.rows:,} rows.")
@@ -336,7 +351,7 @@ def _legend(legend: dict[str, Any], label: str | None) -> None:
                     f'{": " if label else ""}{items}</div>', unsafe_allow_html=True)
     elif rng := legend.get("range"):
         lo, hi = rng
-        stops = legend.get("stops", ex.RAMP)
+        stops = legend.get("stops", views.RAMP)
         st.markdown(
             f'<div style="display:flex;align-items:center;gap:8px;font-size:0.85em">'
             f'<span>{html.escape(label or "")}</span><span>{lo:.4g}</span>'
@@ -345,7 +360,7 @@ def _legend(legend: dict[str, Any], label: str | None) -> None:
             unsafe_allow_html=True)
 
 
-def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
+def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: CachedViews) -> None:
     assert p.geo is not None
     everything = [c.name for c in p.columns]
     numeric = [n for n in p.names("numeric") if n not in (p.geo.lat, p.geo.lon)]
@@ -361,8 +376,8 @@ def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
         tip_default = [n for n in (p.entity, p.time) if n]
         tips = c[1].multiselect("tooltip", [n for n in everything if n not in (p.geo.lat, p.geo.lon)],
                                 default=tip_default, key=f"{key}.pt.tips")
-        cd = call("points_data", color, tuple(tips), filters)
-        deck, legend = ex.points_deck(cd, p, color, tuple(tips))
+        cd = query(views.points_data, color, tuple(tips), filters)
+        deck, legend = views.points_deck(cd, p, color, tuple(tips))
         st.pydeck_chart(deck, height=540, key=f"{key}.deck.points")
         _legend(legend, color)
     elif kind == "Density":
@@ -375,11 +390,11 @@ def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
         default_cells = int(min(80, max(16, math.sqrt(max(p.rows, 1)) / 2)))
         cells = c[2].slider("cells across", 10, 150, default_cells, key=f"{key}.dn.cells")
         w = None if weight == opts[0] else weight
-        cd = call("density_data", w, agg, filters, cells=cells)
+        cd = query(views.density_data, w, agg, filters, cells=cells)
         label = "rows" if w is None else f"{agg}({w})"
-        deck, legend = ex.density_deck(cd, label)
+        deck, legend = views.density_deck(cd, label)
         st.pydeck_chart(deck, height=540, key=f"{key}.deck.density")
-        legend["stops"] = ex.HEAT
+        legend["stops"] = views.HEAT
         _legend(legend, label)
     else:
         if not can_trace:
@@ -391,10 +406,10 @@ def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], call) -> None:
         opts = [f"each {entity}"] + [n for n in everything if n not in (p.geo.lat, p.geo.lon, entity)]
         color = c[2].selectbox("colour by", opts, key=f"{key}.tr.color")
         color = None if color == opts[0] else color
-        most = c[3].number_input("at most", 1, 5000, ex.MAX_ENTITIES, key=f"{key}.tr.max",
+        most = c[3].number_input("at most", 1, 5000, views.MAX_ENTITIES, key=f"{key}.tr.max",
                                  help="paths drawn (the entities with the most points)")
-        cd = call("trajectory_data", entity, time, color, filters, max_entities=int(most))
-        deck, legend = ex.trajectories_deck(cd, p, entity, color)
+        cd = query(views.trajectory_data, entity, time, color, filters, max_entities=int(most))
+        deck, legend = views.trajectories_deck(cd, p, entity, color)
         st.pydeck_chart(deck, height=540, key=f"{key}.deck.trajectories")
         _legend(legend, color or entity)
         tip = (f" Many paths overlap: pick a few {entity} values under *Filters* to follow them."
