@@ -76,6 +76,14 @@ def test_runs_overlaid_wear_their_colours_in_the_page_order_and_name_their_auc()
     long = charts.run_curves(frame, ["a", "b"], {"a": "a-long-run-name-from-a-sweep", "b": "b"}, {"a": "#1", "b": "#2"})
     assert layers(charts.pdp_chart(long.frame.assign(value=1.0, average=0.5), feature="f", output="o",
                                    categorical=False, colors=long.colors))[0]["encoding"]["color"]["legend"]["columns"] == 1
+    assert charts.roc_chart(curves.frame, colors=curves.colors).to_dict()["height"] == charts.HEIGHT
+
+    many = pd.concat([frame.assign(run_id=f"run-{k}") for k in range(4)], ignore_index=True)
+    names = {f"run-{k}": f"a-rather-long-run-name-{k}" for k in range(4)}
+    overlaid = charts.run_curves(many, list(names), names, dict.fromkeys(names, "#444444"), score=("roc_auc", "AUC"))
+    chart = charts.roc_chart(overlaid.frame, colors=overlaid.colors).to_dict()
+    assert chart["layer"][1]["encoding"]["color"]["legend"]["columns"] == 1
+    assert chart["height"] == charts.HEIGHT + 3 * charts.LEGEND_ROW  # four legend rows under the plot, not in it
     plain = charts.run_curves(frame, ["a", "b"], {"a": "run A"}, {"a": "#111111", "b": "#222222"})
     assert list(plain.colors) == ["run A", "b"]  # no score: the label alone; no label: the run id
 

@@ -27,6 +27,7 @@ from lens_core.insights.explain import ShapResult, is_categorical
 POSITIVE, NEGATIVE, NEUTRAL = "#ff4b4b", "#1c83e1", "#a3acb9"
 INK = "#262730"  # text and rules on a light background
 HEIGHT = 300
+LEGEND_ROW = 18  # px per row of a legend under a chart
 #: Rows a scatter plot ships at most (a random sample beyond).
 SCATTER_POINTS = 5000
 
@@ -76,11 +77,27 @@ def run_curves(frame: pd.DataFrame, runs: Sequence[str], labels: Mapping[str, st
     return RunCurves(labelled, shown)
 
 
+def _curve_names(curves: pd.DataFrame, colors: Mapping[str, str] | None) -> list[str]:
+    return list(colors) if colors else list(dict.fromkeys(curves["curve"]))
+
+
+def _legend_columns(names: Sequence[str]) -> int:
+    """Long labels (run names) get one legend column, short ones (classes) two."""
+    return 1 if max(map(len, names), default=0) > 24 else 2
+
+
+def _legend_room(curves: pd.DataFrame, colors: Mapping[str, str] | None) -> int:
+    """Height for the legend rows under a chart beyond the first: Streamlit fits the whole chart, legend included,
+    in its height, so a long legend would otherwise squash the plot."""
+    names = _curve_names(curves, colors)
+    rows = -(-len(names) // _legend_columns(names))
+    return LEGEND_ROW * max(rows - 1, 0)
+
+
 def _curve_color(curves: pd.DataFrame, colors: Mapping[str, str] | None, title: str | None) -> alt.Color:
-    """Colour by ``curve``; long labels (run names) get one legend column, short ones (classes) two."""
-    names = list(colors) if colors else list(dict.fromkeys(curves["curve"]))
-    wide = max(map(len, names), default=0) > 24
-    legend = alt.Legend(orient="bottom", columns=1 if wide else 2, labelLimit=320 if wide else 140)
+    names = _curve_names(curves, colors)
+    wide = _legend_columns(names) == 1
+    legend = alt.Legend(orient="bottom", columns=_legend_columns(names), labelLimit=320 if wide else 140)
     scale = alt.Scale(domain=names, range=list(colors.values())) if colors else alt.Scale()
     return alt.Color("curve:N", title=title, sort=names, scale=scale, legend=legend)
 
@@ -101,14 +118,14 @@ def roc_chart(curves: pd.DataFrame, *, colors: Mapping[str, str] | None = None, 
     chance = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(
         strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q", y="y:Q")
     lines = _step_curves(curves, ("fpr", "False positive rate"), ("tpr", "True positive rate"), colors, legend_title)
-    return quiet((chance + lines).properties(height=height))
+    return quiet((chance + lines).properties(height=height + _legend_room(curves, colors)))
 
 
 def pr_chart(curves: pd.DataFrame, *, colors: Mapping[str, str] | None = None, legend_title: str | None = None,
              height: int = HEIGHT) -> alt.Chart:
     """Precision–recall curves: ``curve, recall, precision, threshold``, one line per ``curve``."""
     lines = _step_curves(curves, ("recall", "Recall"), ("precision", "Precision"), colors, legend_title)
-    return quiet(lines.properties(height=height))
+    return quiet(lines.properties(height=height + _legend_room(curves, colors)))
 
 
 def confusion_chart(matrix: pd.DataFrame, *, normalised: bool = False, height: int = HEIGHT - 40) -> alt.LayerChart:
@@ -250,7 +267,8 @@ def pdp_chart(average: pd.DataFrame, *, feature: str, output: str, categorical: 
                   rows.mark_line(color=NEUTRAL, opacity=0.25, strokeWidth=1).encode(x=x, y=y("prediction"),
                                                                                      detail="row:N"))
         layers.insert(0, behind)
-    return quiet(alt.layer(*layers).properties(height=height))
+    room = _legend_room(average, colors) if several else 0
+    return quiet(alt.layer(*layers).properties(height=height + room))
 
 
 def pdp_2d_chart(grid: pd.DataFrame, features: tuple[str, str], *, output: str, height: int = HEIGHT) -> alt.Chart:
@@ -272,7 +290,8 @@ def ale_chart(effects: pd.DataFrame, *, feature: str, output: str, height: int =
     band = alt.Chart(effects.dropna(subset=["lower"])).mark_area(color=POSITIVE, opacity=0.18).encode(
         x=alt.X("edge:Q", title=feature, scale=alt.Scale(zero=False)),
         y=alt.Y("lower:Q", title=f"Effect on {output} (centred)"), y2="upper:Q")
-    line = alt.Chart(effects).mark_line(color=POSITIVE, strokeWidth=3, point=True).encode(
+    line = alt.Chart(effects).mark_line(color=POSITIVE, strokeWidth=3,
+                                        point=alt.OverlayMarkDef(color=POSITIVE)).encode(
         x="edge:Q", y="ale:Q", tooltip=[_number("edge", ".4g"), _number("ale", ".4f"), "count"])
     return quiet((band + line).properties(height=height))
 
