@@ -33,6 +33,7 @@ import pandas as pd
 import streamlit as st
 
 from lens_core.errors import LensError
+from lens_core.insights import charts as insight_charts
 from lens_core.export import chart_png, chart_svg
 from lens_core.runs import stats
 from lens_core.runs.colors import run_colors
@@ -444,8 +445,8 @@ else:
     model_runs = tuple(selected[:MAX_MODEL_RUNS])
     if len(selected) > MAX_MODEL_RUNS:
         st.caption(f"The first {MAX_MODEL_RUNS} of {len(selected)} runs.")
-    roc = cached.across_runs(tracker, "roc", model_runs)
-    confusion = cached.across_runs(tracker, "confusion", model_runs)
+    roc = cached.roc_across_runs(tracker, model_runs)
+    confusion = cached.confusion_across_runs(tracker, model_runs)
     skipped = {**roc.skipped, **confusion.skipped}
     if skipped:
         with st.expander(f"{len(skipped)} run{'s' if len(skipped) > 1 else ''} without a usable classifier"):
@@ -457,70 +458,33 @@ else:
         if roc.frame.empty:
             st.caption("No classifier with test data among these runs.")
         else:
-            curves = roc.frame.assign(run=roc.frame["run_id"].map(labels),
-                                      legend=lambda f: f["run"] + " · AUC " + f["roc_auc"].map("{:.3f}".format))
-            legend_order = [x for r in selected for x in curves.loc[curves["run_id"] == r, "legend"].unique()]
-            roc_chart = alt.Chart(curves).mark_line(interpolate="step-after").encode(
-                x=alt.X("fpr:Q", title="False positive rate"), y=alt.Y("tpr:Q", title="True positive rate"),
-                color=alt.Color("legend:N", title=None, sort=legend_order,
-                                scale=alt.Scale(domain=legend_order,
-                                                range=[colors[r] for r in selected if r in set(curves["run_id"])]),
-                                legend=alt.Legend(orient="bottom", columns=1, labelLimit=320)),
-                tooltip=["run", alt.Tooltip("roc_auc:Q", format=".3f")],
-            )
-            diagonal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(
-                strokeDash=[4, 4], color="#adb5bd").encode(x="x:Q", y="y:Q")
-            st.altair_chart((diagonal + roc_chart).properties(height=320), width="stretch", theme=None)
+            curves = insight_charts.run_curves(roc.frame, selected, labels, colors, score=("roc_auc", "AUC"))
+            st.altair_chart(insight_charts.roc_chart(curves.frame, colors=curves.colors), width="stretch")
     with pdp_col:
         st.markdown("**Partial dependence of one feature**")
-        usable = [r for r in model_runs if r not in skipped or "regressor" in skipped.get(r, "")]
-        features: list[str] = []
-        for run_id in usable:
-            try:
-                features = list(cached.insight_inputs(tracker, run_id).X_test.columns)
-                break
-            except LensError:
-                continue
-        if not features:
+        if not roc.loaded:  # regressors load too: skipped for the ROC curve, explained here
             st.caption("No run with a model and test data to explain.")
         else:
+            features = list(cached.insight_inputs(tracker, roc.loaded[0]).X_test.columns)
             feature = st.selectbox("Feature", features, key="compare_pdp_feature")
-            pdp = cached.across_runs(tracker, "pdp", tuple(usable), feature)
+            pdp = cached.pdp_across_runs(tracker, roc.loaded, feature)
             if pdp.frame.empty:
                 st.caption(f"No run's model uses {feature}.")
             else:
-                lines = pdp.frame.assign(run=pdp.frame["run_id"].map(labels))
-                numeric = pd.api.types.is_numeric_dtype(lines["value"])
-                shown_runs = [r for r in selected if r in set(lines["run_id"])]
-                mark = alt.Chart(lines).mark_line(point=True) if numeric else alt.Chart(lines).mark_point(filled=True, size=80)
-                pdp_chart = mark.encode(
-                    x=alt.X("value:Q" if numeric else "value:N", title=feature),
-                    y=alt.Y("average:Q", title="Average prediction", scale=alt.Scale(zero=False)),
-                    color=alt.Color("run:N", title=None, scale=alt.Scale(domain=[labels[r] for r in shown_runs],
-                                                                       range=[colors[r] for r in shown_runs]),
-                                    legend=alt.Legend(orient="bottom", columns=1, labelLimit=320)),
-                    tooltip=["run", "value", alt.Tooltip("average:Q", format=".4f")],
-                )
-                st.altair_chart(pdp_chart.properties(height=320), width="stretch", theme=None)
+                lines = insight_charts.run_curves(pdp.frame, selected, labels, colors)
+                st.altair_chart(insight_charts.pdp_chart(
+                    lines.frame, feature=feature, output="Average prediction",
+                    categorical=not pd.api.types.is_numeric_dtype(pdp.frame["value"]), colors=lines.colors),
+                    width="stretch")
     if not confusion.frame.empty:
         st.markdown("**Confusion matrices** (rows: actual, columns: predicted; share of each actual class)")
-        matrices = confusion.frame.assign(run=confusion.frame["run_id"].map(labels)).astype(
-            {"actual": str, "predicted": str})
+        runs_with = [r for r in selected if r in set(confusion.frame["run_id"])]
         per_row = 4
-        runs_with = [r for r in selected if r in set(matrices["run_id"])]
         for start in range(0, len(runs_with), per_row):
-            cols = st.columns(per_row)
-            for col, run_id in zip(cols, runs_with[start:start + per_row], strict=False):
-                one = matrices[matrices["run_id"] == run_id]
-                base = alt.Chart(one).encode(x=alt.X("predicted:N", title="predicted"),
-                                             y=alt.Y("actual:N", title="actual"))
-                heat = base.mark_rect().encode(color=alt.Color("normalized:Q", legend=None,
-                                                               scale=alt.Scale(scheme="blues", domain=[0, 1])))
-                text = base.mark_text(fontSize=11).encode(
-                    text=alt.Text("count:Q"),
-                    color=alt.condition("datum.normalized > 0.5", alt.value("white"), alt.value("#1d2433")))
+            for col, run_id in zip(st.columns(per_row), runs_with[start:start + per_row], strict=False):
                 col.caption(md(labels[run_id]))
-                col.altair_chart((heat + text).properties(height=180), width="stretch", theme=None)
+                col.altair_chart(insight_charts.confusion_chart(
+                    confusion.frame[confusion.frame["run_id"] == run_id], normalised=True, height=180), width="stretch")
 
 
 # ---- the datasets the runs share: one column's distribution per run ----------------------------------------------

@@ -11,9 +11,14 @@
     matrix, per-class report; regression errors and residuals).
   - :mod:`lens_core.insights.explain`: ``permutation_importance``, ``partial_dependence`` (+ ICE),
     ``partial_dependence_2d``, ``ale`` (with a confidence band), ``shap_values``.
-  - :mod:`lens_core.insights.counterfactual`: ``counterfactuals`` (dice-ml, every result re-checked).
+  - :mod:`lens_core.insights.counterfactual`: ``counterfactuals`` (dice-ml, every result re-checked) and
+    ``comparison_table`` (the counterfactuals beside the original).
+  - :mod:`lens_core.insights.instances`: ``instance_table`` (test rows with actual vs predicted) and
+    ``instances_file`` (the same as Parquet, for the dataset explorer).
   - :mod:`lens_core.insights.across`: ``roc_across_runs``, ``confusion_across_runs``, ``pdp_across_runs`` (several
     runs on one chart, for the comparison page).
+  - :mod:`lens_core.insights.charts`: the Altair charts of all of the above, shared by the model-insights and
+    comparison pages (ROC, PR, confusion matrix, regression residuals, importance, SHAP, PDP / ICE, ALE, waterfall).
 
   They are importable from this package directly (``insights.evaluate``), loaded on first use.
 """
@@ -30,7 +35,9 @@ _EXPORTS = {
     "ale": "explain", "shap_values": "explain", "ShapResult": "explain", "PartialDependence": "explain",
     "ExplanationError": "explain",
     "counterfactuals": "counterfactual", "Counterfactuals": "counterfactual",
-    "NoCounterfactualsError": "counterfactual",
+    "NoCounterfactualsError": "counterfactual", "CounterfactualRequest": "counterfactual",
+    "comparison_table": "counterfactual",
+    "instance_table": "instances", "instances_file": "instances",
     "roc_across_runs": "across", "confusion_across_runs": "across", "pdp_across_runs": "across",
     "AcrossRuns": "across",
 }

@@ -2,7 +2,8 @@
 
 Each function loads every run's inputs (``load`` defaults to :func:`lens_core.insights.inputs.load_inputs`; the
 app passes its cached loader) and returns :class:`AcrossRuns`: one tidy frame with a ``run_id`` column, and the
-runs it had to skip with the reason (no model, no test data, another task, a feature the run lacks).
+runs it had to skip with the reason (no model, no test data, another task, a feature the run lacks), and the runs
+whose model and test data loaded (skipped for their task or not).
 
 >>> roc_across_runs(tracker, run_ids).frame      # doctest: +SKIP  run_id, class, fpr, tpr, threshold, roc_auc
 """
@@ -26,6 +27,7 @@ Loader = Callable[[Any, str], InsightInputs]
 class AcrossRuns:
     frame: pd.DataFrame
     skipped: dict[str, str] = field(default_factory=dict)  # run_id -> why
+    loaded: tuple[str, ...] = ()  # the runs whose model and test data loaded, in the order asked
 
 
 def _each(tracker: Any, run_ids: Sequence[str], load: Loader | None) -> tuple[list[InsightInputs], dict[str, str]]:
@@ -57,7 +59,7 @@ def roc_across_runs(tracker: Any, run_ids: Sequence[str], *, load: Loader | None
         parts.append(ev.roc[ev.roc["class"] == wanted].assign(run_id=inp.run_id, roc_auc=auc))
     columns = ["run_id", "class", "fpr", "tpr", "threshold", "roc_auc"]
     frame = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
-    return AcrossRuns(frame, skipped)
+    return AcrossRuns(frame, skipped, tuple(inp.run_id for inp in loaded))
 
 
 def confusion_across_runs(tracker: Any, run_ids: Sequence[str], *, load: Loader | None = None) -> AcrossRuns:
@@ -71,7 +73,7 @@ def confusion_across_runs(tracker: Any, run_ids: Sequence[str], *, load: Loader 
         parts.append(evaluate(inp.model, inp.X_test, inp.y_test).confusion.assign(run_id=inp.run_id))
     columns = ["run_id", "actual", "predicted", "count", "normalized"]
     frame = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
-    return AcrossRuns(frame, skipped)
+    return AcrossRuns(frame, skipped, tuple(inp.run_id for inp in loaded))
 
 
 def pdp_across_runs(tracker: Any, run_ids: Sequence[str], feature: str, *, target: Any = None,
@@ -92,4 +94,4 @@ def pdp_across_runs(tracker: Any, run_ids: Sequence[str], feature: str, *, targe
         parts.append(pdp.average.assign(run_id=inp.run_id))
     columns = ["run_id", "value", "average"]
     frame = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
-    return AcrossRuns(frame, skipped)
+    return AcrossRuns(frame, skipped, tuple(inp.run_id for inp in loaded))

@@ -6,6 +6,7 @@ prediction are kept (``dropped`` counts the others).
 >>> cf = counterfactuals(model, X_train, y_train, X_test.iloc[[3]], n=3)  # doctest: +SKIP
 >>> cf.counterfactuals   # the features + "prediction", one row per counterfactual
 >>> cf.diff              # counterfactual, feature, original, value: only the changed cells
+>>> comparison_table(cf)  # original, CF 1, CF 2, …: the changed features and the prediction, as text
 """
 from __future__ import annotations
 
@@ -33,6 +34,18 @@ class Counterfactuals:
     desired: str
     method: str
     dropped: int = 0
+
+
+@dataclass(frozen=True)
+class CounterfactualRequest:
+    """What the user asked for: ``n`` counterfactuals of test row ``row`` (its position) changing only ``vary``
+    (empty: any feature), reaching ``desired`` (see :func:`counterfactuals`), found by dice-ml's ``method``."""
+
+    row: int
+    n: int
+    vary: tuple[str, ...]
+    desired: Any
+    method: str
 
 
 def _prediction(model: Any, X: pd.DataFrame) -> np.ndarray:
@@ -114,3 +127,24 @@ def counterfactuals(model: Any, X_train: pd.DataFrame, y_train: pd.Series, insta
                                   "value": str(after)})
     diff = pd.DataFrame(diff_rows, columns=["counterfactual", "feature", "original", "value"])
     return Counterfactuals(original, found, diff, desired_text, method, dropped)
+
+
+def _fmt(value: Any) -> str:
+    """Numbers as people read them: integers without ".0", floats to 4 significant digits."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        return str(value)
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{float(value):.4g}"
+
+
+def comparison_table(found: Counterfactuals) -> pd.DataFrame:
+    """The counterfactuals side by side with the original, as text: one row per changed feature and the
+    prediction, columns ``original, CF 1, CF 2, …``; a feature a counterfactual leaves unchanged reads "·"."""
+    shown = [*dict.fromkeys(found.diff["feature"]), "prediction"]
+    original = {c: _fmt(found.original.at[0, c]) for c in shown}
+    table = pd.DataFrame({"original": list(original.values())}, index=shown)
+    for k, row in found.counterfactuals.iterrows():
+        cells = {c: _fmt(row[c]) for c in shown}
+        table[f"CF {k + 1}"] = [cell if c == "prediction" or cell != original[c] else "·" for c, cell in cells.items()]
+    return table

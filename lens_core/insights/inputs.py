@@ -25,6 +25,7 @@ import pickle
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -87,11 +88,21 @@ class InsightInputs:
     def target(self) -> str:
         return str(self.y_test.name)
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """A short fingerprint of the test data (cache keys)."""
+        """A short fingerprint of the test data (cache keys; computed once)."""
         values = pd.util.hash_pandas_object(pd.concat([self.X_test, self.y_test], axis=1), index=False)
         return f"{int(values.sum()) & 0xFFFFFFFFFFFF:012x}"
+
+    @property
+    def summary(self) -> str:
+        """One line on what is explained: "GradientBoostingClassifier · binary classifier · target `churn` ·
+        1,000 test rows × 8 features" (the last step's name for a pipeline)."""
+        estimator = self.model.steps[-1][1] if hasattr(self.model, "steps") else self.model
+        kind = {"binary": "binary classifier", "multiclass": f"{len(self.classes)}-class classifier",
+                "regression": "regressor"}[self.task]
+        return (f"{type(estimator).__name__} · {kind} · target `{self.target}` · {len(self.X_test):,} test rows × "
+                f"{self.X_test.shape[1]} features")
 
 
 # ---------------------------------------------------------------------------------------------------- public API
@@ -183,7 +194,7 @@ def log_insights(model: Any, X_test: pd.DataFrame, y_test: Any, X_train: pd.Data
         y_test.to_frame().to_csv(out / "Y_test.csv", index=False)
         try:
             predicted = np.asarray(model.predict(X_test)).ravel()
-        except Exception as exc:  # noqa: BLE001 - any model's own complaint, said plainly
+        except Exception as exc:
             raise LensError(f"The model cannot predict on X_test ({type(exc).__name__}: {str(exc).strip()[:300]}). "
                             "Log the test split with the columns the model was trained on.") from exc
         pd.Series(predicted, name=y_test.name).to_frame().to_csv(out / "Y_pred.csv", index=False)
@@ -465,8 +476,8 @@ class Availability:
         """A sentence naming what to log (or what is wrong with the model), empty when ready."""
         parts = [what for what, found in (("logged model (mlflow.sklearn.log_model or a pyfunc model)",
                                            self.model or self.problem),
-                                          ("test data (a dataset input with context 'test', or "
-                                           "explainability/X_test.csv + Y_test.csv)", self.test_data)) if not found]
+                                          (("test data (a dataset input with context 'test', or "
+                                            "explainability/X_test.csv + Y_test.csv)"), self.test_data)) if not found]
         text = "This run has no " + " and no ".join(parts) + "." if parts else ""
         return " ".join(x for x in (self.problem, text) if x)
 

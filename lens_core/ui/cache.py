@@ -8,12 +8,19 @@ their cache by its URI (the tracker itself is not hashed).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from lens_core.errors import LensError
+from lens_core.insights.across import AcrossRuns
+from lens_core.insights.counterfactual import CounterfactualRequest, Counterfactuals
+from lens_core.insights.evaluation import Evaluation
+from lens_core.insights.explain import PartialDependence, ShapResult
+from lens_core.insights.inputs import Availability, InsightInputs
+from lens_core.model import RunDetail
 from lens_core.runs.summary import latest_metric_times
 from lens_core.trackers import Tracker, open_tracker
 from lens_core.ui.settings import secret_section
@@ -88,65 +95,182 @@ def monitor_table(t: Tracker, experiment_id: str, runs: pd.DataFrame, rules: dic
     return _monitor_table(t.uri, experiment_id, loaded_at, tuple(sorted(rules.items())), runs, extremes)
 
 
+# ---- model insights: a run's inputs, loaded once; results keyed by (tracker URI, run, test-data digest, options) --
 @st.cache_data(ttl=60, max_entries=64, show_spinner=False)
-def _insights_availability(_tracker: Tracker, uri: str, run_id: str, _run: object) -> object:
+def _insights_availability(_tracker: Tracker, uri: str, run_id: str, _run: RunDetail) -> Availability:
     from lens_core.insights.inputs import availability
 
     return availability(_tracker, _run)
 
 
-def insights_availability(t: Tracker, run: object) -> object:
+def insights_availability(t: Tracker, run: RunDetail) -> Availability:
     """Whether a run has a model and test data for model insights (a minute-long cache: a few listings)."""
-    return _insights_availability(t, t.uri, run.run_id, run)  # type: ignore[attr-defined]
+    return _insights_availability(t, t.uri, run.run_id, run)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _insight_inputs(_tracker: Tracker, uri: str, run_id: str) -> object:
+def _insight_inputs(_tracker: Tracker, uri: str, run_id: str) -> InsightInputs:
     from lens_core.insights.inputs import load_inputs
 
     return load_inputs(_tracker, run_id)
 
 
-def insight_inputs(t: Tracker, run_id: str) -> object:
+def insight_inputs(t: Tracker, run_id: str) -> InsightInputs:
     """A run's model and test / training split, loaded once and shared by all sessions (models are not copied)."""
     return _insight_inputs(t, t.uri, run_id)
 
 
+# The results below take the loaded inputs unhashed (``_inputs``): (uri, run id, digest) is the key that names them.
+@st.cache_data(show_spinner=False, max_entries=64)
+def _probabilities(_inputs: InsightInputs, uri: str, run_id: str, digest: str) -> np.ndarray:
+    return np.asarray(_inputs.model.predict_proba(_inputs.X_test))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _evaluation(_inputs: InsightInputs, uri: str, run_id: str, digest: str, threshold: float | None) -> Evaluation:
+    from lens_core.insights import evaluation
+
+    if _inputs.task == "regression":
+        return evaluation.evaluate(_inputs.model, _inputs.X_test, _inputs.y_test)
+    proba = _probabilities(_inputs, uri, run_id, digest)
+    return evaluation.classification_from_proba(_inputs.y_test.to_numpy(), proba, _inputs.classes, threshold=threshold)
+
+
+def evaluation(t: Tracker, inputs: InsightInputs, threshold: float | None = None) -> Evaluation:
+    """The model's evaluation on its test data; a classifier's probabilities are computed once, so moving the
+    decision ``threshold`` (binary) only re-derives the labels and scores."""
+    return _evaluation(inputs, t.uri, inputs.run_id, inputs.digest, threshold)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _importance(_inputs: InsightInputs, uri: str, run_id: str, digest: str, repeats: int, rows: int) -> pd.DataFrame:
+    from lens_core.insights import explain
+
+    return explain.permutation_importance(_inputs.model, _inputs.X_test, _inputs.y_test, n_repeats=repeats,
+                                          max_rows=rows)
+
+
+def permutation_importance(t: Tracker, inputs: InsightInputs, repeats: int, rows: int) -> pd.DataFrame:
+    """:func:`lens_core.insights.explain.permutation_importance` on ``rows`` test rows."""
+    return _importance(inputs, t.uri, inputs.run_id, inputs.digest, repeats, rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _shap(_inputs: InsightInputs, uri: str, run_id: str, digest: str, target: Any, rows: int, agnostic_rows: int
+          ) -> ShapResult:
+    from lens_core.insights import explain
+
+    return explain.shap_values(_inputs.model, _inputs.X_test, max_rows=rows, target=target,
+                               agnostic_rows=agnostic_rows, background=_inputs.X_train)
+
+
+def shap_values(t: Tracker, inputs: InsightInputs, target: Any, rows: int, agnostic_rows: int) -> ShapResult:
+    """SHAP values of ``rows`` test rows (``agnostic_rows`` for models without a fast explainer) against the
+    training data (else a sample of the test data)."""
+    return _shap(inputs, t.uri, inputs.run_id, inputs.digest, target, rows, agnostic_rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _row_shap(_inputs: InsightInputs, uri: str, run_id: str, digest: str, row: int, target: Any) -> ShapResult:
+    from lens_core.insights import explain
+
+    background = _inputs.X_train if _inputs.X_train is not None else _inputs.X_test
+    return explain.shap_values(_inputs.model, _inputs.X_test.iloc[[row]], target=target, background=background)
+
+
+def row_shap(t: Tracker, inputs: InsightInputs, row: int, target: Any) -> ShapResult:
+    """SHAP values of one test row (its position), for the local explanation."""
+    return _row_shap(inputs, t.uri, inputs.run_id, inputs.digest, row, target)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _pdp(_inputs: InsightInputs, uri: str, run_id: str, digest: str, feature: str, target: Any, rows: int
+         ) -> PartialDependence:
+    from lens_core.insights import explain
+
+    return explain.partial_dependence(_inputs.model, _inputs.X_test, feature, ice=True, target=target, max_rows=rows)
+
+
+def partial_dependence(t: Tracker, inputs: InsightInputs, feature: str, target: Any, rows: int) -> PartialDependence:
+    """One feature's partial dependence over ``rows`` test rows, with ICE curves."""
+    return _pdp(inputs, t.uri, inputs.run_id, inputs.digest, feature, target, rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _pdp_2d(_inputs: InsightInputs, uri: str, run_id: str, digest: str, features: tuple[str, str], target: Any
+            ) -> pd.DataFrame:
+    from lens_core.insights import explain
+
+    return explain.partial_dependence_2d(_inputs.model, _inputs.X_test, features, target=target)
+
+
+def partial_dependence_2d(t: Tracker, inputs: InsightInputs, features: tuple[str, str], target: Any) -> pd.DataFrame:
+    """The partial dependence of two features on a grid: ``<f1>, <f2>, average``."""
+    return _pdp_2d(inputs, t.uri, inputs.run_id, inputs.digest, features, target)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _ale(_inputs: InsightInputs, uri: str, run_id: str, digest: str, feature: str, target: Any, bins: int
+         ) -> pd.DataFrame:
+    from lens_core.insights import explain
+
+    return explain.ale(_inputs.model, _inputs.X_test, feature, bins=bins, target=target)
+
+
+def ale(t: Tracker, inputs: InsightInputs, feature: str, target: Any, bins: int) -> pd.DataFrame:
+    """A numeric feature's accumulated local effects in ``bins`` bins: ``edge, ale, lower, upper, count``."""
+    return _ale(inputs, t.uri, inputs.run_id, inputs.digest, feature, target, bins)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _counterfactuals(_inputs: InsightInputs, uri: str, run_id: str, digest: str, request: CounterfactualRequest
+                     ) -> Counterfactuals:
+    from lens_core.insights.counterfactual import counterfactuals
+
+    return counterfactuals(_inputs.model, _inputs.X_train, _inputs.y_train, _inputs.X_test.iloc[[request.row]],
+                           n=request.n, features_to_vary=list(request.vary) or None, desired=request.desired,
+                           method=request.method)
+
+
+def counterfactuals(t: Tracker, inputs: InsightInputs, request: CounterfactualRequest) -> Counterfactuals:
+    """dice-ml's counterfactuals of one test row, each checked against the model (needs the training split)."""
+    return _counterfactuals(inputs, t.uri, inputs.run_id, inputs.digest, request)
+
+
 @st.cache_data(show_spinner="Evaluating the runs' models…", max_entries=32)
-def _across(_tracker: Tracker, uri: str, kind: str, run_ids: tuple[str, ...], feature: str | None) -> object:
+def _roc_across(_tracker: Tracker, uri: str, run_ids: tuple[str, ...]) -> AcrossRuns:
     from lens_core.insights import across
 
-    def load(t: Tracker, run_id: str) -> object:
-        return insight_inputs(t, run_id)
-
-    if kind == "roc":
-        return across.roc_across_runs(_tracker, run_ids, load=load)
-    if kind == "confusion":
-        return across.confusion_across_runs(_tracker, run_ids, load=load)
-    return across.pdp_across_runs(_tracker, run_ids, feature or "", load=load)
+    return across.roc_across_runs(_tracker, run_ids, load=insight_inputs)
 
 
-def across_runs(t: Tracker, kind: str, run_ids: tuple[str, ...], feature: str | None = None) -> object:
-    """ROC curves ("roc"), confusion matrices ("confusion") or one feature's PDP ("pdp") of several runs."""
-    return _across(t, t.uri, kind, run_ids, feature)
+def roc_across_runs(t: Tracker, run_ids: tuple[str, ...]) -> AcrossRuns:
+    """The ROC curve of each classifier run (see :mod:`lens_core.insights.across`)."""
+    return _roc_across(t, t.uri, run_ids)
 
 
-def instances_file(uri: str, run_id: str, table: pd.DataFrame) -> object:
-    """The model-insights instance table as a Parquet file the dataset explorer can query (one per content)."""
-    import hashlib
-    from pathlib import Path
+@st.cache_data(show_spinner="Evaluating the runs' models…", max_entries=32)
+def _confusion_across(_tracker: Tracker, uri: str, run_ids: tuple[str, ...]) -> AcrossRuns:
+    from lens_core.insights import across
 
-    from lens_core.paths import cache_dir
+    return across.confusion_across_runs(_tracker, run_ids, load=insight_inputs)
 
-    digest = hashlib.sha1(pd.util.hash_pandas_object(table, index=False).values.tobytes()).hexdigest()[:16]
-    folder = cache_dir() / "instances"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = Path(folder) / f"{hashlib.sha1(f'{uri}|{run_id}'.encode()).hexdigest()[:16]}-{digest}.parquet"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        table.to_parquet(tmp, index=False)
-        tmp.replace(path)
-    return path
+
+def confusion_across_runs(t: Tracker, run_ids: tuple[str, ...]) -> AcrossRuns:
+    """The confusion matrix of each classifier run."""
+    return _confusion_across(t, t.uri, run_ids)
+
+
+@st.cache_data(show_spinner="Evaluating the runs' models…", max_entries=32)
+def _pdp_across(_tracker: Tracker, uri: str, run_ids: tuple[str, ...], feature: str) -> AcrossRuns:
+    from lens_core.insights import across
+
+    return across.pdp_across_runs(_tracker, run_ids, feature, load=insight_inputs)
+
+
+def pdp_across_runs(t: Tracker, run_ids: tuple[str, ...], feature: str) -> AcrossRuns:
+    """One feature's partial dependence for each run, on a shared grid."""
+    return _pdp_across(t, t.uri, run_ids, feature)
 
 
 @st.cache_data(ttl=60, max_entries=32, show_spinner=False)
