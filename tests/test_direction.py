@@ -85,3 +85,31 @@ def test_round_trip_through_the_tag():
     for metric in ("val_loss", "eval.acc", "a/b-c d"):
         for direction in (MAX, MIN):
             assert d.direction_for(metric, {d.direction_tag(metric): direction}) == direction
+
+
+def _direction_view(uri: str, experiment_id: str) -> None:
+    import streamlit as st
+
+    from lens_core import open_tracker
+    from lens_core.ui.directions import direction_control
+
+    st.write(direction_control(open_tracker(uri), experiment_id, "metrics.train/loss", key="dir"))
+
+
+def test_a_direction_set_in_the_ui_is_saved_for_the_experiment(sqlite_store, tmp_path):
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from lens_core import open_tracker
+
+    uri, ids = sqlite_store
+    shutil.copy(uri.removeprefix("sqlite:///"), tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    at = AppTest.from_function(_direction_view, args=(uri, ids["main"])).run()
+    assert not at.exception and at.markdown[0].value == "min"  # a loss: lower is better, from its name
+    at.get("button_group")[0].set_value("max").run()
+    assert at.markdown[0].value == "max"
+    assert open_tracker(uri).experiment(ids["main"]).tags["lens.direction.train/loss"] == "max"
+    again = AppTest.from_function(_direction_view, args=(uri, ids["main"])).run()  # a teammate's session
+    assert again.markdown[0].value == "max"

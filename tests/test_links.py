@@ -78,3 +78,4 @@ def test_changing_a_widget_writes_the_link_and_defaults_leave_it():
     at.multiselect[0].set_value(["acc"]).run()
     assert "metrics" not in at.query_params
     assert "smooth=0.25" in at.code[0].value
+
