@@ -16,7 +16,7 @@ from lens_core.errors import (
     UnknownTrackerSchemeError,
     UnsupportedStoreError,
 )
-from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
+from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
 from lens_core.trackers import Tracker, open_tracker
 
 
@@ -34,6 +34,7 @@ __all__ = [
     "Experiment",
     "ExperimentNotFoundError",
     "LensError",
+    "LoggedModel",
     "RunDetail",
     "RunNotFoundError",
     "Tracker",

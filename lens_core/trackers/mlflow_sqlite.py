@@ -23,7 +23,7 @@ from lens_core.errors import (
     TrackerWriteError,
     UnsupportedStoreError,
 )
-from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
+from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
 from lens_core.paths import cache_dir
 from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers import sqlite_io
@@ -315,6 +315,22 @@ class SqliteTracker(Tracker):
             inputs=inputs,
             child_run_ids=tuple(frames[4]["run_uuid"]),
         )
+
+    def logged_models(self, run_id: str) -> tuple[LoggedModel, ...]:
+        if not self.direct:
+            return self._client_tracker().logged_models(run_id)
+        if not self._table_columns("logged_models"):
+            return ()  # MLflow 2 stores have no logged models
+        outputs = ""
+        if self._table_columns("inputs"):  # MLflow 3 records a run's models as its outputs, too
+            outputs = ("OR model_id IN (SELECT destination_id FROM inputs WHERE source_type = 'RUN_OUTPUT' "
+                       "AND source_id = ? AND destination_type = 'MODEL_OUTPUT')")
+        sql = ("SELECT model_id, name, artifact_location FROM logged_models WHERE (source_run_id = ? "
+               f"{outputs}) AND (lifecycle_stage IS NULL OR lifecycle_stage != 'deleted') "
+               "ORDER BY creation_timestamp_ms DESC")
+        rows = self._read(lambda con: con.execute(sql, (run_id, run_id) if outputs else (run_id,)).fetchall())
+        return tuple(LoggedModel(str(model_id), str(name or ""), str(location or ""))
+                     for model_id, name, location in rows)
 
     # ---- artifacts --------------------------------------------------------------------------------------------
     def _artifact_root(self, run_id: str) -> tuple[str, Path | None]:

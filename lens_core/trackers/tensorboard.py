@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 
 from lens_core.errors import RunNotFoundError, TrackerNotFoundError, TrackerWriteError
-from lens_core.model import ArtifactRef, Experiment, RunDetail
+from lens_core.model import ArtifactRef, Experiment, LoggedModel, RunDetail
 from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.artifacts import check_artifact_path, fetch_local, list_local
 from lens_core.trackers.base import Tracker
@@ -304,6 +304,10 @@ class TensorBoardTracker(Tracker):
             metrics=summary["metrics"],
             tags=tags,
         )
+
+    def logged_models(self, run_id: str) -> tuple[LoggedModel, ...]:
+        """TensorBoard keeps no models."""
+        return ()
 
     def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
         """The run directory's own files (event files, hparams.yaml, checkpoints …)."""
