@@ -16,7 +16,7 @@ import streamlit as st
 from lens_core.ui import cache as cached
 from lens_core.ui import explorer as explorer_ui
 from lens_core.runs import workflow as wf
-from lens_core.confine import dataset_roots, hide_paths
+from lens_core.confine import dataset_path, dataset_roots, hide_paths
 from lens_core.errors import ExperimentNotFoundError, LensError, RunNotFoundError
 from lens_core.model import ArtifactRef, RunDetail
 
@@ -587,11 +587,11 @@ def show_dataset(run: RunDetail, name: str) -> None:
     from lens_core.errors import OutsideRootsError
 
     try:
-        data = explorer_ui.local_table(wf.dataset_source(dataset), dataset_roots(tracker, run.artifact_uri))
+        data = dataset_path(dataset.source, dataset_roots(tracker, run.artifact_uri))
     except OutsideRootsError as exc:  # the metadata above, and how an operator allows the folder
         st.info(str(exc), icon=":material/lock:")
         return
-    if data is not None:
+    if data is not None and explorer_ui.is_table_file(data):
         st.markdown("**Data**")
         explorer_ui.explore(data, key=f"explore.{run.run_id}.dataset.{name}")
     else:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from lens_core.confine import confine_tree, dataset_path, dataset_roots, hide_paths, is_inside
-from lens_core.errors import LensError, OutsideRootsError
+from lens_core.errors import LensError
 from lens_core.trackers.artifacts import ArtifactCache, download_remote, local_path_from_uri
 
 Task = Literal["binary", "multiclass", "regression"]
@@ -343,7 +343,7 @@ def _dataset_split(tracker: Any, detail: Any, contexts: tuple[str, ...], feature
     for dataset in detail.inputs:
         if (dataset.context or "").lower() not in contexts:
             continue
-        path = _dataset_path(dataset.source, dataset_roots(tracker, getattr(detail, "artifact_uri", "")))
+        path = dataset_path(dataset.source, dataset_roots(tracker, getattr(detail, "artifact_uri", "")), quiet=True)
         if path is None:
             continue
         try:
@@ -358,14 +358,6 @@ def _dataset_split(tracker: Any, detail: Any, contexts: tuple[str, ...], feature
             X = X[features]
         return X, frame[target], f"dataset input {dataset.name!r} (context {dataset.context}) from {path.name}"
     return None
-
-
-def _dataset_path(source: str, roots: list[Path]) -> Path | None:
-    """The dataset's local file when it is inside the allowed roots (see :mod:`lens_core.confine`), else None."""
-    try:
-        return dataset_path(source, roots)
-    except (OutsideRootsError, OSError, ValueError):
-        return None
 
 
 def _target_column(frame: pd.DataFrame, features: list[str] | None) -> str | None:
@@ -435,7 +427,7 @@ def availability(tracker: Any, detail: Any) -> Availability:
         model = f"{FOLDER}/model.pkl"
     roots = dataset_roots(tracker, getattr(detail, "artifact_uri", ""))
     test = next((f"dataset input {d.name!r}" for d in detail.inputs
-                 if (d.context or "").lower() in TEST_CONTEXTS and _dataset_path(d.source, roots) is not None), None)
+                 if (d.context or "").lower() in TEST_CONTEXTS and dataset_path(d.source, roots, quiet=True) is not None), None)
     if test is None and {"X_test.csv", "Y_test.csv"} <= layout:
         test = f"{FOLDER}/X_test.csv"
     return Availability(model, test, problem)

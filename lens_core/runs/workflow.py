@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from lens_core.confine import source_location
 from lens_core.model import DatasetInput, RunDetail
 
 # ---- tree items -------------------------------------------------------------------------------------------------
@@ -417,17 +418,8 @@ def pretty_json(text: str) -> str:
 
 # ---- datasets -----------------------------------------------------------------------------------------------
 def dataset_source(dataset: DatasetInput) -> str:
-    """Where the data lives, from MLflow's JSON source (``{"uri": …}``, ``{"path": …}``, ``{"url": …}``, a
-    table name), or the raw text."""
-    try:
-        source = json.loads(dataset.source) if dataset.source else {}
-    except ValueError:
-        return dataset.source
-    if isinstance(source, dict):
-        for key in ("uri", "url", "path", "table_name", "location", "name"):
-            if source.get(key):
-                return str(source[key])
-    return dataset.source
+    """Where the data lives (:func:`lens_core.confine.source_location`), or the source's raw text."""
+    return source_location(dataset.source) or dataset.source
 
 
 def dataset_schema(dataset: DatasetInput) -> pd.DataFrame | None:
