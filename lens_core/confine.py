@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lens_core.errors import OutsideRootsError
-from lens_core.paths import cache_dir
+from lens_core.paths import cache_dir, local_path_from_uri
 
 DATA_ROOTS_ENV = "LENS_DATA_ROOTS"
 #: Characters DuckDB reads as a file pattern.
@@ -101,8 +101,6 @@ def store_folders(tracker: Any) -> list[Path]:
 def dataset_roots(tracker: Any, run_artifact_uri: str | None = None) -> list[Path]:
     """Where dataset sources may be read from: the store's folder(s), the run's artifact folder (when local),
     the artifact cache and the configured data roots."""
-    from lens_core.trackers.artifacts import local_path_from_uri
-
     roots = store_folders(tracker) + configured_data_roots(tracker)
     local = local_path_from_uri(run_artifact_uri or "")
     if local is not None and local.is_absolute():
@@ -142,8 +140,6 @@ def source_location(source: str) -> str | None:
 def local_source(source: str) -> Path | None:
     """A dataset source as a local path (``file:`` URIs and plain absolute paths), None for anything else
     (``s3://…``, a table name, a relative path that names nothing in particular)."""
-    from lens_core.trackers.artifacts import local_path_from_uri
-
     location = source_location(source)
     if location is None or ("://" in location and not location.startswith("file:")):
         return None

@@ -147,7 +147,7 @@ def _log_hostile_run(uri: str, artifact_location: str | None, local_dir: Path, o
     ])
     client.log_metric(rid, "loss", 0.1)
     client.set_terminated(rid)
-    from lens_core.trackers.artifacts import local_path_from_uri
+    from lens_core.paths import local_path_from_uri
 
     _plant(local_path_from_uri(client.get_run(rid).info.artifact_uri), outside)
     return exp, rid

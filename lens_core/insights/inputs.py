@@ -32,7 +32,8 @@ import pandas as pd
 
 from lens_core.confine import confine_tree, dataset_path, dataset_roots, hide_paths, is_inside
 from lens_core.errors import LensError
-from lens_core.trackers.artifacts import ArtifactCache, download_remote, local_path_from_uri
+from lens_core.paths import local_path_from_uri
+from lens_core.trackers.artifacts import ArtifactCache, download_remote
 
 Task = Literal["binary", "multiclass", "regression"]
 

@@ -24,6 +24,7 @@ from lens_core.errors import (
     TrackerUnreachableError,
     TrackerWriteError,
 )
+from lens_core.paths import local_path_from_uri
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
 from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.artifacts import (
@@ -33,7 +34,6 @@ from lens_core.trackers.artifacts import (
     fetch_local,
     list_local,
     list_remote,
-    local_path_from_uri,
 )
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.faults import WEB_PAGE, classify

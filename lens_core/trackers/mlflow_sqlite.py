@@ -24,7 +24,7 @@ from lens_core.errors import (
     UnsupportedStoreError,
 )
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
-from lens_core.paths import cache_dir
+from lens_core.paths import cache_dir, local_path_from_uri
 from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers import sqlite_io
 from lens_core.trackers.artifacts import (
@@ -32,7 +32,6 @@ from lens_core.trackers.artifacts import (
     download_remote,
     list_local,
     list_remote,
-    local_path_from_uri,
 )
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.mlflow_revisions import DIRECT_READ_REVISIONS

@@ -21,6 +21,7 @@ import yaml
 
 from lens_core.confine import hide_paths
 from lens_core.errors import ArtifactNotFoundError, RunNotFoundError, TrackerWriteError
+from lens_core.paths import local_path_from_uri
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
 from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.artifacts import (
@@ -29,7 +30,6 @@ from lens_core.trackers.artifacts import (
     fetch_local,
     is_mlflow_artifacts,
     list_local,
-    local_path_from_uri,
     mlflow_artifacts_local,
     safe_join,
 )
