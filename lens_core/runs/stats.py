@@ -21,11 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-Aggregation = Literal["mean", "median", "min", "max"]
 Spread = Literal["std", "minmax", "ci", "none"]
 AGGREGATIONS: tuple[str, ...] = ("mean", "median", "min", "max")
 SPREADS: tuple[str, ...] = ("std", "minmax", "ci", "none")
-SPREAD_LABELS: dict[str, str] = {"std": "± std", "minmax": "min–max", "ci": "95 % CI", "none": "none"}
 #: How a group is named when a param it is grouped by was never logged by its runs.
 MISSING = "—"
 #: Groups with fewer runs than this get a warning in two-group comparisons.
