@@ -27,7 +27,7 @@ from lens_core.errors import (
 from lens_core.model import Experiment
 from lens_core.runs.summary import newest_experiment, short_uri
 from lens_core.trackers import Tracker, faults, open_tracker
-from lens_core.runs.workflow import format_time, read_table_preview
+from lens_core.runs.workflow import format_time
 
 #: Bold first words of a fault's message on the page, by kind (the first match wins).
 _HEADLINES: tuple[tuple[type[LensError], str], ...] = (
@@ -290,12 +290,6 @@ def history(t: Tracker, run_ids: tuple[str, ...], keys: tuple[str, ...], max_poi
     """Downsampled metric histories, cached briefly (keyed by the tracker's URI) so moving a slider does not read
     the tracker again."""
     return _history(t, t.uri, run_ids, keys, max_points)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def table_preview(path: str, stamp: tuple[float, int]) -> tuple[pd.DataFrame, int | None]:
-    """First rows of a table artifact; ``stamp`` (mtime, size) makes a changed file a new cache entry."""
-    return read_table_preview(path)
 
 
 @st.cache_data(show_spinner="Fitting the surrogate model…", max_entries=16)
