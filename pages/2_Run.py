@@ -14,19 +14,8 @@ from lens_core.confine import dataset_path, dataset_roots
 from lens_core.errors import ExperimentNotFoundError, LensError, OutsideRootsError, RunNotFoundError
 from lens_core.model import ArtifactRef, Experiment, RunDetail
 from lens_core.runs import run_charts
+from lens_core.runs import run_view as rv
 from lens_core.runs import workflow as wf
-from lens_core.runs.run_view import (
-    Selection,
-    Siblings,
-    artifact_entries,
-    dataset_entries,
-    header_lines,
-    metric_entries,
-    param_entries,
-    rating_caption,
-    select,
-    short,
-)
 from lens_core.trackers import Tracker
 from lens_core.ui import cache as cached
 from lens_core.ui import explorer as explorer_ui
@@ -134,11 +123,11 @@ def rating_panel(tracker: Tracker, run: RunDetail) -> None:
             st.button("Try again", icon=":material/refresh:", on_click=save_feedback, args=(tracker, rid),
                       key=f"retry.{rid}")
         else:
-            st.caption(rating_caption(run.tags))
+            st.caption(rv.rating_caption(run.tags))
 
 
 # ---- header ---------------------------------------------------------------------------------------------------
-def header(tracker: Tracker, run: RunDetail, experiment: Experiment | None, siblings: Siblings) -> None:
+def header(tracker: Tracker, run: RunDetail, experiment: Experiment | None, siblings: rv.Siblings) -> None:
     left, right = st.columns([0.7, 0.3], gap="large", vertical_alignment="top")
     with left:
         if experiment is not None:
@@ -146,7 +135,7 @@ def header(tracker: Tracker, run: RunDetail, experiment: Experiment | None, sibl
                          query_params={"experiment": experiment.experiment_id}, help="Back to the experiment's runs")
         colour, icon = wf.status_style(run.status)
         st.title(f"{run.run_name or run.run_id[:8]} :{colour}-badge[{icon} {run.status.title()}]", anchor=False)
-        st.markdown(header_lines(run, pd.Timestamp.now(tz="UTC")))
+        st.markdown(rv.header_lines(run, pd.Timestamp.now(tz="UTC")))
         if (parent := run.parent_run_id) is not None:
             link_to_run(parent, f"Part of {siblings.label(parent)}", icon=":material/account_tree:",
                         help="The parent run this run is nested in")
@@ -180,9 +169,9 @@ def section(rid: str, kind: str, title: str, options: dict[str, str], selected: 
                  on_change=select_from, args=(key,), label_visibility="collapsed", captions=captions)
 
 
-def tree(tracker: Tracker, run: RunDetail, siblings: Siblings, view: Selection) -> None:
-    params, metrics = param_entries(run), metric_entries(run)
-    datasets, dataset_captions = dataset_entries(run)
+def tree(tracker: Tracker, run: RunDetail, siblings: rv.Siblings, view: rv.Selection) -> None:
+    params, metrics = rv.param_entries(run), rv.metric_entries(run)
+    datasets, dataset_captions = rv.dataset_entries(run)
     kind = view.item.kind
     st.markdown("**Workflow details**")
     section(run.run_id, "param", f"Params · {len(params)}", params, view.item, icon=":material/tune:",
@@ -191,7 +180,7 @@ def tree(tracker: Tracker, run: RunDetail, siblings: Siblings, view: Selection) 
             expanded=kind == "metric" or len(metrics) <= SMALL_SECTION)
     section(run.run_id, "dataset", f"Datasets · {len(datasets)}", datasets, view.item, icon=":material/dataset:",
             expanded=kind == "dataset" or len(datasets) <= SMALL_SECTION, captions=dataset_captions)
-    artifacts = artifact_entries(view.folder, view.listing)
+    artifacts = rv.artifact_entries(view.folder, view.listing)
     if view.listing_error:
         with st.expander("Artifacts", expanded=True, icon=":material/folder:"):
             st.caption(view.listing_error)
@@ -234,7 +223,7 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def show_param(run: RunDetail, siblings: Siblings, name: str) -> None:
+def show_param(run: RunDetail, siblings: rv.Siblings, name: str) -> None:
     value = run.params[name]
     dist = wf.param_distribution(siblings.runs, name, value)
     st.subheader(f":material/tune: {name}", anchor=False)
@@ -262,8 +251,8 @@ def show_param(run: RunDetail, siblings: Siblings, name: str) -> None:
     st.markdown(f"**Distribution across the experiment's {dist.total} runs**")
     st.altair_chart(run_charts.param_distribution_chart(dist), width="stretch")
     drawn = bool(dist.table["this"].any())
-    st.caption((f":red[■] this run's value ({short(value, 40)})" if drawn
-                else f"this run's value ({short(value, 40)}) is not drawn")
+    st.caption((f":red[■] this run's value ({rv.short(value, 40)})" if drawn
+                else f"this run's value ({rv.short(value, 40)}) is not drawn")
                + (f" · {plural(dist.unset_values, 'run')} logged it as None (not drawn)" if dist.unset_values else "")
                + (f" · {plural(dist.missing, 'run')} never set {name}" if dist.missing else "")
                + (" · log scale" if dist.log_scale else ""))
@@ -276,39 +265,27 @@ def show_param(run: RunDetail, siblings: Siblings, name: str) -> None:
 def compare_link(name: str, value: str, same: list[str]) -> None:
     """"Compare the n runs with this value" → the comparison page."""
     if len(same) > 1:
-        st.page_link(COMPARE_PAGE, label=f"Compare the {len(same)} runs with {name} = {short(value, 30)}",
+        st.page_link(COMPARE_PAGE, label=f"Compare the {len(same)} runs with {name} = {rv.short(value, 30)}",
                      icon=":material/compare_arrows:", query_params={"runs": ",".join(same[:MAX_COMPARE_RUNS])})
         if len(same) > MAX_COMPARE_RUNS:
             st.caption(f"The comparison opens with the {MAX_COMPARE_RUNS} most recent of them.")
 
 
 # ---- right side: a metric -------------------------------------------------------------------------------------
-def show_metric(tracker: Tracker, run: RunDetail, siblings: Siblings, key: str) -> None:
+def show_metric(tracker: Tracker, run: RunDetail, siblings: rv.Siblings, key: str) -> None:
     value = run.metrics.get(key)
     st.subheader(f":material/monitoring: {key}", anchor=False)
     standing = wf.metric_standing(siblings.runs, key, run.run_id, value)
     direction = wf.better_direction(key)
+    rank = rv.rank_summary(standing, direction)
     cols = st.columns(5)
     cols[0].metric("Latest value", wf.format_number(value))
-    if standing.value is not None and standing.count > 1:
-        if direction is not None:
-            cols[1].metric(f"Rank of {standing.count:,}", f"{standing.rank(direction):,}",
-                           help=f"{direction.title()} is better, guessed from the name. 1 = best.")
-        else:
-            cols[1].metric(f"Rank of {standing.count:,}", wf.ordinal(standing.rank_highest),
-                           help=f"Counted from the highest value ({wf.ordinal(standing.rank_lowest)} from the lowest). "
-                                "Whether higher or lower is better cannot be told from the name.")
-    else:
-        cols[1].metric("Rank", "—", help="Ranks need a finite value on this run and on at least one other run.")
+    cols[1].metric(rank.label, rank.value, help=rank.help)
     cols[2].metric("Min", wf.format_number(standing.minimum))
     cols[3].metric("Mean", wf.format_number(standing.mean))
     cols[4].metric("Max", wf.format_number(standing.maximum))
-    if direction is not None:
-        st.caption(f":material/info: {direction.title()} is better, guessed from the name {key!r}; ranks count 1 as "
-                   "the best run.")
-    elif standing.count:
-        st.caption(":material/info: Whether higher or lower is better cannot be told from the name: the rank counts "
-                   "from the highest value.")
+    if rank.caption:
+        st.caption(rank.caption)
 
     try:
         history = tracker.metric_history([run.run_id], [key], max_points=2000)
@@ -348,11 +325,7 @@ def show_folder(folder: str, listing: list[ArtifactRef] | None) -> None:
     if not listing:
         st.info("No artifacts here." if folder else "This run logged no artifacts.")
         return
-    table = pd.DataFrame({
-        "name": [r.path.rstrip("/").rsplit("/", 1)[-1] + ("/" if r.is_dir else "") for r in listing],
-        "kind": ["folder" if r.is_dir else wf.artifact_kind(r.path).label for r in listing],
-        "size": ["" if r.is_dir else wf.format_bytes(r.file_size) for r in listing],
-    })
+    table = rv.folder_table(listing)
     st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 460))
     st.caption("Pick a file or folder in the tree on the left to open it.")
 
@@ -369,11 +342,7 @@ def show_artifact(tracker: Tracker, run: RunDetail, path: str, ref: ArtifactRef 
         st.error(f"**Cannot open this artifact.** {exc}", icon=":material/error:")
         return
     size = local.stat().st_size if size is None else size
-    preview = kind.kind
-    if preview == "other" and size <= wf.TEXT_PREVIEW_BYTES * 4:
-        with local.open("rb") as fh:
-            if wf.looks_like_text(fh.read(8192)):
-                preview = "text"
+    preview = rv.preview_kind(path, local, size)
     if explorer_ui.is_table_file(local):  # CSV / TSV / Parquet, and JSON holding records: the data explorer
         explorer_ui.explore(local, key=f"explore.{run.run_id}.{path}")
     elif preview == "image":
@@ -382,10 +351,7 @@ def show_artifact(tracker: Tracker, run: RunDetail, path: str, ref: ArtifactRef 
         else:
             st.info(f"This image is {wf.format_bytes(size)}: too large to draw here. Download it instead.")
     elif preview in ("markdown", "json", "yaml", "text"):
-        with local.open("rb") as fh:
-            raw = fh.read(wf.TEXT_PREVIEW_BYTES + 1)
-        cut = len(raw) > wf.TEXT_PREVIEW_BYTES
-        text = raw[: wf.TEXT_PREVIEW_BYTES].decode("utf-8", errors="replace")
+        text, cut = rv.read_text_preview(local)
         if preview == "markdown":
             with st.container(border=True, height=min(120 + 22 * text.count("\n"), 560)):
                 st.markdown(text)
@@ -486,12 +452,12 @@ try:
 except LensError as exc:
     st.warning(f"The other runs of this experiment could not be read, so nothing is compared: {exc}")
     runs = pd.DataFrame()
-siblings = Siblings.of(runs, detail)
+siblings = rv.Siblings.of(runs, detail)
 
 header(tracker, detail, experiment, siblings)
 if message := st.session_state.pop("lens.saved_message", None):
     st.toast(message, icon=":material/check:")
-view = select(detail, str(st.query_params.get("item") or ""),
+view = rv.select(detail, str(st.query_params.get("item") or ""),
               lambda folder: list_artifacts(tracker, detail.run_id, folder))
 st.divider()
 tree_column, view_column = st.columns([1.15, 3], gap="large")

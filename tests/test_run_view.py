@@ -62,3 +62,24 @@ def test_selection_follows_the_link_or_falls_back_with_a_notice():
     assert folder.item == wf.Item("artifact", "plots/") and folder.folder == "plots/" and "plots/roc.png" in folder.refs
     gone = rv.select(RUN, "artifact:gone.txt", list_artifacts)
     assert gone.item == wf.Item("artifact", "") and "no artifact 'gone.txt'" in gone.notice
+
+
+def test_rank_summary():
+    runs = pd.DataFrame({"run_id": ["a", "b", "c"], "run_name": ["a", "b", "c"], "metrics.val/loss": [0.3, 0.1, 0.2]})
+    lower = rv.rank_summary(wf.metric_standing(runs, "val/loss", "c"), "lower")
+    assert (lower.label, lower.value) == ("Rank of 3", "2") and "Lower is better" in lower.caption
+    unknown = rv.rank_summary(wf.metric_standing(runs, "val/loss", "c"), None)
+    assert unknown.value == wf.ordinal(2) and "cannot be told" in unknown.caption
+    alone = rv.rank_summary(wf.metric_standing(runs.head(1), "val/loss", "a"), None)
+    assert alone.value == "—"
+
+
+def test_artifact_previews(tmp_path):
+    assert list(rv.folder_table(LISTING)["name"]) == ["plots/", "notes.txt"]
+    (tmp_path / "run.out2").write_text("plain words")
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01")
+    assert rv.preview_kind("run.out2", tmp_path / "run.out2", 11) == "text"
+    assert rv.preview_kind("blob.bin", tmp_path / "blob.bin", 2) == "other"
+    (tmp_path / "big.txt").write_text("x" * (wf.TEXT_PREVIEW_BYTES + 5))
+    text, cut = rv.read_text_preview(tmp_path / "big.txt")
+    assert cut and len(text) == wf.TEXT_PREVIEW_BYTES

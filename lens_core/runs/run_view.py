@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -61,6 +62,40 @@ def rating_caption(tags: Mapping[str, str]) -> str:
     return "Not rated yet. Ratings and notes are saved as run tags any MLflow tool can read."
 
 
+# ---- a metric -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RankSummary:
+    """The rank a metric view shows (``label``, ``value``, ``help`` of its number) and the caption under it."""
+
+    label: str
+    value: str
+    help: str
+    caption: str = ""
+
+
+def rank_summary(standing: wf.MetricStanding, direction: wf.Direction | None) -> RankSummary:
+    """Where the run ranks: 1 = best when the metric's name says which way is better, else counted from the
+    highest value; a dash when this run or every other run lacks a finite value."""
+    if standing.value is None or standing.count <= 1:
+        rank = RankSummary("Rank", "—", "Ranks need a finite value on this run and on at least one other run.")
+    elif direction is not None:
+        rank = RankSummary(f"Rank of {standing.count:,}", f"{standing.rank(direction):,}",
+                           f"{direction.title()} is better, guessed from the name. 1 = best.")
+    else:
+        rank = RankSummary(f"Rank of {standing.count:,}", wf.ordinal(standing.rank_highest),
+                           f"Counted from the highest value ({wf.ordinal(standing.rank_lowest)} from the lowest). "
+                           "Whether higher or lower is better cannot be told from the name.")
+    if direction is not None:
+        caption = (f":material/info: {direction.title()} is better, guessed from the name {standing.metric!r}; "
+                   "ranks count 1 as the best run.")
+    elif standing.count:
+        caption = (":material/info: Whether higher or lower is better cannot be told from the name: the rank "
+                   "counts from the highest value.")
+    else:
+        caption = ""
+    return RankSummary(rank.label, rank.value, rank.help, caption)
+
+
 # ---- the tree -------------------------------------------------------------------------------------------------
 def short(value: str, limit: int = 28) -> str:
     """``value`` on one line, cut to ``limit`` characters with an ellipsis."""
@@ -107,6 +142,34 @@ def artifact_entries(folder: str, listing: list[ArtifactRef] | None) -> dict[str
             label = tree_label(name, wf.format_bytes(ref.file_size), TREE_WIDTH - 3)
             entries[wf.Item("artifact", ref.path).id] = f":material/draft: {label}"
     return entries
+
+
+# ---- artifacts ------------------------------------------------------------------------------------------------
+def folder_table(listing: list[ArtifactRef]) -> pd.DataFrame:
+    """``name, kind, size`` of a folder's entries (folders end with "/")."""
+    return pd.DataFrame({
+        "name": [r.path.rstrip("/").rsplit("/", 1)[-1] + ("/" if r.is_dir else "") for r in listing],
+        "kind": ["folder" if r.is_dir else wf.artifact_kind(r.path).label for r in listing],
+        "size": ["" if r.is_dir else wf.format_bytes(r.file_size) for r in listing],
+    })
+
+
+def preview_kind(path: str, local: Path, size: int) -> wf.ArtifactKindName:
+    """How to preview a fetched artifact: its kind by name, or "text" for a small file of unknown kind whose
+    first bytes read as text."""
+    kind = wf.artifact_kind(path).kind
+    if kind == "other" and size <= wf.TEXT_PREVIEW_BYTES * 4:
+        with local.open("rb") as fh:
+            if wf.looks_like_text(fh.read(8192)):
+                return "text"
+    return kind
+
+
+def read_text_preview(local: Path) -> tuple[str, bool]:
+    """The first ``TEXT_PREVIEW_BYTES`` of a text file, decoded, and whether the file is longer."""
+    with local.open("rb") as fh:
+        raw = fh.read(wf.TEXT_PREVIEW_BYTES + 1)
+    return raw[: wf.TEXT_PREVIEW_BYTES].decode("utf-8", errors="replace"), len(raw) > wf.TEXT_PREVIEW_BYTES
 
 
 # ---- the selection --------------------------------------------------------------------------------------------
