@@ -293,7 +293,8 @@ def _agg_sql(a: Agg) -> tuple[str, list[Any]]:
     raise QueryError(f"Unknown aggregation {a.func!r}")
 
 
-def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> tuple[str, list[Any], str | None, list[Any]]:
+def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS
+                    ) -> tuple[str, list[Any], str | None, list[Any]]:
     """``(sql, params, count_sql, count_params)``: the statement for the rows (at most ``max_rows + 1``, to see
     whether the cap cut it) and, with ``with_total``, the one counting them."""
     base, base_params = filtered_sql(req.source, req.filters)

@@ -249,7 +249,8 @@ class MlflowClientTracker(Tracker):
                 if points is None or len(points) >= _BULK_MAX_POINTS:
                     remaining += chunk  # truncated or unavailable: page through the public API instead
                     continue
-                rows += [(p["run_id"], key, int(p.get("step", 0)), int(p["timestamp"]), float(p["value"])) for p in points]
+                rows += [(p["run_id"], key, int(p.get("step", 0)), int(p["timestamp"]), float(p["value"]))
+                         for p in points]
         for run_id in remaining:
             for m in self.client.get_metric_history(run_id, key):
                 rows.append((run_id, key, m.step, m.timestamp, m.value))

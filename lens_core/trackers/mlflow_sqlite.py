@@ -257,7 +257,8 @@ class SqliteTracker(Tracker):
         if not self.direct:
             return self._client_tracker().metric_extremes(experiment_id)
         source = f"FROM metrics m JOIN runs r ON r.run_uuid = m.run_uuid WHERE {_RUN_FILTER} GROUP BY m.run_uuid, m.key"
-        return self._read(lambda con: sqlite_io.arrow_table(con, _EXTREMES_COLUMNS, source, (int(experiment_id),))).to_pandas()
+        params = (int(experiment_id),)
+        return self._read(lambda con: sqlite_io.arrow_table(con, _EXTREMES_COLUMNS, source, params)).to_pandas()
 
     def run(self, run_id: str) -> RunDetail:
         if not self.direct:
@@ -333,7 +334,8 @@ class SqliteTracker(Tracker):
 
     # ---- artifacts --------------------------------------------------------------------------------------------
     def _artifact_root(self, run_id: str) -> tuple[str, Path | None]:
-        row = self._read(lambda con: con.execute("SELECT artifact_uri FROM runs WHERE run_uuid = ?", (run_id,)).fetchone())
+        sql = "SELECT artifact_uri FROM runs WHERE run_uuid = ?"
+        row = self._read(lambda con: con.execute(sql, (run_id,)).fetchone())
         if row is None:
             raise RunNotFoundError(f"No run with id {run_id!r} in {self.uri}.")
         uri = row[0] or ""
@@ -376,7 +378,8 @@ class SqliteTracker(Tracker):
             if not key or len(key) > _MAX_TAG_KEY:
                 raise TrackerWriteError(f"Tag key {key[:40]!r} must have 1–{_MAX_TAG_KEY} characters.")
             if len(value) > _MAX_TAG_VALUE:
-                raise TrackerWriteError(f"Tag {key!r} is {len(value)} characters long; MLflow keeps at most {_MAX_TAG_VALUE}.")
+                raise TrackerWriteError(
+                    f"Tag {key!r} is {len(value)} characters long; MLflow keeps at most {_MAX_TAG_VALUE}.")
             rows.append((key, value, run_id))
 
         def upsert(con: sqlite3.Connection) -> None:

@@ -149,9 +149,10 @@ def _run_token(run_dir: str, running: bool) -> tuple[object, ...]:
     """What changes when a run changes: its meta file, its folders (new keys), every tag file (MLflow rewrites
     tags in place) and, while the run is running, its metric files (points are appended)."""
     parts: list[object] = [_stat(os.path.join(run_dir, name)) for name in ("meta.yaml", "metrics", "params", "tags")]
-    parts += [(key, e.stat().st_mtime_ns, e.stat().st_size) for key, e in _keyed_files(os.path.join(run_dir, "tags"))]
-    if running:
-        parts += [(key, e.stat().st_mtime_ns, e.stat().st_size) for key, e in _keyed_files(os.path.join(run_dir, "metrics"))]
+    folders = ("tags", "metrics") if running else ("tags",)
+    for folder in folders:
+        entries = _keyed_files(os.path.join(run_dir, folder))
+        parts += [(key, e.stat().st_mtime_ns, e.stat().st_size) for key, e in entries]
     return tuple(parts)
 
 

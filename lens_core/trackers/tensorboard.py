@@ -269,7 +269,8 @@ class TensorBoardTracker(Tracker):
             tag_rows += [(run.run_id, k, v) for k, v in tags.get(run.run_id, {}).items()]
         columns = ["run_id", "key", "value"]
         frame = pd.DataFrame(info, columns=["run_id", "run_name", "experiment_id", "status", "artifact_uri",
-                                            "start_time", "end_time"]).astype({"start_time": "Int64", "end_time": "Int64"})
+                                            "start_time", "end_time"])
+        frame = frame.astype({"start_time": "Int64", "end_time": "Int64"})
         return build_runs_table(sort_runs(frame), pd.DataFrame(metrics, columns=columns),
                                 pd.DataFrame(params, columns=columns), pd.DataFrame(tag_rows, columns=columns))
 
