@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lens_core.explorer import views as ex
 from lens_core import open_tracker
 from lens_core.explorer import profile as pr
 from lens_core.explorer import query as q
+from lens_core.explorer import views as ex
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = str(ROOT / "Home.py")

@@ -72,10 +72,10 @@ import json  # noqa: E402
 import os  # noqa: E402
 import pickle  # noqa: E402
 
-from lens_core.explorer import query as q  # noqa: E402
 from lens_core.access import is_allowed  # noqa: E402
 from lens_core.confine import dataset_path, dataset_roots, hide_paths, literal_path  # noqa: E402
 from lens_core.errors import LensError, OutsideRootsError  # noqa: E402
+from lens_core.explorer import query as q  # noqa: E402
 
 SECRET_TEXT = "TOPSECRET-FILE-7f3a"
 SECRET_CSV = "TOPSECRET-CSV-91c2"

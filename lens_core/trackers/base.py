@@ -22,9 +22,9 @@ import pandas as pd
 from lens_core.errors import ExperimentNotFoundError
 from lens_core.model import ArtifactRef, Experiment, LoggedModel, RunDetail
 from lens_core.redact import redact
-from lens_core.trackers.series import HISTORY_COLUMNS, downsample_minmax
 from lens_core.trackers import faults
 from lens_core.trackers.faults import LAST_GOOD_ERRORS
+from lens_core.trackers.series import HISTORY_COLUMNS, downsample_minmax
 
 #: How long a runs table is trusted when an adapter has no change token (e.g. over HTTP), in seconds.
 DEFAULT_TTL_SECONDS = 30.0

@@ -24,9 +24,8 @@ from lens_core.errors import (
     TrackerUnreachableError,
     TrackerWriteError,
 )
-from lens_core.paths import local_path_from_uri
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
-from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.paths import local_path_from_uri
 from lens_core.trackers.artifacts import (
     ArtifactCache,
     check_artifact_path,
@@ -37,6 +36,7 @@ from lens_core.trackers.artifacts import (
 )
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.faults import WEB_PAGE, classify
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 
 #: Seconds the opening probe of a server may take before we call it unreachable.
 PROBE_TIMEOUT_SECONDS = 5

@@ -25,7 +25,6 @@ from lens_core.errors import (
 )
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
 from lens_core.paths import cache_dir, local_path_from_uri
-from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers import sqlite_io
 from lens_core.trackers.artifacts import (
     ArtifactCache,
@@ -35,6 +34,7 @@ from lens_core.trackers.artifacts import (
 )
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.mlflow_revisions import DIRECT_READ_REVISIONS
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 
 ReadMode = Literal["auto", "direct", "client"]
 #: SQLite's bound-parameter limit is 32766 in current builds, 999 in old ones.

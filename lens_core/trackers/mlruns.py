@@ -21,9 +21,8 @@ import yaml
 
 from lens_core.confine import hide_paths
 from lens_core.errors import ArtifactNotFoundError, RunNotFoundError, TrackerWriteError
-from lens_core.paths import local_path_from_uri
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
-from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.paths import local_path_from_uri
 from lens_core.trackers.artifacts import (
     artifacts_destinations,
     check_artifact_path,
@@ -34,6 +33,7 @@ from lens_core.trackers.artifacts import (
     safe_join,
 )
 from lens_core.trackers.base import Tracker
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 
 _RESERVED = {"tags", "datasets", "traces", "models", ".trash"}
 #: MLflow's RunStatus enum as the file store persists it.

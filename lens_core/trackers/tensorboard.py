@@ -32,9 +32,9 @@ import yaml
 
 from lens_core.errors import RunNotFoundError, TrackerNotFoundError, TrackerWriteError
 from lens_core.model import ArtifactRef, Experiment, LoggedModel, RunDetail
-from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.artifacts import check_artifact_path, fetch_local, list_local
 from lens_core.trackers.base import Tracker
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 
 EVENT_PREFIX = "events.out.tfevents."
 SIDECAR = ".experimentlens-tags.json"
