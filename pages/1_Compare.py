@@ -28,7 +28,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import altair as alt
@@ -81,9 +80,8 @@ from lens_core.trackers import Tracker
 st.set_page_config(page_title="Compare runs · ExperimentLens", page_icon=":material/compare_arrows:", layout="wide",
                    initial_sidebar_state="collapsed")  # the charts need the width
 
-#: The workflow page, linked from every run name once it exists.
+#: The workflow page, linked from every run name.
 RUN_PAGE = "pages/2_Run.py"
-HAS_RUN_PAGE = (Path(__file__).resolve().parent / Path(RUN_PAGE).name).is_file()
 STATE = st.session_state
 X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
 STATUS_STYLE = {"failed": "color: #c92a2a", "killed": "color: #c92a2a", "running": "color: #1c7ed6"}
@@ -313,7 +311,7 @@ def linked_charts(charts: list[MetricChart]) -> None:
             hover, listen = next(plan)
             built[-1].append(chart.make(width=half if len(row) > 1 else full, subtitle=chart.notes, hover=hover,
                                         listen=listen, linked=True))
-    clickable = not grouped and HAS_RUN_PAGE
+    clickable = not grouped
     figure = chart_config(linked_grid(built, field="group" if grouped else "run_id", pick=clickable))
     if clickable and figure.params is not alt.Undefined:
         st.altair_chart(figure, width="content", theme=None, key="compare_charts",
@@ -322,7 +320,7 @@ def linked_charts(charts: list[MetricChart]) -> None:
         st.altair_chart(figure, width="content", theme=None)
 
 # ---- which runs ------------------------------------------------------------------------------------------------
-if HAS_RUN_PAGE and (target := STATE.pop("compare.open_run", None)):
+if target := STATE.pop("compare.open_run", None):
     st.switch_page(RUN_PAGE, query_params={"run": target})
 cached.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
 tracker = cached.tracker()
@@ -447,19 +445,18 @@ with left:
             "run": st.column_config.TextColumn("Run"),
             "status": st.column_config.TextColumn("Status", width="small"),
         } | {c: st.column_config.TextColumn(c.removeprefix("params.")) for c in differing},
-        **({"key": "compare_runs_table", "selection_mode": "single-row",
-            "on_select": partial(open_picked_row, "compare_runs_table", tuple(selected))} if HAS_RUN_PAGE else {}),
+        key="compare_runs_table", selection_mode="single-row",
+        on_select=partial(open_picked_row, "compare_runs_table", tuple(selected)),
     )
     st.caption(
         f"{len(differing)} of {len(logged_params(runs))} params differ between these runs; "
         "all are under *Params* below."
         if len(selected) > 1 else "Add runs above to compare them.",
-        help="Tick a row (or click a run in a chart) to open the run's page." if HAS_RUN_PAGE else None,
+        help="Tick a row (or click a run in a chart) to open the run's page.",
     )
-    if HAS_RUN_PAGE:
-        with st.expander("Open a run", icon=":material/open_in_new:", expanded=len(selected) <= 8):
-            for run_id in selected:
-                run_link(run_id, labels[run_id])
+    with st.expander("Open a run", icon=":material/open_in_new:", expanded=len(selected) <= 8):
+        for run_id in selected:
+            run_link(run_id, labels[run_id])
 
 # ---- main: one chart per metric ----------------------------------------------------------------------------------
 with main:
@@ -504,7 +501,7 @@ with main:
         if any(c.points for c in metric_charts):
             linked_charts(metric_charts)
         hints = [f"Hover a {'group' if grouped else 'run'} in any chart to highlight it in all of them"]
-        if not grouped and HAS_RUN_PAGE:
+        if not grouped:
             hints.append("click a run to open it")
         if grouped:
             hints.append(f"bands: {SPREAD_TITLES[spread]} over the runs, aligned by "

@@ -288,24 +288,22 @@ def test_runs_of_several_experiments(monkeypatch, demo_build, churn):
 
 
 # ---- links to the workflow page ----------------------------------------------------------------------------------
-def app_copy(root: Path, with_run_page: bool) -> Path:
-    """This page in a minimal app, with or without a workflow page beside it."""
+def app_copy(root: Path) -> Path:
+    """This page in a minimal app, with a stand-in workflow page beside it."""
     (root / "pages").mkdir(parents=True)
     (root / "Home.py").write_text("import streamlit as st\nst.write('home')\n")
     (root / PAGE).write_text((APP / PAGE).read_text(encoding="utf-8"), encoding="utf-8")
-    if with_run_page:
-        (root / "pages" / "2_Run.py").write_text("import streamlit as st\nst.write('run')\n")
+    (root / "pages" / "2_Run.py").write_text("import streamlit as st\nst.write('run')\n")
     return root
 
 
-@pytest.mark.parametrize("with_run_page", [True, False])
-def test_run_names_link_to_the_workflow_page_when_it_exists(monkeypatch, reference, tmp_path, with_run_page):
+def test_run_names_link_to_the_workflow_page(monkeypatch, reference, tmp_path):
     uri, table = reference
     wanted = table["run_id"].tolist()[:2]
-    at = compare(monkeypatch, uri, runs=wanted, app=app_copy(tmp_path, with_run_page))
+    at = compare(monkeypatch, uri, runs=wanted, app=app_copy(tmp_path))
     assert_clean(at)
     run_links = [q for _, q in page_links(at) if q.startswith("run=")]
-    assert run_links == ([f"run={r}" for r in wanted] if with_run_page else [])
+    assert run_links == [f"run={r}" for r in wanted]
 
 
 # ---- scale -------------------------------------------------------------------------------------------------------
