@@ -427,8 +427,8 @@ def availability(tracker: Any, detail: Any) -> Availability:
     if model is None and "model.pkl" in layout:
         model = f"{FOLDER}/model.pkl"
     roots = dataset_roots(tracker, getattr(detail, "artifact_uri", ""))
-    test = next((f"dataset input {d.name!r}" for d in detail.inputs
-                 if (d.context or "").lower() in TEST_CONTEXTS and dataset_path(d.source, roots, quiet=True) is not None), None)
+    test = next((f"dataset input {d.name!r}" for d in detail.inputs if (d.context or "").lower() in TEST_CONTEXTS
+                 and dataset_path(d.source, roots, quiet=True) is not None), None)
     if test is None and {"X_test.csv", "Y_test.csv"} <= layout:
         test = f"{FOLDER}/X_test.csv"
     return Availability(model, test, problem)
