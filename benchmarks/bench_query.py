@@ -68,10 +68,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from lens_core.explorer import views as ex
     from lens_core.explorer import extracts
     from lens_core.explorer import profile as pr
     from lens_core.explorer import query as q
+    from lens_core.explorer import views as ex
 
     path = args.folder / f"fleet-{args.rows}.parquet"
     if not path.is_file():

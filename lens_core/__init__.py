@@ -22,7 +22,7 @@ from lens_core.errors import (
     UnknownTrackerSchemeError,
     UnsupportedStoreError,
 )
-from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
+from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
 from lens_core.runs.pareto import pareto_front
 from lens_core.trackers import Tracker, open_tracker
 
@@ -41,6 +41,7 @@ __all__ = [
     "Experiment",
     "ExperimentNotFoundError",
     "LensError",
+    "LoggedModel",
     "RunDetail",
     "RunNotFoundError",
     "Tracker",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lens_core.errors import OutsideRootsError
-from lens_core.paths import cache_dir
+from lens_core.paths import cache_dir, local_path_from_uri
 
 DATA_ROOTS_ENV = "LENS_DATA_ROOTS"
 #: Characters DuckDB reads as a file pattern.
@@ -101,8 +101,6 @@ def store_folders(tracker: Any) -> list[Path]:
 def dataset_roots(tracker: Any, run_artifact_uri: str | None = None) -> list[Path]:
     """Where dataset sources may be read from: the store's folder(s), the run's artifact folder (when local),
     the artifact cache and the configured data roots."""
-    from lens_core.trackers.artifacts import local_path_from_uri
-
     roots = store_folders(tracker) + configured_data_roots(tracker)
     local = local_path_from_uri(run_artifact_uri or "")
     if local is not None and local.is_absolute():
@@ -115,9 +113,15 @@ def dataset_roots(tracker: Any, run_artifact_uri: str | None = None) -> list[Pat
 
 
 # ---- dataset sources --------------------------------------------------------------------------------------------
+#: The keys of MLflow's JSON dataset sources that name where the data lives, most specific first: local and HTTP
+#: sources (``uri``, ``path``, ``url``), then tables (Spark, Delta, Databricks) and anything else named.
+SOURCE_KEYS = ("uri", "path", "url", "table_name", "location", "name")
+
+
 def source_location(source: str) -> str | None:
-    """The location a dataset input's source names: MLflow's JSON (``{"uri": …}``, ``{"path": …}``,
-    ``{"url": …}``) or a plain path / URI."""
+    """Where a dataset input's source says the data lives: MLflow's JSON (``{"uri": …}``, ``{"path": …}``,
+    ``{"url": …}``, ``{"table_name": …}``, …: see :data:`SOURCE_KEYS`) or a plain path / URI. None when it
+    names no place. The one reading of a source: for display and for finding the local file."""
     text = (source or "").strip()
     if not text:
         return None
@@ -126,7 +130,7 @@ def source_location(source: str) -> str | None:
     except ValueError:
         return text
     if isinstance(data, dict):
-        for key in ("uri", "path", "url"):
+        for key in SOURCE_KEYS:
             if data.get(key):
                 return str(data[key])
         return None
@@ -136,8 +140,6 @@ def source_location(source: str) -> str | None:
 def local_source(source: str) -> Path | None:
     """A dataset source as a local path (``file:`` URIs and plain absolute paths), None for anything else
     (``s3://…``, a table name, a relative path that names nothing in particular)."""
-    from lens_core.trackers.artifacts import local_path_from_uri
-
     location = source_location(source)
     if location is None or ("://" in location and not location.startswith("file:")):
         return None
@@ -151,15 +153,25 @@ def local_source(source: str) -> Path | None:
     return path if path.is_absolute() else None
 
 
-def dataset_path(source: str, roots: Sequence[str | os.PathLike[str]]) -> Path | None:
-    """The real path of a dataset source's local file when it is inside ``roots`` and exists; None when the
-    source is not a local file or the file is missing; :class:`OutsideRootsError` when it is outside the roots
-    (checked first, so nothing is said about files out there)."""
-    path = local_source(source)
-    if path is None:
+def dataset_path(source: str, roots: Sequence[str | os.PathLike[str]], *, quiet: bool = False) -> Path | None:
+    """The real path of the local file a dataset input's source names, when it exists inside ``roots``
+    (:func:`dataset_roots`). None when the source names no local file, the file is missing or cannot be resolved.
+    A file outside the roots raises :class:`OutsideRootsError` (checked first, so nothing is said about files out
+    there), whose message says how an operator allows its folder; ``quiet=True`` returns None for it instead, for
+    callers that look for usable data and pass over the rest."""
+    try:
+        path = local_source(source)
+        if path is None:
+            return None
+        resolved = confine(path, roots, f"This dataset's file is outside the folders ExperimentLens may read. "
+                           f"{HOW_TO_ALLOW}")
+        return resolved if resolved.is_file() else None
+    except OutsideRootsError:
+        if quiet:
+            return None
+        raise
+    except (OSError, ValueError):  # a name the file system cannot resolve (a NUL byte, a loop of links)
         return None
-    resolved = confine(path, roots, f"This dataset's file is outside the folders ExperimentLens may read. {HOW_TO_ALLOW}")
-    return resolved if resolved.is_file() else None
 
 
 # ---- literal file names for DuckDB ------------------------------------------------------------------------------

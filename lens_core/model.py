@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+
 @dataclass(frozen=True, slots=True)
 class Experiment:
     experiment_id: str
@@ -30,6 +31,17 @@ class DatasetInput:
     context: str = ""  # "training", "test", "evaluation", … (the mlflow.data.context input tag)
     schema: str = ""
     profile: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModel:
+    """An MLflow 3 logged model a run produced (``mlflow.<flavor>.log_model`` in MLflow 3). MLflow keeps it outside
+    the run's artifacts, in its own folder: ``artifact_location`` (a URI or a local path) holds the ``MLmodel``
+    file."""
+
+    model_id: str  # "m-…"; ``models:/<model_id>`` names it
+    name: str  # the name given at logging, e.g. "model"
+    artifact_location: str
 
 
 @dataclass(frozen=True, slots=True)

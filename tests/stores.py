@@ -90,12 +90,15 @@ CONTRACT_RUNS = (
     ("gamma", {"lr": "0.001", "optimizer": "adam"}, (1.2, 1.1, 1.05, 1.0, 0.98), 0.55),
 )
 CONTRACT_T0 = 1_700_100_000_000
+#: MLflow 3 logged models of the contract runs, by run name (no model artifacts: only the trackers' records).
+CONTRACT_MODELS = {"alpha": ("model",), "beta": (), "gamma": ("exported",)}
 
 
 def log_contract_runs(uri: str) -> str:
-    """The contract runs through MLflow's client; returns the experiment id."""
+    """The contract runs through MLflow's client; returns the experiment id. Alpha is the source of a logged model
+    (and of a deleted one); gamma lists, as its output, a model logged without a source run."""
     from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param
+    from mlflow.entities import LoggedModelOutput, Metric, Param
 
     client = MlflowClient(tracking_uri=uri)
     experiment_id = client.create_experiment("contract")
@@ -106,6 +109,14 @@ def log_contract_runs(uri: str) -> str:
         metrics.append(Metric("acc", acc, start + 10_000, len(losses) - 1))
         client.log_batch(run.info.run_id, metrics=metrics, params=[Param(k, v) for k, v in params.items()])
         client.log_text(run.info.run_id, f"notes of {name}", "notes.txt")
+        if name == "alpha":
+            model = client.create_logged_model(experiment_id, name="model", source_run_id=run.info.run_id)
+            client.log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, step=0)])
+            discarded = client.create_logged_model(experiment_id, name="discarded", source_run_id=run.info.run_id)
+            client.delete_logged_model(discarded.model_id)
+        if name == "gamma":
+            exported = client.create_logged_model(experiment_id, name="exported")
+            client.log_outputs(run.info.run_id, [LoggedModelOutput(exported.model_id, step=0)])
         client.set_terminated(run.info.run_id, end_time=start + 20_000)
     return experiment_id
 

@@ -356,7 +356,7 @@ def test_grouping_by_a_param_gives_aggregated_bars_with_n(monkeypatch, churn):
     bars = [(s, d) for s, d in found if s["layer"][0]["mark"]["type"] == "bar"]
     bands = [(s, d) for s, d in found if s["layer"][0]["mark"]["type"] == "area"]
     assert bars and bands and len(bars) + len(bands) == 6
-    for spec, data in bars:
+    for _spec, data in bars:
         assert all(" · N=" in label for label in data["label"])
         assert set(data["group"]) <= set(expected_n.index)
     # the bars are the group means of the latest values, error bars ± std, as numpy computes them
@@ -367,7 +367,7 @@ def test_grouping_by_a_param_gives_aggregated_bars_with_n(monkeypatch, churn):
         assert row["count"] == len(values) and row["center"] == pytest.approx(values.mean())
         if len(values) > 1:
             assert row["high"] - row["center"] == pytest.approx(np.std(values, ddof=1))
-    for spec, data in bands:
+    for _spec, data in bands:
         assert {"center", "low", "high", "n"} <= set(data.columns)
         assert (data["low"] <= data["center"] + 1e-12).all() and (data["center"] <= data["high"] + 1e-12).all()
     # the groups' statistics and the two-group comparison (five groups: the first two by default)
@@ -419,7 +419,7 @@ def test_grouping_by_two_params_and_two_hundred_runs(monkeypatch, generated):
     assert groups["runs"].sum() == 200 and groups["group"].str.contains(" · ").all()
     found = charts(at)
     assert found
-    for spec, data in found:
+    for spec, _data in found:
         assert spec["layer"][0]["mark"]["type"] in ("bar", "area")
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from lens_core import ExperimentNotFoundError, RunNotFoundError, Tracker, open_tracker
 from lens_core.trackers.runs_table import INFO_COLUMNS
-from tests.stores import CONTRACT_RUNS, write_contract_logdir
+from tests.stores import CONTRACT_MODELS, CONTRACT_RUNS, write_contract_logdir
 
 ADAPTERS = ["sqlite-direct", "sqlite-client", "postgres", "http", "mlruns", "tensorboard"]
 
@@ -118,6 +118,17 @@ def test_artifacts(contract):
     refs = contract.tracker.artifacts(run_id)
     assert "notes.txt" in {r.path for r in refs}
     assert contract.tracker.fetch_artifact(run_id, "notes.txt").read_text() == "notes of alpha"
+
+
+def test_logged_models(contract):
+    tracker = contract.tracker
+    for name, run_id in contract.ids().items():
+        models = tracker.logged_models(run_id)
+        expected = () if tracker.kind == "tensorboard" else CONTRACT_MODELS[name]  # TensorBoard keeps no models
+        assert tuple(m.name for m in models) == expected
+        assert all(m.model_id.startswith("m-") and m.artifact_location for m in models)
+    assert tracker.logged_models("0123456789abcdef0123456789abcdef") == ()
+    assert getattr(type(tracker).logged_models, "__lens_guarded__", False)  # faults come out as LensErrors
 
 
 def test_tags_round_trip(contract):

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core.explorer.across import common_columns, dataset_file, distribution, shared_datasets
+from lens_core.confine import dataset_path
+from lens_core.explorer.across import common_columns, distribution, shared_datasets
 from lens_core.model import DatasetInput, RunDetail
 
 ODD = 'speed "km/h"; DROP TABLE x'
@@ -56,4 +57,4 @@ def test_common_columns_and_shared_datasets(files, tmp_path):
     assert shared_datasets(details, [tmp_path]) == {"train": {"r0": files["r0"], "r1": files["r1"]}}
     assert shared_datasets(details, lambda run: [tmp_path]) == shared_datasets(details, [tmp_path])
     assert shared_datasets(details, [tmp_path / "elsewhere"]) == {}  # outside the allowed folders: not read
-    assert dataset_file("not json", [tmp_path]) is None
+    assert dataset_path("not json", [tmp_path], quiet=True) is None

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lens_core.explorer import views as ex
 from lens_core import open_tracker
 from lens_core.explorer import profile as pr
 from lens_core.explorer import query as q
+from lens_core.explorer import views as ex
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = str(ROOT / "Home.py")
@@ -264,6 +264,7 @@ def test_component_on_a_file_that_is_not_a_table(tmp_path: Path):
 
 
 def test_json_records_are_tables(tmp_path: Path):
+    from lens_core.confine import dataset_path
     from lens_core.ui import explorer as explorer_ui
 
     (tmp_path / "records.json").write_text('[{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]')
@@ -272,9 +273,9 @@ def test_json_records_are_tables(tmp_path: Path):
     assert explorer_ui.is_table_file(tmp_path / "records.json")
     assert explorer_ui.is_table_file(tmp_path / "lines.jsonl")
     assert not explorer_ui.is_table_file(tmp_path / "config.json")
-    assert explorer_ui.local_table((tmp_path / "records.json").as_uri(), [tmp_path]) == tmp_path / "records.json"
-    assert explorer_ui.local_table("s3://bucket/data.parquet", [tmp_path]) is None
-    assert explorer_ui.local_table(str(tmp_path / "missing.csv"), [tmp_path]) is None
+    assert dataset_path((tmp_path / "records.json").as_uri(), [tmp_path]) == tmp_path / "records.json"
+    assert dataset_path("s3://bucket/data.parquet", [tmp_path]) is None
+    assert dataset_path(str(tmp_path / "missing.csv"), [tmp_path]) is None
     p = pr.profile(q.Source.of(tmp_path / "records.json"))
     assert p.rows == 2 and [c.name for c in p.columns] == ["a", "b"]
 

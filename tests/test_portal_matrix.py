@@ -349,7 +349,7 @@ def big_dataset(matrix_store) -> tuple[str, str, Path]:
     import duckdb
     from mlflow import MlflowClient
 
-    from lens_core.trackers.artifacts import local_path_from_uri
+    from lens_core.paths import local_path_from_uri
 
     uri, experiment_id, root = new_experiment(matrix_store, "ten million rows")
     client = MlflowClient(tracking_uri=uri)

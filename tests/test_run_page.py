@@ -11,8 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lens_core import open_tracker
-from lens_core.runs import workflow as wf
 from lens_core.errors import TrackerWriteError
+from lens_core.runs import workflow as wf
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = str(ROOT / "Home.py")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lens_core.runs import workflow as wf
 from lens_core.model import DatasetInput, RunDetail
+from lens_core.runs import workflow as wf
 
 
 def detail(**kw) -> RunDetail:

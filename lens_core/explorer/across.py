@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from lens_core.explorer import query as q
 from lens_core.confine import dataset_path
-from lens_core.errors import OutsideRootsError
+from lens_core.explorer import query as q
 from lens_core.model import RunDetail
 
 Roots = Sequence[str | Path]
@@ -20,25 +19,17 @@ Roots = Sequence[str | Path]
 TOP_VALUES = 20
 
 
-def dataset_file(source: str, roots: Roots) -> Path | None:
-    """The local, readable table a dataset input's source names, when it is inside ``roots`` (the store's folders,
-    the data roots: :func:`lens_core.confine.dataset_roots`), else None."""
-    try:
-        path = dataset_path(source, roots)
-    except (OutsideRootsError, OSError, ValueError):
-        return None
-    return path if path is not None and q.readable_format(path) else None
-
-
 def shared_datasets(details: Sequence[RunDetail], roots: Roots | Callable[[RunDetail], Roots]
                     ) -> dict[str, dict[str, Path]]:
-    """Dataset name → {run_id: file} for the datasets at least two of the runs logged with a readable source
-    inside ``roots`` (or ``roots(run)``)."""
+    """Dataset name → {run_id: file} for the datasets at least two of the runs logged with a source the query
+    service reads inside ``roots`` (or ``roots(run)``: the store's folders, the data roots, see
+    :func:`lens_core.confine.dataset_roots`)."""
     found: dict[str, dict[str, Path]] = {}
     for detail in details:
         allowed = roots(detail) if callable(roots) else roots
         for dataset in detail.inputs:
-            if (path := dataset_file(dataset.source, allowed)) is not None:
+            path = dataset_path(dataset.source, allowed, quiet=True)
+            if path is not None and q.readable_format(path):
                 found.setdefault(dataset.name, {})[detail.run_id] = path
     return {name: files for name, files in sorted(found.items()) if len(files) >= 2}
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from lens_core.explorer import query as q
+from lens_core.explorer.sources import Source, connection, file_sql
 from lens_core.paths import cache_dir
 
 Status = Literal["off", "small", "pending", "building", "ready", "failed"]
@@ -60,7 +60,7 @@ def root() -> Path:
     return folder
 
 
-def key(source: q.Source) -> str | None:
+def key(source: Source) -> str | None:
     """The copy's key, or None when the file is missing or too small to be worth a copy."""
     try:
         stat = os.stat(source.path)
@@ -76,7 +76,7 @@ def _path(k: str) -> Path:
     return root() / f"{k}.duckdb"
 
 
-def status(source: q.Source) -> Status:
+def status(source: Source) -> Status:
     """Where the copy of a file stands (for a note on the page)."""
     if not enabled():
         return "off"
@@ -94,7 +94,7 @@ def status(source: q.Source) -> Status:
         return "failed"
 
 
-def table_sql(source: q.Source) -> str | None:
+def table_sql(source: Source) -> str | None:
     """The SQL name of the file's copy when it is ready; otherwise None, starting the copy if there is none yet."""
     if not enabled():
         return None
@@ -118,7 +118,7 @@ def table_sql(source: q.Source) -> str | None:
         alias = f"lens_extract_{k}"
         try:  # the path is this module's own (cache folder + hex key), written as a literal: ATTACH takes no parameter
             literal = str(path).replace("'", "''")
-            q.connection().execute(f"ATTACH '{literal}' AS {alias} (READ_ONLY)")
+            connection().execute(f"ATTACH '{literal}' AS {alias} (READ_ONLY)")
         except Exception as exc:  # a copy DuckDB cannot open: read the file instead, and drop the copy
             _failed[k] = str(exc)
             log.warning("dataset copy %s is unreadable, reading the file instead: %s", path.name, exc)
@@ -132,7 +132,7 @@ def table_sql(source: q.Source) -> str | None:
     return f"{alias}.main.data"
 
 
-def wait(source: q.Source, timeout: float = 600.0) -> Status:
+def wait(source: Source, timeout: float = 600.0) -> Status:
     """Wait until the file's copy is built (starting it if needed); its status then."""
     table_sql(source)
     k = key(source)
@@ -144,14 +144,14 @@ def wait(source: q.Source, timeout: float = 600.0) -> Status:
     return status(source)
 
 
-def _build(source: q.Source, k: str) -> None:
+def _build(source: Source, k: str) -> None:
     import duckdb
 
     final = _path(k)
     partial = root() / f"{k}.{os.getpid()}.{threading.get_ident()}.partial"
     began = time.perf_counter()
     try:
-        src, params = q.file_sql(source)
+        src, params = file_sql(source)
         con = duckdb.connect(str(partial), config={"memory_limit": BUILD_MEMORY, "preserve_insertion_order": True})
         try:
             con.execute(f"CREATE TABLE data AS SELECT * FROM {src}", params)
@@ -199,7 +199,7 @@ def _evict(keep: Path) -> None:
             alias = _attached.get(k)
             if alias is not None:
                 try:
-                    q.connection().execute(f"DETACH {alias}")
+                    connection().execute(f"DETACH {alias}")
                 except Exception:  # in use by a running query: keep it this time
                     continue
                 _attached.pop(k, None)

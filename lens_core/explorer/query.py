@@ -13,20 +13,24 @@ capped at ``max_rows``; :class:`QueryResult` says when a result was capped or sa
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
-from lens_core.errors import LensError
+from lens_core.explorer import extracts
+from lens_core.explorer.sources import Format as Format  # the request types and the connection, for callers
+from lens_core.explorer.sources import QueryError as QueryError
+from lens_core.explorer.sources import Source as Source
+from lens_core.explorer.sources import connection as connection
+from lens_core.explorer.sources import cursor as cursor
+from lens_core.explorer.sources import file_sql as file_sql
+from lens_core.explorer.sources import readable_format as readable_format
 
-Format = Literal["csv", "tsv", "parquet", "json"]
 FilterOp = Literal["eq", "ne", "in", "not_in", "between", "lt", "le", "gt", "ge", "contains", "starts", "ends",
                    "is_null", "not_null"]
 AggFunc = Literal["count", "count_distinct", "sum", "avg", "min", "max", "median", "std", "quantile"]
@@ -39,10 +43,6 @@ DEFAULT_MAX_ROWS = 10_000
 #: Bin counts are clamped to this range.
 MAX_BINS = 1000
 
-_SUFFIXES: dict[str, Format] = {
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet", ".json": "json",
-    ".jsonl": "json", ".ndjson": "json",
-}
 #: Time-bucket widths a request may name (the width itself is bound as a parameter).
 BUCKETS: tuple[str, ...] = ("1 second", "10 seconds", "1 minute", "5 minutes", "15 minutes", "30 minutes",
                             "1 hour", "3 hours", "6 hours", "12 hours", "1 day", "7 days", "1 month", "3 months",
@@ -57,39 +57,11 @@ _BUCKET_SECONDS = {"1 second": 1, "10 seconds": 10, "1 minute": 60, "5 minutes":
 TOTAL_COLUMN = "__lens_total"
 
 
-class QueryError(LensError):
-    """A query could not run: an unreadable file, a column that does not exist, a bad request."""
-
-
 class QueryTimeoutError(QueryError):
     """A query ran past its time limit and was stopped."""
 
 
 # ---- the request ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Source:
-    """A local data file and how to read it."""
-
-    path: str
-    format: Format
-
-    @staticmethod
-    def of(path: str | Path, format: Format | None = None) -> Source:
-        """The source for a file, its format from the suffix unless given."""
-        path = str(path)
-        if format is None:
-            format = _SUFFIXES.get(Path(path).suffix.lower())
-            if format is None:
-                raise QueryError(f"Cannot tell how to read {Path(path).name!r}: expected a .csv, .tsv, .parquet, "
-                                 ".json, .jsonl or .ndjson file.")
-        return Source(path, format)
-
-
-def readable_format(path: str | Path) -> Format | None:
-    """The format the query service reads this file as, None when it does not."""
-    return _SUFFIXES.get(Path(str(path)).suffix.lower())
-
-
 @dataclass(frozen=True, slots=True)
 class Filter:
     """One condition. ``value`` is a scalar, or a tuple for ``in`` / ``not_in``; ``between`` uses ``value`` and
@@ -214,32 +186,9 @@ def quote(identifier: str) -> str:
 def source_sql(source: Source) -> tuple[str, list[Any]]:
     """What a query reads a source from: its local DuckDB copy when one is ready (big files, see
     :mod:`lens_core.explorer.extracts`), else the file itself."""
-    from lens_core.explorer import extracts
-
     if (table := extracts.table_sql(source)) is not None:
         return table, []
     return file_sql(source)
-
-
-def file_sql(source: Source) -> tuple[str, list[Any]]:
-    """The table function reading a source file, with the path as a bound parameter. DuckDB reads ``*``, ``?``,
-    ``[…]`` and ``{…}`` in a path as a pattern: a name holding them is passed as a literal alias of the one file
-    (:func:`lens_core.confine.literal_path`), so no other file is ever read."""
-    from lens_core.confine import literal_path
-
-    try:
-        path = literal_path(source.path)
-    except LensError as exc:
-        raise QueryError(str(exc)) from exc
-    if source.format == "parquet":
-        return "read_parquet(?)", [path]
-    if source.format == "csv":
-        return "read_csv(?, header = true, sample_size = 20480)", [path]
-    if source.format == "tsv":
-        return "read_csv(?, delim = '\t', header = true, sample_size = 20480)", [path]
-    if source.format == "json":
-        return "read_json_auto(?)", [path]
-    raise QueryError(f"Unknown format {source.format!r}")
 
 
 def filtered_sql(source: Source, filters: Sequence[Filter] = ()) -> tuple[str, list[Any]]:
@@ -344,7 +293,8 @@ def _agg_sql(a: Agg) -> tuple[str, list[Any]]:
     raise QueryError(f"Unknown aggregation {a.func!r}")
 
 
-def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> tuple[str, list[Any], str | None, list[Any]]:
+def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS
+                    ) -> tuple[str, list[Any], str | None, list[Any]]:
     """``(sql, params, count_sql, count_params)``: the statement for the rows (at most ``max_rows + 1``, to see
     whether the cap cut it) and, with ``with_total``, the one counting them."""
     base, base_params = filtered_sql(req.source, req.filters)
@@ -446,33 +396,6 @@ def compile_request(req: QueryRequest, *, max_rows: int = DEFAULT_MAX_ROWS) -> t
 
 
 # ---- running ----------------------------------------------------------------------------------------------------
-_lock = threading.Lock()
-_connection = None
-
-
-def connection():
-    """The process-wide in-memory DuckDB connection; use :func:`cursor` for queries."""
-    global _connection
-    with _lock:
-        if _connection is None:
-            import duckdb
-
-            from lens_core.paths import cache_dir
-
-            # bounded, so one big query cannot take a small host's memory (it spills to the cache folder instead)
-            _connection = duckdb.connect(":memory:", config={
-                "enable_external_access": True,
-                "memory_limit": os.environ.get("LENS_DUCKDB_MEMORY", "1GB"),
-                "temp_directory": str(cache_dir() / "duckdb-spill"),
-            })
-        return _connection
-
-
-def cursor():
-    """A new cursor (its own connection to the shared database): one per query and thread."""
-    return connection().cursor()
-
-
 def _execute(sql: str, params: Sequence[Any], timeout: float, *, arrow: bool = False):
     cur = cursor()
     timed_out = threading.Event()

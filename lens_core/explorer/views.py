@@ -101,7 +101,8 @@ def table_page(p: Profile, columns: tuple[str, ...], filters: tuple[q.Filter, ..
                                 offset=(max(1, int(page)) - 1) * page_size, with_total=True))
 
 
-def top_values(p: Profile, column: str, filters: tuple[q.Filter, ...] = (), limit: int = TOP_CATEGORIES) -> pd.DataFrame:
+def top_values(p: Profile, column: str, filters: tuple[q.Filter, ...] = (),
+               limit: int = TOP_CATEGORIES) -> pd.DataFrame:
     """The most frequent values of a column (``value, count``)."""
     res = q.run(q.QueryRequest(p.source, filters=filters, group_by=(column,), aggs=(q.Agg("count", alias="count"),),
                                order=(q.Order("count", True), q.Order(column)), limit=limit))
@@ -135,7 +136,8 @@ def scatter_data(p: Profile, x: str, y: str, color: str | None, filters: tuple[q
     return ChartData(frame, notes, {"total": total})
 
 
-def time_span(p: Profile, column: str, filters: tuple[q.Filter, ...] = ()) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def time_span(p: Profile, column: str, filters: tuple[q.Filter, ...] = ()
+              ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     base, params = q.filtered_sql(p.source, filters)
     expr = q.time_expr(column, _time_encoding(p, column) or "typed")
     frame = q.sql(f"SELECT min({expr}) AS lo, max({expr}) AS hi FROM ({base})", params)
@@ -158,8 +160,8 @@ def line_data(p: Profile, x: str, ys: tuple[str, ...], agg: q.AggFunc = "avg", f
                              aggs=aggs, order=(q.Order("x"),))
         notes.append(f"{agg} per {every} bucket.")
     else:
-        req = q.QueryRequest(p.source, filters=filters + (q.Filter(x, "not_null"),), bins=(_bin(p, x, buckets, "x", filters),),
-                             aggs=aggs, order=(q.Order("x"),))
+        req = q.QueryRequest(p.source, filters=filters + (q.Filter(x, "not_null"),),
+                             bins=(_bin(p, x, buckets, "x", filters),), aggs=aggs, order=(q.Order("x"),))
         notes.append(f"{agg} per bin of {x} ({buckets} bins).")
     res = q.run(req)
     frame = res.frame.dropna(subset=["x"])
@@ -443,8 +445,8 @@ def trajectory_data(p: Profile, entity: str, time: str, color: str | None = None
                     max_vertices: int = MAX_VERTICES) -> ChartData:
     """One path per entity ordered by time; the entities with most points first. Every point when the chosen
     paths hold at most ``max_vertices`` points, else each path's time range cut into equal slices drawn at their
-    mean position (an aggregate in DuckDB), so all paths together hold at most ``max_vertices`` vertices. One row per entity:
-    ``entity, path ([[lon, lat], …]), start, end, points, color_value``."""
+    mean position (an aggregate in DuckDB), so all paths together hold at most ``max_vertices`` vertices. One row per
+    entity: ``entity, path ([[lon, lat], …]), start, end, points, color_value``."""
     assert p.geo is not None
     geo = _geo_filters(p, filters + (q.Filter(entity, "not_null"), q.Filter(time, "not_null")))
     base, params = q.filtered_sql(p.source, geo)
@@ -566,7 +568,8 @@ def view_state(lats: pd.Series | np.ndarray, lons: pd.Series | np.ndarray, width
     mid_lat = (a + b) / 2
     lat_span = max(b - a, 1e-4) * 1.12 / max(math.cos(math.radians(mid_lat)), 0.1)  # 6 % margin each side
     lon_span = max(d - c, 1e-4) * 1.12
-    zoom = min(math.log2(width * 360 / (512 * lon_span)), math.log2(height * 360 / (512 * lat_span)))  # deck.gl: the world is 512 px wide at zoom 0
+    # deck.gl: the world is 512 px wide at zoom 0
+    zoom = min(math.log2(width * 360 / (512 * lon_span)), math.log2(height * 360 / (512 * lat_span)))
     return pdk.ViewState(latitude=float(mid_lat), longitude=float((c + d) / 2), zoom=float(max(0.5, min(zoom, 18))),
                          pitch=0, bearing=0)
 

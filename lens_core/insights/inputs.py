@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib.util
 import pickle
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from lens_core.confine import confine_tree, dataset_path, dataset_roots, hide_paths, is_inside
-from lens_core.errors import LensError, OutsideRootsError
-from lens_core.trackers.artifacts import ArtifactCache, download_remote, local_path_from_uri
+from lens_core.errors import LensError
+from lens_core.paths import local_path_from_uri
+from lens_core.trackers.artifacts import ArtifactCache, download_remote
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -223,20 +223,20 @@ def _artifact_cache() -> ArtifactCache:
 
 def _mlflow_model_folders(tracker: Any, run_id: str) -> Iterator[tuple[Path, str]]:
     """Local folders holding an ``MLmodel`` file: the run's logged models first, then models in its artifacts."""
-    for model_id, location in _logged_models(tracker, run_id):
-        local = local_path_from_uri(location)
+    for logged in tracker.logged_models(run_id):
+        local = local_path_from_uri(logged.artifact_location)
         if local is not None:
             if (local / "MLmodel").is_file():
                 # a model folder is read whole: every file in it must be its own, no link out of it
-                yield confine_tree(local, [local], f"The logged model {model_id} holds a link to a file outside "
-                                   "its folder: it is not loaded."), f"logged model {model_id}"
+                yield confine_tree(local, [local], f"The logged model {logged.model_id} holds a link to a file "
+                                   "outside its folder: it is not loaded."), f"logged model {logged.model_id}"
             continue
         try:
-            folder = download_remote(location, "", tracker.uri, _artifact_cache())
+            folder = download_remote(logged.artifact_location, "", tracker.uri, _artifact_cache())
         except Exception:  # noqa: BLE001, S112 - unreadable remote: try the next place
             continue
         if (folder / "MLmodel").is_file():
-            yield folder, f"logged model {model_id}"
+            yield folder, f"logged model {logged.model_id}"
     try:
         top = tracker.artifacts(run_id)
     except Exception:  # noqa: BLE001
@@ -250,78 +250,6 @@ def _mlflow_model_folders(tracker: Any, run_id: str) -> Iterator[tuple[Path, str
             continue
         if "MLmodel" in names:
             yield tracker.fetch_artifact(run_id, ref.path), f"model artifact {ref.path}/"
-
-
-def _logged_models(tracker: Any, run_id: str) -> list[tuple[str, str]]:
-    """``(model_id, artifact_location)`` of the MLflow 3 logged models a run produced, newest first."""
-    db_path = getattr(tracker, "db_path", None)
-    if db_path is not None and getattr(tracker, "direct", False):
-        return _logged_models_sqlite(Path(db_path), run_id)
-    client = getattr(tracker, "client", None)
-    if client is None and hasattr(tracker, "_client_tracker"):
-        client = tracker._client_tracker().client
-    if client is not None:
-        return _logged_models_client(client, run_id)
-    root = getattr(tracker, "root", None)
-    if root is not None:
-        return _logged_models_mlruns(Path(root), run_id)
-    return []
-
-
-def _logged_models_sqlite(db_path: Path, run_id: str) -> list[tuple[str, str]]:
-    from lens_core.trackers import sqlite_io
-
-    def read(con: sqlite3.Connection) -> list[tuple[object, object]]:
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "logged_models" not in tables:
-            return []
-        outputs = ("OR model_id IN (SELECT destination_id FROM inputs WHERE source_type = 'RUN_OUTPUT' "
-                   "AND source_id = ? AND destination_type = 'MODEL_OUTPUT')") if "inputs" in tables else ""
-        return con.execute(
-            "SELECT model_id, artifact_location FROM logged_models WHERE (source_run_id = ? "
-            f"{outputs}) AND (lifecycle_stage IS NULL OR lifecycle_stage != 'deleted') "
-            "ORDER BY creation_timestamp_ms DESC",
-            (run_id, run_id) if outputs else (run_id,),
-        ).fetchall()
-
-    return [(str(a), str(b)) for a, b in sqlite_io.read(db_path, read)]
-
-
-def _logged_models_client(client: Any, run_id: str) -> list[tuple[str, str]]:
-    try:
-        run = client.get_run(run_id)
-        ids = [o.model_id for o in (run.outputs.model_outputs if run.outputs else [])]
-        found = client.search_logged_models(experiment_ids=[run.info.experiment_id],
-                                            filter_string=f"source_run_id = '{run_id}'")
-    except Exception:  # noqa: BLE001 - MLflow 2 servers have no logged models
-        return []
-    models = {m.model_id: m for m in found}
-    for model_id in ids:
-        if model_id not in models:
-            try:
-                models[model_id] = client.get_logged_model(model_id)
-            except Exception:  # noqa: BLE001, S110
-                pass
-    ordered = sorted(models.values(), key=lambda m: -(m.creation_timestamp or 0))
-    return [(m.model_id, m.artifact_location) for m in ordered]
-
-
-def _logged_models_mlruns(root: Path, run_id: str) -> list[tuple[str, str]]:
-    import yaml
-
-    found = []
-    for meta in root.glob("*/models/*/meta.yaml"):
-        try:
-            data = yaml.safe_load(meta.read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        if data.get("source_run_id") == run_id:
-            location = str(data.get("artifact_location") or "")
-            local = local_path_from_uri(location)
-            if local is None or not local.is_dir():
-                location = str(meta.parent / "artifacts")
-            found.append((str(data.get("model_id", meta.parent.name)), location))
-    return found
 
 
 def _load_mlflow_model(folder: Path, label: str) -> Any:
@@ -427,7 +355,7 @@ def _dataset_split(tracker: Any, detail: Any, contexts: tuple[str, ...], feature
     for dataset in detail.inputs:
         if (dataset.context or "").lower() not in contexts:
             continue
-        path = _dataset_path(dataset.source, dataset_roots(tracker, getattr(detail, "artifact_uri", "")))
+        path = dataset_path(dataset.source, dataset_roots(tracker, getattr(detail, "artifact_uri", "")), quiet=True)
         if path is None:
             continue
         try:
@@ -442,14 +370,6 @@ def _dataset_split(tracker: Any, detail: Any, contexts: tuple[str, ...], feature
             X = X[features]
         return X, frame[target], f"dataset input {dataset.name!r} (context {dataset.context}) from {path.name}"
     return None
-
-
-def _dataset_path(source: str, roots: list[Path]) -> Path | None:
-    """The dataset's local file when it is inside the allowed roots (see :mod:`lens_core.confine`), else None."""
-    try:
-        return dataset_path(source, roots)
-    except (OutsideRootsError, OSError, ValueError):
-        return None
 
 
 def _target_column(frame: pd.DataFrame, features: list[str] | None) -> str | None:
@@ -489,9 +409,9 @@ def availability(tracker: Any, detail: Any) -> Availability:
     run_id = detail.run_id
     model = problem = None
     try:
-        if logged := _logged_models(tracker, run_id):
-            model = f"logged model {logged[0][0]}"
-            local = local_path_from_uri(logged[0][1])
+        if logged := tracker.logged_models(run_id):
+            model = f"logged model {logged[0].model_id}"
+            local = local_path_from_uri(logged[0].artifact_location)
             mlmodel = local / "MLmodel" if local is not None else None
             problem = _flavor_problem(mlmodel if mlmodel is not None and is_inside(mlmodel, [local]) else None, model)
     except Exception:  # noqa: BLE001 - an unreadable store just means "look elsewhere"
@@ -518,8 +438,8 @@ def availability(tracker: Any, detail: Any) -> Availability:
     if model is None and "model.pkl" in layout:
         model = f"{FOLDER}/model.pkl"
     roots = dataset_roots(tracker, getattr(detail, "artifact_uri", ""))
-    test = next((f"dataset input {d.name!r}" for d in detail.inputs
-                 if (d.context or "").lower() in TEST_CONTEXTS and _dataset_path(d.source, roots) is not None), None)
+    test = next((f"dataset input {d.name!r}" for d in detail.inputs if (d.context or "").lower() in TEST_CONTEXTS
+                 and dataset_path(d.source, roots, quiet=True) is not None), None)
     if test is None and {"X_test.csv", "Y_test.csv"} <= layout:
         test = f"{FOLDER}/X_test.csv"
     return Availability(model, test, problem)

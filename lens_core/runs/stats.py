@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-Aggregation = Literal["mean", "median", "min", "max"]
 Spread = Literal["std", "minmax", "ci", "none"]
 AGGREGATIONS: tuple[str, ...] = ("mean", "median", "min", "max")
 SPREADS: tuple[str, ...] = ("std", "minmax", "ci", "none")

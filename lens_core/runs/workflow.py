@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from lens_core.confine import source_location
 from lens_core.model import DatasetInput, RunDetail
 
 # ---- tree items -------------------------------------------------------------------------------------------------
@@ -71,7 +72,7 @@ def dataset_item_names(inputs: Sequence[DatasetInput]) -> list[str]:
     return names
 
 
-def default_item(detail: RunDetail) -> Item | None:
+def default_item(detail: RunDetail) -> Item:
     """What the page shows before anything is picked: the first metric, else the first param, else the
     first dataset, else the artifact root."""
     if detail.metrics:
@@ -292,7 +293,8 @@ def param_distribution(runs: pd.DataFrame, param: str, value: str) -> ParamDistr
         counts = counts.sort_values(["count", "value"], ascending=[False, True], kind="stable")
     counts = counts.reset_index(drop=True)
     if len(counts) > MAX_CATEGORIES:
-        keep = counts.nlargest(MAX_CATEGORIES - 1, "count", keep="first").index.union(counts.index[counts["value"] == value])
+        own = counts.index[counts["value"] == value]
+        keep = counts.nlargest(MAX_CATEGORIES - 1, "count", keep="first").index.union(own)
         rest = counts.drop(index=keep)
         counts = counts.loc[sorted(keep)]
         other = pd.DataFrame({"value": [f"… {len(rest)} other values"], "count": [int(rest["count"].sum())]})
@@ -325,24 +327,6 @@ ArtifactKindName = Literal["image", "markdown", "json", "yaml", "text", "table",
 TEXT_PREVIEW_BYTES = 256 * 1024
 #: Images above this size are not drawn.
 IMAGE_PREVIEW_BYTES = 20 * 1024**2
-#: Tables show their first rows only.
-TABLE_PREVIEW_ROWS = 1000
-
-
-def read_table_preview(path: str) -> tuple[pd.DataFrame, int | None]:
-    """The first ``TABLE_PREVIEW_ROWS`` rows of a CSV / TSV / Parquet file, and its row count when known cheaply
-    (Parquet metadata, or a CSV shorter than the preview)."""
-    if path.lower().endswith((".parquet", ".pq")):
-        import pyarrow.parquet as pq
-
-        handle = pq.ParquetFile(path)
-        first = next(handle.iter_batches(batch_size=TABLE_PREVIEW_ROWS), None)
-        frame = first.to_pandas() if first is not None else handle.schema_arrow.empty_table().to_pandas()
-        return frame, handle.metadata.num_rows
-    sep = "\t" if path.lower().endswith(".tsv") else ","
-    frame = pd.read_csv(path, sep=sep, nrows=TABLE_PREVIEW_ROWS + 1)
-    total = len(frame) if len(frame) <= TABLE_PREVIEW_ROWS else None
-    return frame.head(TABLE_PREVIEW_ROWS), total
 
 _IMAGE = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
 _TEXT_LANGUAGE = {
@@ -417,17 +401,8 @@ def pretty_json(text: str) -> str:
 
 # ---- datasets -----------------------------------------------------------------------------------------------
 def dataset_source(dataset: DatasetInput) -> str:
-    """Where the data lives, from MLflow's JSON source (``{"uri": …}``, ``{"path": …}``, ``{"url": …}``, a
-    table name), or the raw text."""
-    try:
-        source = json.loads(dataset.source) if dataset.source else {}
-    except ValueError:
-        return dataset.source
-    if isinstance(source, dict):
-        for key in ("uri", "url", "path", "table_name", "location", "name"):
-            if source.get(key):
-                return str(source[key])
-    return dataset.source
+    """Where the data lives (:func:`lens_core.confine.source_location`), or the source's raw text."""
+    return source_location(dataset.source) or dataset.source
 
 
 def dataset_schema(dataset: DatasetInput) -> pd.DataFrame | None:

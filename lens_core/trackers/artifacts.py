@@ -33,29 +33,6 @@ OUTSIDE = "This artifact points outside the run's folder."
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def local_path_from_uri(uri: str) -> Path | None:
-    """The local path an artifact URI names, or None for remote schemes (s3:, mlflow-artifacts:, http:, …).
-
-    Handles ``file:///abs``, ``file:/abs``, ``file:./relative``, percent-escapes and plain paths. Whether the
-    path exists on this machine is the caller's question: folders copied from another machine keep URIs such
-    as ``file:///C:/Users/…``.
-    """
-    if not uri:
-        return None
-    parsed = urlparse(uri)
-    if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and uri[1:3] in (":\\", ":/")):
-        if parsed.scheme == "file":
-            text = unquote(parsed.path)
-            if parsed.netloc and parsed.netloc not in ("", "localhost"):
-                text = f"//{parsed.netloc}{text}"
-            if uri.startswith("file:") and not uri.startswith("file:/"):
-                text = unquote(uri[len("file:"):])  # file:./mlruns/... is relative
-        else:
-            text = uri
-        return Path(text)
-    return None
-
-
 def check_artifact_path(path: str) -> str:
     """``path`` unchanged when it stays inside an artifact folder; :class:`ArtifactNotFoundError` for ``..``
     segments, absolute paths, drive letters and NUL bytes — also once or twice percent-decoded, and with

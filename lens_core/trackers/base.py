@@ -23,11 +23,11 @@ import pandas as pd
 
 from lens_core.errors import ExperimentNotFoundError
 from lens_core.format import from_mlflow_sentinel, sentinels_to_inf
-from lens_core.model import ArtifactRef, Experiment, RunDetail
+from lens_core.model import ArtifactRef, Experiment, LoggedModel, RunDetail
 from lens_core.redact import redact
-from lens_core.trackers.series import HISTORY_COLUMNS, downsample_minmax
 from lens_core.trackers import faults, shared_catalog
 from lens_core.trackers.faults import LAST_GOOD_ERRORS
+from lens_core.trackers.series import HISTORY_COLUMNS, downsample_minmax
 
 #: How long a runs table is trusted when an adapter has no change token (e.g. over HTTP), in seconds.
 DEFAULT_TTL_SECONDS = 30.0
@@ -236,6 +236,12 @@ class Tracker(ABC):
     @abstractmethod
     def run(self, run_id: str) -> RunDetail:
         """Params, latest metrics, tags, dataset inputs and child runs of one run (active or deleted)."""
+
+    @abstractmethod
+    def logged_models(self, run_id: str) -> tuple[LoggedModel, ...]:
+        """The MLflow 3 logged models a run produced (its model outputs and the models naming it as source run),
+        newest first, deleted ones left out. Empty for a run without any, for a run id the tracker does not know,
+        and for trackers that keep no logged models (MLflow 2, TensorBoard)."""
 
     @abstractmethod
     def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:

@@ -44,6 +44,7 @@ GUARDED: dict[str, str] = {
     "experiments": "listing the experiments",
     "runs": "reading the runs",
     "run": "reading a run",
+    "logged_models": "reading a run's logged models",
     "metric_history": "reading metric histories",
     "metric_extremes": "reading metric minima and maxima",
     "artifacts": "listing artifacts",

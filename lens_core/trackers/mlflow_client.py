@@ -24,8 +24,8 @@ from lens_core.errors import (
     TrackerUnreachableError,
     TrackerWriteError,
 )
-from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
-from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
+from lens_core.paths import local_path_from_uri
 from lens_core.trackers.artifacts import (
     ArtifactCache,
     check_artifact_path,
@@ -33,10 +33,10 @@ from lens_core.trackers.artifacts import (
     fetch_local,
     list_local,
     list_remote,
-    local_path_from_uri,
 )
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.faults import WEB_PAGE, classify
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 
 #: Seconds the opening probe of a server may take before we call it unreachable.
 PROBE_TIMEOUT_SECONDS = 5
@@ -249,7 +249,8 @@ class MlflowClientTracker(Tracker):
                 if points is None or len(points) >= _BULK_MAX_POINTS:
                     remaining += chunk  # truncated or unavailable: page through the public API instead
                     continue
-                rows += [(p["run_id"], key, int(p.get("step", 0)), int(p["timestamp"]), float(p["value"])) for p in points]
+                rows += [(p["run_id"], key, int(p.get("step", 0)), int(p["timestamp"]), float(p["value"]))
+                         for p in points]
         for run_id in remaining:
             for m in self.client.get_metric_history(run_id, key):
                 rows.append((run_id, key, m.step, m.timestamp, m.value))
@@ -304,6 +305,28 @@ class MlflowClientTracker(Tracker):
             inputs=inputs,
             child_run_ids=tuple(r.info.run_id for r in sorted(children, key=lambda r: r.info.start_time or 0)),
         )
+
+    def logged_models(self, run_id: str) -> tuple[LoggedModel, ...]:
+        from mlflow.exceptions import MlflowException
+
+        if not _RUN_ID.match(str(run_id)):
+            return ()  # no run has this id, and it must not reach the filter string
+        try:
+            with self._errors("reading a run's logged models"):
+                run = self.client.get_run(run_id)
+                found = {m.model_id: m for m in self.client.search_logged_models(
+                    experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'")}
+        except MlflowException:  # an unknown run, or an MLflow 2 server: no logged models
+            return ()
+        for output in run.outputs.model_outputs if run.outputs else []:
+            if output.model_id not in found:  # a model the run produced from another run's source
+                try:
+                    with self._errors("reading a run's logged models"):
+                        found[output.model_id] = self.client.get_logged_model(output.model_id)
+                except MlflowException:  # deleted since
+                    continue
+        models = sorted(found.values(), key=lambda m: -(m.creation_timestamp or 0))
+        return tuple(LoggedModel(m.model_id, m.name or "", m.artifact_location or "") for m in models)
 
     def _artifact_root(self, run_id: str) -> tuple[str, Path | None]:
         """The run's artifact URI, and the folder it names when it is a local path (read here directly, under the

@@ -69,4 +69,3 @@ DIRECT_READ_REVISIONS: tuple[str, ...] = (
     "75868b020152",
     "dc11669786a5",
 )
-HEAD_REVISION = "dc11669786a5"

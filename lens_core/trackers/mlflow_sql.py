@@ -16,9 +16,10 @@ import pandas as pd
 import pyarrow as pa
 
 from lens_core.errors import RunNotFoundError
-from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
+from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
+from lens_core.paths import local_path_from_uri
 from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
-from lens_core.trackers.artifacts import ArtifactCache, download_remote, list_local, list_remote, local_path_from_uri
+from lens_core.trackers.artifacts import ArtifactCache, download_remote, list_local, list_remote
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.sqlite_io import Column
 
@@ -256,6 +257,22 @@ class MlflowSqlTracker(Tracker):
         )
 
     # ---- artifacts --------------------------------------------------------------------------------------------
+    def logged_models(self, run_id: str) -> tuple[LoggedModel, ...]:
+        if not self.direct:
+            return self._client_tracker().logged_models(run_id)
+        if not self._table_columns("logged_models"):
+            return ()  # MLflow 2 stores have no logged models
+        outputs = ""
+        if self._table_columns("inputs"):  # MLflow 3 records a run's models as its outputs, too
+            outputs = ("OR model_id IN (SELECT destination_id FROM inputs WHERE source_type = 'RUN_OUTPUT' "
+                       "AND source_id = ? AND destination_type = 'MODEL_OUTPUT')")
+        sql = ("SELECT model_id, name, artifact_location FROM logged_models WHERE (source_run_id = ? "
+               f"{outputs}) AND (lifecycle_stage IS NULL OR lifecycle_stage != 'deleted') "
+               "ORDER BY creation_timestamp_ms DESC")
+        rows = self._read(lambda s: s.rows(sql, (run_id, run_id) if outputs else (run_id,)))
+        return tuple(LoggedModel(str(model_id), str(name or ""), str(location or ""))
+                     for model_id, name, location in rows)
+
     def _artifact_root(self, run_id: str) -> tuple[str, Path | None]:
         found = self._read(lambda s: s.rows("SELECT artifact_uri FROM runs WHERE run_uuid = ?", (run_id,)))
         if not found:

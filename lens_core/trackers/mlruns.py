@@ -21,19 +21,19 @@ import yaml
 
 from lens_core.confine import hide_paths
 from lens_core.errors import ArtifactNotFoundError, RunNotFoundError, TrackerWriteError
-from lens_core.model import ArtifactRef, DatasetInput, Experiment, RunDetail
-from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
+from lens_core.paths import local_path_from_uri
 from lens_core.trackers.artifacts import (
     artifacts_destinations,
     check_artifact_path,
     fetch_local,
     is_mlflow_artifacts,
     list_local,
-    local_path_from_uri,
     mlflow_artifacts_local,
     safe_join,
 )
 from lens_core.trackers.base import Tracker
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.shared_catalog import token_digest
 
 _RESERVED = {"tags", "datasets", "traces", "models", ".trash"}
@@ -150,9 +150,10 @@ def _run_token(run_dir: str, running: bool) -> tuple[object, ...]:
     """What changes when a run changes: its meta file, its folders (new keys), every tag file (MLflow rewrites
     tags in place) and, while the run is running, its metric files (points are appended)."""
     parts: list[object] = [_stat(os.path.join(run_dir, name)) for name in ("meta.yaml", "metrics", "params", "tags")]
-    parts += [(key, e.stat().st_mtime_ns, e.stat().st_size) for key, e in _keyed_files(os.path.join(run_dir, "tags"))]
-    if running:
-        parts += [(key, e.stat().st_mtime_ns, e.stat().st_size) for key, e in _keyed_files(os.path.join(run_dir, "metrics"))]
+    folders = ("tags", "metrics") if running else ("tags",)
+    for folder in folders:
+        entries = _keyed_files(os.path.join(run_dir, folder))
+        parts += [(key, e.stat().st_mtime_ns, e.stat().st_size) for key, e in entries]
     return tuple(parts)
 
 
@@ -381,6 +382,30 @@ class MlrunsTracker(Tracker):
                 )
             )
         return tuple(sorted(out, key=lambda d: d.name))
+
+    def logged_models(self, run_id: str) -> tuple[LoggedModel, ...]:
+        """Models under ``<experiment>/models/<model_id>/`` whose source is the run or that the run lists among its
+        ``outputs/``; a recorded location that is not here (a folder copied from another machine) falls back to
+        the model folder's own ``artifacts/``."""
+        try:
+            outputs = {folder.name for folder in _subdirs(self._find_run(run_id)[0] / "outputs")}
+        except RunNotFoundError:
+            return ()
+        found = []
+        for meta_file in self.root.glob("*/models/*/meta.yaml"):
+            meta = _read_yaml(meta_file)
+            if meta is None or meta.get("lifecycle_stage") == "deleted":
+                continue
+            model_id = str(meta.get("model_id") or meta_file.parent.name)
+            if meta.get("source_run_id") != run_id and model_id not in outputs:
+                continue
+            location = str(meta.get("artifact_location") or "")
+            local = local_path_from_uri(location)
+            if local is None or not local.is_dir():
+                location = str(meta_file.parent / "artifacts")
+            found.append((meta.get("creation_timestamp") or 0,
+                          LoggedModel(model_id, str(meta.get("name") or ""), location)))
+        return tuple(model for _, model in sorted(found, key=lambda pair: -pair[0]))
 
     # ---- artifacts --------------------------------------------------------------------------------------------
     def _artifact_root(self, run_id: str) -> Path:

@@ -31,10 +31,10 @@ import pandas as pd
 import yaml
 
 from lens_core.errors import RunNotFoundError, TrackerNotFoundError, TrackerWriteError
-from lens_core.model import ArtifactRef, Experiment, RunDetail
-from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
+from lens_core.model import ArtifactRef, Experiment, LoggedModel, RunDetail
 from lens_core.trackers.artifacts import check_artifact_path, fetch_local, list_local
 from lens_core.trackers.base import Tracker
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 
 EVENT_PREFIX = "events.out.tfevents."
 SIDECAR = ".experimentlens-tags.json"
@@ -271,7 +271,8 @@ class TensorBoardTracker(Tracker):
             tag_rows += [(run.run_id, k, v) for k, v in tags.get(run.run_id, {}).items()]
         columns = ["run_id", "key", "value"]
         frame = pd.DataFrame(info, columns=["run_id", "run_name", "experiment_id", "status", "artifact_uri",
-                                            "start_time", "end_time"]).astype({"start_time": "Int64", "end_time": "Int64"})
+                                            "start_time", "end_time"])
+        frame = frame.astype({"start_time": "Int64", "end_time": "Int64"})
         return build_runs_table(sort_runs(frame), pd.DataFrame(metrics, columns=columns),
                                 pd.DataFrame(params, columns=columns), pd.DataFrame(tag_rows, columns=columns))
 
@@ -306,6 +307,10 @@ class TensorBoardTracker(Tracker):
             metrics=summary["metrics"],
             tags=tags,
         )
+
+    def logged_models(self, run_id: str) -> tuple[LoggedModel, ...]:
+        """TensorBoard keeps no models."""
+        return ()
 
     def artifacts(self, run_id: str, path: str = "") -> list[ArtifactRef]:
         """The run directory's own files (event files, hparams.yaml, checkpoints …)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -441,19 +441,3 @@ def is_table_file(path: Path) -> bool:
         return text[1:].lstrip().startswith("{")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return len(lines) >= 2 and all(line.startswith("{") for line in lines[:2])
-
-
-def local_table(source: str, roots: Sequence[str | Path]) -> Path | None:
-    """A dataset source (a path or a ``file:`` URI) as a local file the explorer can open, else None. Only files
-    whose real path is inside ``roots`` are opened (:func:`lens_core.confine.dataset_roots`): others raise
-    :class:`~lens_core.errors.OutsideRootsError`, whose message says how an operator allows them."""
-    from lens_core.confine import dataset_path
-    from lens_core.errors import OutsideRootsError
-
-    try:
-        path = dataset_path(source, roots)
-        return path if path is not None and is_table_file(path) else None
-    except OutsideRootsError:  # an OSError too: said, not swallowed
-        raise
-    except (OSError, ValueError):
-        return None
