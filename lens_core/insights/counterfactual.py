@@ -90,12 +90,14 @@ def counterfactuals(model: Any, X_train: pd.DataFrame, y_train: pd.Series, insta
         if target == original_prediction:
             raise LensError(f"The model already predicts {target!r} for this instance: choose another class.")
         kwargs["desired_class"] = int(list(classes).index(target)) if len(classes) > 2 else "opposite"
-        check = lambda predicted: predicted == target
+        def check(predicted: np.ndarray) -> np.ndarray:
+            return predicted == target
         desired_text = f"class {target}"
     else:
         low, high = sorted(float(v) for v in desired)
         kwargs["desired_range"] = [low, high]
-        check = lambda predicted: (predicted >= low) & (predicted <= high)
+        def check(predicted: np.ndarray) -> np.ndarray:
+            return (predicted >= low) & (predicted <= high)
         desired_text = f"prediction in [{low:g}, {high:g}]"
     relax = ("Relax the search: allow more features to vary, ask for fewer counterfactuals"
              + (", widen the desired range" if not classifier else "") + " or try another method.")

@@ -4,7 +4,7 @@ Every function takes the model as logged (a Pipeline with its preprocessing is f
 For classifiers the explained output is the probability of ``target`` (default: the positive / last class).
 
 >>> permutation_importance(model, X, y)             # doctest: +SKIP  feature, importance, std, metric
->>> partial_dependence(model, X, "tenure", ice=True)  # doctest: +SKIP  .average: value, average; .ice: row, value, prediction
+>>> partial_dependence(model, X, "tenure", ice=True)  # doctest: +SKIP  .average; .ice: row, value, prediction
 >>> partial_dependence_2d(model, X, ("a", "b"))     # doctest: +SKIP  a, b, average
 >>> ale(model, X, "tenure", bins=20)                # doctest: +SKIP  edge, ale, lower, upper, count
 >>> shap_values(model, X, max_rows=500)             # doctest: +SKIP  ShapResult(values, base_value, data, …)
@@ -302,7 +302,7 @@ def _column_groups(pre: Any, columns: list[str], n_out: int) -> list[str] | None
         return list(columns) if n_out == len(columns) else None
     owners: list[str] = []
     names_in = list(getattr(last, "feature_names_in_", columns))
-    for name, transformer, cols in last.transformers_:
+    for _name, transformer, cols in last.transformers_:
         if transformer == "drop":
             continue
         if isinstance(cols, slice) or (len(cols) and not isinstance(cols[0], str)):

@@ -320,7 +320,8 @@ def _unpickle(path: Path) -> Any:
 
             return joblib.load(path)
         except Exception as exc:
-            raise ModelLoadError(f"{FOLDER}/model.pkl could not be unpickled: {type(exc).__name__}: {hide_paths(str(exc))}",
+            raise ModelLoadError(f"{FOLDER}/model.pkl could not be unpickled: {type(exc).__name__}: "
+                                 f"{hide_paths(str(exc))}",
                                  missing=("a loadable model",)) from exc
 
 

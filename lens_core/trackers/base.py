@@ -13,9 +13,9 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import replace
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 

@@ -18,9 +18,9 @@ import pyarrow as pa
 from lens_core.errors import RunNotFoundError
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
 from lens_core.paths import local_path_from_uri
-from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.artifacts import ArtifactCache, download_remote, list_local, list_remote
 from lens_core.trackers.base import Tracker
+from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.sqlite_io import Column
 
 #: Bound parameters per history query (SQLite's limit is 32766 in current builds, 999 in old ones).

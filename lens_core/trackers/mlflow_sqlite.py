@@ -195,6 +195,7 @@ def _checked_tags(tags: Mapping[str, str]) -> list[tuple[str, str]]:
         if not key or len(key) > _MAX_TAG_KEY:
             raise TrackerWriteError(f"Tag key {key[:40]!r} must have 1–{_MAX_TAG_KEY} characters.")
         if len(value) > _MAX_TAG_VALUE:
-            raise TrackerWriteError(f"Tag {key!r} is {len(value)} characters long; MLflow keeps at most {_MAX_TAG_VALUE}.")
+            raise TrackerWriteError(
+                f"Tag {key!r} is {len(value)} characters long; MLflow keeps at most {_MAX_TAG_VALUE}.")
         rows.append((key, value))
     return rows
