@@ -135,8 +135,8 @@ def test_chart_downloads_as_svg_and_png(page, serve_app, demo_build, churn_ids):
     open_compare(page, serve_app, demo_build, [r for r, _ in churn_ids[:3]])
     page.get_by_role("button", name="Export").click()
     with page.expect_download() as svg:
-        page.get_by_role("button", name="SVG").first.click()
+        page.get_by_role("button", name="SVG", exact=True).first.click()
     assert open(svg.value.path(), encoding="utf-8").read().lstrip().startswith("<svg")
     with page.expect_download() as png:
-        page.get_by_role("button", name="PNG").first.click()
+        page.get_by_role("button", name="PNG", exact=True).first.click()
     assert open(png.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
