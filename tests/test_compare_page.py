@@ -11,7 +11,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from lens_core import open_tracker
-from lens_core.runs.compare import run_labels
+from lens_core.format import labels_by_id
 
 APP = Path(__file__).resolve().parent.parent
 PAGE = "pages/1_Compare.py"
@@ -142,7 +142,7 @@ def test_every_reference_run(monkeypatch, reference):
     at = compare(monkeypatch, uri, runs=wanted)
     assert_clean(at)
     assert len(wanted) >= 14 and len(at.dataframe[0].value) == len(wanted)
-    labels = run_labels(table)
+    labels = labels_by_id(table)
     for spec, _ in charts(at):
         assert color_domain(spec) == [labels[r] for r in wanted]
     # single-value metrics as bars: NaN and inf are reported, not drawn
@@ -168,7 +168,7 @@ def test_demo_store(monkeypatch, churn, n):
     assert len(at.dataframe[0].value) == n
     found = charts(at)
     assert len(found) == 6 and seconds < 20
-    labels = run_labels(table)
+    labels = labels_by_id(table)
     kinds = set()
     for spec, data in found:
         assert color_domain(spec) == [labels[r] for r in wanted]
