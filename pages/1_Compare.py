@@ -180,10 +180,11 @@ if not selected:
 
 colors = run_colors(selected)
 differing = differing_params(runs)
+logged = logged_params(runs)
 
 # ---- left: grouping ----------------------------------------------------------------------------------------------
 with left:
-    group_options = differing + [c for c in logged_params(runs) if c not in differing]
+    group_options = differing + [c for c in logged if c not in differing]
     links.restore("compare_group", "group", options=group_options, multi=True, label="grouping param")
     STATE["compare_group"] = [c for c in STATE.get("compare_group", []) if c in group_options]
     group_by: list[str] = st.multiselect(
@@ -226,7 +227,7 @@ with left:
         } | {c: st.column_config.TextColumn(c.removeprefix("params.")) for c in differing},
     )
     st.caption(
-        f"{len(differing)} of {plural(len(logged_params(runs)), 'param')} differ between these runs; "
+        f"{len(differing)} of {plural(len(logged), 'param')} differ between these runs; "
         "all are under *Params* below."
         if len(selected) > 1 else "Add runs above to compare them.",
         help="Tick a row (or click a run in a chart) to open the run's page.",
@@ -390,7 +391,7 @@ else:
 show_all = section("Params", "Show all params", "compare_all_params", persist_state="session")
 diff = params_diff(runs, labels, only_differing=not show_all)
 if diff.empty:
-    st.caption("These runs logged no params." if not logged_params(runs) else
+    st.caption("These runs logged no params." if not logged else
                "Every param has the same value in all these runs. Turn on *Show all params* to see them.")
 else:
     st.dataframe(
@@ -398,7 +399,7 @@ else:
         column_config={"param": st.column_config.TextColumn("Param", pinned=True)},
     )
     st.caption(
-        f"{len(differing)} of {plural(len(logged_params(runs)), 'param')} differ"
+        f"{len(differing)} of {plural(len(logged), 'param')} differ"
         + (" (highlighted)" if show_all and differing else "") + f" · {MISSING} not logged by that run"
     )
 

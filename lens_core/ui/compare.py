@@ -117,7 +117,7 @@ def export_buttons(chart: MetricChart) -> None:
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.markdown(f"**{md(chart.key)}**", width="stretch")
         st.download_button(
-            "CSV", chart.export.to_csv(index=False).encode("utf-8"), file_name=stem + ".csv",
+            "CSV", lambda: chart.export.to_csv(index=False).encode("utf-8"), file_name=stem + ".csv",
             mime="text/csv", icon=":material/download:", type="tertiary", on_click="ignore", key=f"csv_{chart.key}",
             help=f"This chart's data ({plural(len(chart.export), 'row')})",
         )
