@@ -632,3 +632,21 @@ def test_issue17_statistics_skip_infinite_values_and_say_so(monkeypatch, odd_sto
     assert_clean(at)
     captions = " ".join(c.value for c in at.caption)
     assert "Left out as non-finite: 1 value of latency" in captions
+
+
+# ---- the report --------------------------------------------------------------------------------------------------
+def test_report_is_made_only_when_asked_and_holds_the_view(monkeypatch, churn):
+    uri, table = churn
+    at = compare(monkeypatch, uri, runs=table["run_id"].tolist()[:6])
+    assert not [b for b in at.get("download_button") if b.label == "Download report"]  # nothing built yet
+    at.multiselect(key="compare_group").set_value([next(iter(at.multiselect(key="compare_group").options))]).run()
+    at.toggle(key="compare_pareto").set_value(True).run()
+    at.button(key="compare_report_prepare").click().run()
+    assert_clean(at)
+    assert [b for b in at.get("download_button") if b.label == "Download report"]
+    html = at.session_state["compare.report"][1]
+    assert html.count('data-lens-chart="') == 2  # the metric charts and the trade-offs
+    assert "Statistics per group" in html and "Params" in html and "open the live view" in html
+    assert "runs=" in at.session_state["compare.report"][0]
+    at.toggle(key="compare_log").set_value(True).run()  # another view: the old report is not offered
+    assert not [b for b in at.get("download_button") if b.label == "Download report"]

@@ -77,6 +77,8 @@ def render(report: Report) -> str:
             with _every_row():
                 spec = section.chart.to_dict()
             spec.setdefault("config", {}).setdefault("background", "white")
+            # drawn as SVG whatever the page used (a canvas chart prints blurred and cannot be searched)
+            spec.get("usermeta", {}).get("embedOptions", {}).pop("renderer", None)
             specs.append(json.dumps({"id": f"chart-{i}", "spec": spec}, default=str))
             body.append(f'<div class="chart" id="chart-{i}" data-lens-chart="{i}"></div>')
         if section.table is not None:
