@@ -4,8 +4,10 @@ Which runs: ``?runs=id1,id2,…`` in the URL, else Home's selection (``st.sessio
 The resolved list is written back to the URL so the page can be shared; runs of the same experiment(s) can be
 added or removed on the page. The logic lives in :mod:`lens_core.runs.compare` (runs, groups, tables),
 :mod:`lens_core.runs.compare_metrics` (the charts' data) and :mod:`lens_core.runs.compare_charts` (their specs);
-this file lays out the page, top to bottom: title, the runs and the grouping (left third), one chart per metric (the rest),
-the groups' statistics and a two-group test (when grouped), then the params diff.
+this file lays out the page, top to bottom: title (with *Copy link* and *Report*), the runs and the grouping (left
+third), one chart per metric (the rest), the groups' statistics and a two-group test (when grouped), the trade-offs
+(Pareto front), the runs' models and datasets, then the params diff. Its Streamlit parts beyond widget calls are in
+:mod:`lens_core.ui.compare`. Every setting that changes what is shown is in the link (:mod:`lens_core.ui.links`).
 
 Grouping: runs with the same values of the chosen params form a group, with one colour shared by the charts and
 tables (:func:`lens_core.runs.colors.group_colors`). Single-value metrics become one bar per group (the aggregate of
@@ -429,7 +431,8 @@ def build_report() -> str:
     if test is not None:
         sections.append(ReportSection("Two groups: difference of means", table=test))
     if tradeoffs is not None:
-        sections.append(ReportSection("Trade-offs", tradeoffs.chart, note=tradeoffs.points.note or ""))
+        sections.append(ReportSection("Trade-offs", tradeoffs.chart.properties(width=640),
+                                      note=tradeoffs.points.note or ""))
     sections.append(ReportSection("Params" + ("" if show_all else " that differ"), table=diff.reset_index()))
     names = ", ".join(experiments[e].name for e in exp_ids)
     return render(Report(title=f"Compare {plural(len(selected), 'run')} · {names}", tracker=tracker.display_uri,
