@@ -63,6 +63,7 @@ from lens_core.ui.compare import (
     TradeOffs,
     datasets_section,
     export_buttons,
+    hold,
     models_section,
     open_picked_row,
     open_picked_run,
@@ -188,7 +189,7 @@ logged = logged_params(runs)
 with left:
     group_options = differing + [c for c in logged if c not in differing]
     links.restore("compare_group", "group", options=group_options, multi=True, label="grouping param")
-    STATE["compare_group"] = [c for c in STATE.get("compare_group", []) if c in group_options]
+    hold("compare_group", [c for c in STATE.get("compare_group", []) if c in group_options])
     group_by: list[str] = st.multiselect(
         "Group by", group_options, key="compare_group", format_func=lambda c: c.removeprefix("params."),
         placeholder="Group runs by params (e.g. model) to aggregate seeds", wrap=True,
@@ -198,6 +199,8 @@ with left:
     grouping = None
     links.restore("compare_agg", "agg", options=stats.AGGREGATIONS, label="aggregate")
     links.restore("compare_spread", "spread", options=stats.SPREADS, label="spread")
+    hold("compare_agg", "mean")
+    hold("compare_spread", "std")
     if group_by:
         with st.container(horizontal=True, gap="small"):
             aggregation = st.selectbox("Aggregate", stats.AGGREGATIONS, key="compare_agg", width=140)
@@ -258,7 +261,7 @@ with main:
     links.restore("compare_log", "log", parse=lambda t: {"1": True, "0": False}[t], label="log scale")
     for key, param in (("compare_x", "x"), ("compare_smoothing", "smooth"), ("compare_points", "points"),
                        ("compare_log", "log")):
-        STATE.setdefault(key, VIEW_DEFAULTS[param])
+        hold(key, VIEW_DEFAULTS[param])
     with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", wrap=True):
         x_axis = st.segmented_control("X axis", list(X_TITLES), format_func=X_LABELS.get, required=True,
                                       key="compare_x", persist_state="session")
@@ -325,8 +328,7 @@ if grouping and picked:
     else:
         for name, param, default in (("compare_group_a", "ga", order[0]), ("compare_group_b", "gb", order[1])):
             links.restore(name, param, options=order, label="group")
-            if STATE.get(name) not in order:
-                STATE[name] = default
+            hold(name, STATE.get(name) if STATE.get(name) in order else default)
         group_a, group_b = STATE["compare_group_a"], STATE["compare_group_b"]
         if len(order) > 2:
             with st.container(horizontal=True, gap="small"):
@@ -363,6 +365,7 @@ if grouping and picked:
 
 # ---- trade-offs: the Pareto front of two (or three) metrics ------------------------------------------------------
 links.restore("compare_pareto", "tradeoffs", parse=lambda t: {"1": True, "0": False}[t], label="trade-offs")
+hold("compare_pareto", False)
 tradeoffs: TradeOffs | None = None
 if section("Trade-offs", "Show the Pareto front", "compare_pareto",
            help="The runs no other run beats on both metrics at once"):
@@ -374,6 +377,7 @@ else:
 # ---- the runs' models: ROC, confusion matrices, PDP of one feature -------------------------------------------------
 for key, param in (("compare_models", "models"), ("compare_datasets", "data"), ("compare_all_params", "allparams")):
     links.restore(key, param, parse=lambda t: {"1": True, "0": False}[t], label="section")
+    hold(key, False)
 if section("Models", "Evaluate the runs' models", "compare_models",
            help="Loads each run's logged model and test data (a few seconds the first time)."):
     models_section(tracker, selected, labels, colors)

@@ -61,6 +61,14 @@ export default function ({ parentElement, data, setStateValue }) {
 _width_meter = st.components.v2.component("experimentlens.panel_width", js=WIDTH_METER_JS, isolate_styles=False)
 
 
+def hold(key: str, default: object) -> None:
+    """Write a widget's value (or ``default``) back into its state before the widget is drawn, on every run: a
+    rerun that starts before the browser has mounted a widget (the width measurement reruns the page right
+    after the first paint) would otherwise redraw a widget restored from a link at its default, while the page
+    uses the restored value."""
+    STATE[key] = STATE.get(key, default)
+
+
 def _plausible_width(value: object) -> int | None:
     try:
         width = int(float(value))  # type: ignore[arg-type]
@@ -168,8 +176,7 @@ def trade_offs(tracker: Tracker, runs: pd.DataFrame, labels: Mapping[str, str], 
     for key, default, options in (("compare_pareto_x", first, metrics), ("compare_pareto_y", second, metrics),
                                   ("compare_pareto_c", NO_THIRD, thirds)):
         links.restore(key, PARETO_PARAMS[key], options=options, label="trade-off metric")
-        if STATE.get(key) not in options:
-            STATE[key] = default
+        hold(key, STATE.get(key) if STATE.get(key) in options else default)
     pick_x, pick_y, pick_c = st.columns(3, gap="medium")
     x = pick_x.selectbox("X axis", metrics, key="compare_pareto_x")
     y = pick_y.selectbox("Y axis", metrics, key="compare_pareto_y")
