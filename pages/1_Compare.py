@@ -4,8 +4,10 @@ Which runs: ``?runs=id1,id2,…`` in the URL, else Home's selection (``st.sessio
 The resolved list is written back to the URL so the page can be shared; runs of the same experiment(s) can be
 added or removed on the page. The logic lives in :mod:`lens_core.runs.compare` (runs, groups, tables),
 :mod:`lens_core.runs.compare_metrics` (the charts' data) and :mod:`lens_core.runs.compare_charts` (their specs);
-this file lays out the page, top to bottom: title, the runs and the grouping (left third), one chart per metric (the rest),
-the groups' statistics and a two-group test (when grouped), then the params diff.
+this file lays out the page, top to bottom: title (with *Copy link* and *Report*), the runs and the grouping (left
+third), one chart per metric (the rest), the groups' statistics and a two-group test (when grouped), the trade-offs
+(Pareto front), the runs' models and datasets, then the params diff. Its Streamlit parts beyond widget calls are in
+:mod:`lens_core.ui.compare`. Every setting that changes what is shown is in the link (:mod:`lens_core.ui.links`).
 
 Grouping: runs with the same values of the chosen params form a group, with one colour shared by the charts and
 tables (:func:`lens_core.runs.colors.group_colors`). Single-value metrics become one bar per group (the aggregate of
@@ -16,8 +18,8 @@ a point's N counts only the runs covering it. Relative time is aligned the same 
 runs, falls back to steps.
 
 The metric charts are one Vega-Lite chart (:func:`lens_core.runs.compare_metrics.linked_figure`: rows of two
-views, an odd one out alone on its row) sharing one hover selection on the run (or the group): hovering a run in any chart
-highlights it in every chart, the others fade. The views are sized to the main panel, which a tiny component
+views, an odd one out alone on its row) sharing one hover selection on the run (or the group): hovering a run in
+any chart highlights it in every chart, the others fade. The views are sized to the main panel, which a tiny component
 measures in the browser (Vega-Lite cannot fit the views of a compound chart to its container): two to a row
 when each keeps 300 px, else one. Clicking a run (ungrouped) opens its workflow page. Each chart's data (CSV)
 and image (SVG, PNG, rendered on the server) are under *Export*; notes (runs lacking a metric, points not
@@ -25,20 +27,13 @@ drawn) are the charts' subtitles.
 """
 from __future__ import annotations
 
-import re
-from functools import partial
-
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from lens_core.errors import LensError
-from lens_core.insights import charts as insight_charts
-from lens_core.export import chart_png, chart_svg
+from lens_core.format import MISSING, labels_by_id, plural
 from lens_core.runs import stats
 from lens_core.runs.colors import run_colors
 from lens_core.runs.compare import (
-    MISSING,
     concat_runs,
     differing_params,
     group_runs,
@@ -47,76 +42,42 @@ from lens_core.runs.compare import (
     locate_runs,
     logged_params,
     md,
+    non_finite_latest,
     params_diff,
     parse_run_ids,
-    run_labels,
     runs_table,
     small_groups,
     styled_params_diff,
     table_height,
     two_groups_table,
 )
-from lens_core.runs.compare_charts import (
-    DEFAULT_PANEL_WIDTH,
-    PICK,
-    SPREAD_TITLES,
-    X_TITLES,
-    chart_config,
-    distribution_chart,
-    picked_run,
-)
-from lens_core.runs.compare_metrics import (
-    SERIES,
-    ChartOptions,
-    MetricChart,
-    default_metrics,
-    linked_figure,
-    metric_chart,
-    metric_hints,
-    metric_kinds,
-    metric_names,
-)
+from lens_core.runs.compare_charts import PICK, SPREAD_TITLES, X_TITLES
+from lens_core.runs.compare_metrics import ChartOptions, default_metrics, metric_names
+from lens_core.runs.report import Report, ReportSection, render
 from lens_core.trackers import Tracker
 from lens_core.trackers.runs_table import INFO_COLUMNS
 from lens_core.ui import cache as cached
-from lens_core.ui import shell
+from lens_core.ui import links, shell
+from lens_core.ui.compare import (
+    OPEN_RUN,
+    TradeOffs,
+    datasets_section,
+    export_buttons,
+    hold,
+    models_section,
+    open_picked_row,
+    open_picked_run,
+    panel_width,
+    report_controls,
+    section,
+    trade_offs,
+)
 
 st.set_page_config(page_title="Compare runs · ExperimentLens", page_icon=":material/compare_arrows:", layout="wide",
                    initial_sidebar_state="collapsed")  # the charts need the width
 
 STATE = st.session_state
 X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
-#: Width of a chart exported as SVG or PNG (pixels, y axis included).
-EXPORT_WIDTH = 640
-#: Measures the element's width in the browser and reports it (as ``width``) when it differs from
-#: ``data.width`` by more than a few pixels: Vega-Lite cannot size the views of a compound chart to its
-#: container, so the page sizes them itself.
-WIDTH_METER_JS = """
-export default function ({ parentElement, data, setStateValue }) {
-  const known = (data && data.width) || 0;
-  let timer = null;
-  const measure = () => {
-    const width = Math.round(parentElement.getBoundingClientRect().width);
-    clearTimeout(timer);
-    if (width > 0 && Math.abs(width - known) > 3) {
-      timer = setTimeout(() => setStateValue("width", width), 150);
-    }
-  };
-  const observer = new ResizeObserver(measure);
-  observer.observe(parentElement);
-  measure();
-  return () => { observer.disconnect(); clearTimeout(timer); };
-}
-"""
-width_meter = st.components.v2.component("experimentlens.panel_width", js=WIDTH_METER_JS, isolate_styles=False)
-
-
-def section(title: str, toggle_label: str, key: str, **toggle_options: object) -> bool:
-    """A divided section headed by its title, with a toggle on the right; returns the toggle's state."""
-    st.divider()
-    head, right = st.columns([3, 1], vertical_alignment="bottom")
-    head.subheader(title)
-    return right.toggle(toggle_label, key=key, **toggle_options)
 
 
 def resolve_selection(tracker: Tracker) -> None:
@@ -165,57 +126,8 @@ def pick_metrics(options: list[str], defaults: list[str]) -> list[str]:
     )
 
 
-def open_picked_run(chart_key: str) -> None:
-    """A click on a run in a chart: remember it; the next run of the script opens the run's workflow page."""
-    if run_id := picked_run(STATE.get(chart_key)):
-        STATE["compare.open_run"] = run_id
-
-
-def open_picked_row(table_key: str, run_ids: tuple[str, ...]) -> None:
-    """A row picked in the runs table: open that run's workflow page on the next run of the script."""
-    try:
-        rows = STATE[table_key]["selection"]["rows"]
-    except (KeyError, TypeError):
-        return
-    if rows and 0 <= rows[0] < len(run_ids):
-        STATE["compare.open_run"] = run_ids[rows[0]]
-
-
-def export_buttons(chart: MetricChart) -> None:
-    """A metric's CSV, SVG and PNG downloads (images rendered on the server only when clicked, without the
-    hover, at a fixed width)."""
-    stem = re.sub(r"[^\w.-]+", "_", chart.key)
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.markdown(f"**{md(chart.key)}**", width="stretch")
-        st.download_button(
-            "CSV", chart.export.to_csv(index=False).encode("utf-8"), file_name=stem + ".csv",
-            mime="text/csv", icon=":material/download:", type="tertiary", on_click="ignore", key=f"csv_{chart.key}",
-            help=f"This chart's data ({len(chart.export)} rows)",
-        )
-        if chart.points:
-            def figure() -> alt.TopLevelMixin:
-                return chart_config(chart.make(width=EXPORT_WIDTH, subtitle=chart.notes, hover=False, listen=False))
-
-            st.download_button("SVG", lambda: chart_svg(figure()), file_name=stem + ".svg", mime="image/svg+xml",
-                               type="tertiary", on_click="ignore", key=f"svg_{chart.key}", help="This chart as SVG")
-            st.download_button("PNG", lambda: chart_png(figure()), file_name=stem + ".png", mime="image/png",
-                               type="tertiary", on_click="ignore", key=f"png_{chart.key}", help="This chart as PNG")
-
-
-def panel_width() -> int:
-    """The main panel's width in pixels as the browser lays it out, so the charts fill it: a tiny component
-    measures it (and reports a change of more than a few pixels, which reruns the page); until then, the
-    width at a 1400 px window."""
-    known = int(STATE.get("compare.panel_width") or DEFAULT_PANEL_WIDTH)
-    measured = width_meter(key="compare_panel_meter", data={"width": known}, default={"width": None},
-                           on_width_change=lambda: None, height=1).width
-    if isinstance(measured, (int, float)) and 200 <= measured <= 10_000:
-        STATE["compare.panel_width"] = known = int(measured)
-    return known
-
-
 # ---- which runs ------------------------------------------------------------------------------------------------
-if target := STATE.pop("compare.open_run", None):
+if target := STATE.pop(OPEN_RUN, None):
     st.switch_page(shell.RUN_PAGE, query_params={"run": target})
 shell.guard_page()  # tracker faults anywhere below: a message and Retry, never a traceback
 tracker = shell.tracker()
@@ -223,7 +135,7 @@ experiments = {e.experiment_id: e for e in shell.experiments(tracker, notify=Fal
 resolve_selection(tracker)
 in_play = [e for e in STATE.get("compare.experiments", []) if e in experiments]
 pool = concat_runs([shell.runs(tracker, e) for e in in_play]) if in_play else pd.DataFrame(columns=list(INFO_COLUMNS))
-labels = run_labels(pool)
+labels = labels_by_id(pool) if len(pool) else {}
 STATE["compare_runs"] = [r for r in STATE.get("compare_runs", []) if r in labels]
 
 shell.sidebar_header(tracker)
@@ -231,9 +143,8 @@ shell.sidebar_header(tracker)
 st.title("Compare runs")
 if unknown := STATE.get("compare.unknown"):
     st.warning(
-        f"{len(unknown)} run id{'s' if len(unknown) > 1 else ''} from the link "
-        f"{'are' if len(unknown) > 1 else 'is'} not in this tracker (unknown or deleted): "
-        + ", ".join(f"`{r}`" for r in unknown),
+        f"{plural(len(unknown), 'run id')} from the link {'are' if len(unknown) > 1 else 'is'} not in this tracker "
+        "(unknown or deleted): " + ", ".join(f"`{r}`" for r in unknown),
         icon=":material/warning:",
     )
 if not len(pool):
@@ -247,6 +158,7 @@ if not len(pool):
     st.stop()
 
 header = st.container(horizontal=True, vertical_alignment="center", gap="medium")
+link_notes = st.container()  # what of an opened link no longer applies: said once the widgets have read it
 left, main = st.columns([1, 2], gap="large")
 with left:
     st.subheader("Runs")
@@ -262,19 +174,22 @@ with header:
     for e in exp_ids:
         st.page_link("Home.py", label=md(experiments[e].name), icon=":material/arrow_back:",
                      query_params={"experiment": e}, help="Back to this experiment's runs")
-    st.caption(f"{len(selected)} run{'' if len(selected) == 1 else 's'}"
-               + (f" from {len(exp_ids)} experiments" if len(exp_ids) > 1 else ""))
+    st.caption(plural(len(selected), "run") + (f" from {len(exp_ids)} experiments" if len(exp_ids) > 1 else ""))
+    st.space("stretch")
+    tools = st.container(horizontal=True, gap="small", width="content")  # Copy link, Report: filled at the end
 if not selected:
     main.info("No runs selected. Add runs to compare on the left.", icon=":material/compare_arrows:")
     st.stop()
 
 colors = run_colors(selected)
 differing = differing_params(runs)
+logged = logged_params(runs)
 
 # ---- left: grouping ----------------------------------------------------------------------------------------------
 with left:
-    group_options = differing + [c for c in logged_params(runs) if c not in differing]
-    STATE["compare_group"] = [c for c in STATE.get("compare_group", []) if c in group_options]
+    group_options = differing + [c for c in logged if c not in differing]
+    links.restore("compare_group", "group", options=group_options, multi=True, label="grouping param")
+    hold("compare_group", [c for c in STATE.get("compare_group", []) if c in group_options])
     group_by: list[str] = st.multiselect(
         "Group by", group_options, key="compare_group", format_func=lambda c: c.removeprefix("params."),
         placeholder="Group runs by params (e.g. model) to aggregate seeds", wrap=True,
@@ -282,6 +197,10 @@ with left:
         "group with its spread, and the groups' statistics and a two-group test appear below the charts.",
     )
     grouping = None
+    links.restore("compare_agg", "agg", options=stats.AGGREGATIONS, label="aggregate")
+    links.restore("compare_spread", "spread", options=stats.SPREADS, label="spread")
+    hold("compare_agg", "mean")
+    hold("compare_spread", "std")
     if group_by:
         with st.container(horizontal=True, gap="small"):
             aggregation = st.selectbox("Aggregate", stats.AGGREGATIONS, key="compare_agg", width=140)
@@ -295,7 +214,8 @@ with left:
             groups, hide_index=True, width="stretch", height=table_height(len(groups.data), 320),
             key="compare_groups_table",
             column_config={"color": st.column_config.TextColumn("", width=24),
-                           "group": st.column_config.TextColumn(" · ".join(c.removeprefix("params.") for c in group_by)),
+                           "group": st.column_config.TextColumn(
+                               " · ".join(c.removeprefix("params.") for c in group_by)),
                            "runs": st.column_config.NumberColumn("N", width=40, help="Runs in the group")},
         )
 
@@ -305,7 +225,7 @@ with left:
     st.dataframe(
         runs_table(runs, labels, colors, differing, grouping, names), hide_index=True, width="stretch",
         height=table_height(len(selected), 600), key="compare_runs_table", selection_mode="single-row",
-        on_select=partial(open_picked_row, "compare_runs_table", tuple(selected)),
+        on_select=lambda: open_picked_row("compare_runs_table", tuple(selected)),
         column_config={
             "color": st.column_config.TextColumn("", width=24),
             "run": st.column_config.TextColumn("Run"),
@@ -313,7 +233,7 @@ with left:
         } | {c: st.column_config.TextColumn(c.removeprefix("params.")) for c in differing},
     )
     st.caption(
-        f"{len(differing)} of {len(logged_params(runs))} params differ between these runs; "
+        f"{len(differing)} of {plural(len(logged), 'param')} differ between these runs; "
         "all are under *Params* below."
         if len(selected) > 1 else "Add runs above to compare them.",
         help="Tick a row (or click a run in a chart) to open the run's page.",
@@ -324,6 +244,8 @@ with left:
                          query_params={"run": run_id})
 
 # ---- main: one chart per metric ----------------------------------------------------------------------------------
+POINTS = [250, 500, 1000, 2000, 5000]
+VIEW_DEFAULTS = {"x": "step", "smooth": 0.0, "points": 1000, "log": False}
 with main:
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.subheader("Metrics", width="content")
@@ -331,19 +253,25 @@ with main:
         exports = st.popover("Export", icon=":material/download:", type="tertiary",
                              help="Each chart's data as CSV, and the chart as SVG or PNG")
     metrics = metric_names(runs)
-    picked = pick_metrics(metrics, default_metrics(runs))
+    metric_defaults = default_metrics(runs)
+    links.restore("compare_metrics", "metrics", options=metrics, multi=True, label="metric")
+    picked = pick_metrics(metrics, metric_defaults)
+    links.restore("compare_x", "x", options=list(X_TITLES), label="x axis")
+    links.restore("compare_smoothing", "smooth", parse=lambda t: min(max(float(t), 0.0), 0.99), label="smoothing")
+    links.restore("compare_points", "points", parse=int, options=POINTS, label="points per series")
+    links.restore("compare_log", "log", parse=lambda t: {"1": True, "0": False}[t], label="log scale")
+    for key, param in (("compare_x", "x"), ("compare_smoothing", "smooth"), ("compare_points", "points"),
+                       ("compare_log", "log")):
+        hold(key, VIEW_DEFAULTS[param])
     with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", wrap=True):
-        x_axis = st.segmented_control(
-            "X axis", list(X_TITLES), format_func=X_LABELS.get,
-            default="step", required=True, key="compare_x", persist_state="session",
-        )
+        x_axis = st.segmented_control("X axis", list(X_TITLES), format_func=X_LABELS.get, required=True,
+                                      key="compare_x", persist_state="session")
         smoothing = st.slider(
-            "Smoothing", 0.0, 0.99, 0.0, 0.01, key="compare_smoothing", persist_state="session", width=150,
+            "Smoothing", 0.0, 0.99, step=0.01, key="compare_smoothing", width=150, persist_state="session",
             help="Exponential moving average, debiased as in TensorBoard. The raw curve stays as a faint trace.",
         )
         max_points = st.select_slider(
-            "Points per series", [250, 500, 1000, 2000, 5000], value=1000, key="compare_points", width=150,
-            persist_state="session",
+            "Points per series", POINTS, key="compare_points", width=150, persist_state="session",
             help="Longer histories are downsampled on the server; each bucket keeps its minimum and maximum, "
             "so spikes and divergence stay visible.",
         )
@@ -356,27 +284,25 @@ with main:
         st.info("Pick one or more metrics to chart.", icon=":material/monitoring:")
     if not picked:
         exports.caption("No charts yet: pick metrics to chart.")
+    drawn = None
     if picked:
         history = cached.history(tracker, tuple(selected), tuple(picked), max_points)
-        kinds = metric_kinds(history, picked)
-        metric_charts = [metric_chart(k, series=kinds[k] == SERIES, history=history, runs=runs, labels=labels,
-                                      colors=colors, options=options,
-                                      grouping=grouping) for k in picked]
+        drawn = cached.comparison_figure(history, runs, labels, colors, tuple(picked), options, tuple(group_by),
+                                         grouping.aggregation if grouping else "mean",
+                                         grouping.spread if grouping else "std", panel_width())
         with exports:
-            for chart in metric_charts:
+            for chart in drawn.metrics.charts:
                 export_buttons(chart)
-        clickable = grouping is None
-        if any(c.points for c in metric_charts):
-            figure = linked_figure(metric_charts, panel_width(), grouped=not clickable, pick=clickable)
-            if clickable and figure.params is not alt.Undefined:
-                st.altair_chart(figure, width="content", theme=None, key="compare_charts",
-                                on_select=partial(open_picked_run, "compare_charts"), selection_mode=[PICK])
+        if drawn.spec is not None:
+            if grouping is None:
+                st.vega_lite_chart(drawn.spec, width="content", theme=None, key="compare_charts",
+                                   on_select=lambda: open_picked_run("compare_charts"), selection_mode=[PICK])
             else:
-                st.altair_chart(figure, width="content", theme=None)
-        hints, lacking = metric_hints(metric_charts, grouping, options, clickable)
-        st.caption(hints, help=lacking)
+                st.vega_lite_chart(drawn.spec, width="content", theme=None)
+        st.caption(drawn.metrics.hints, help=drawn.metrics.lacking)
 
 # ---- groups: statistics and a two-group test ---------------------------------------------------------------------
+statistics = test = None
 if grouping and picked:
     st.divider()
     st.subheader("Groups")
@@ -392,18 +318,20 @@ if grouping and picked:
                        "std": st.column_config.TextColumn("std", help="Sample standard deviation"),
                        "ci": st.column_config.TextColumn("95 % CI of the mean")},
     )
-    st.caption("Latest value of each run; std is the sample standard deviation; the CI uses the t distribution.")
+    infinite = non_finite_latest(runs, picked)
+    st.caption("Latest value of each run; std is the sample standard deviation; the CI uses the t distribution."
+               + (" Left out as non-finite: " + ", ".join(f"{plural(n, 'value')} of {md(k)}"
+                                                         for k, n in infinite.items()) + "." if infinite else ""))
     st.markdown("**Two groups: difference of means**")
     order = list(grouping.order)
     if len(order) < 2:
         st.caption("Only one group: choose params whose values differ between the runs.")
     else:
-        if len(order) == 2:
-            group_a, group_b = order
-        else:
-            for name, default in (("compare_group_a", order[0]), ("compare_group_b", order[1])):
-                if STATE.get(name) not in order:
-                    STATE[name] = default
+        for name, param, default in (("compare_group_a", "ga", order[0]), ("compare_group_b", "gb", order[1])):
+            links.restore(name, param, options=order, label="group")
+            hold(name, STATE.get(name) if STATE.get(name) in order else default)
+        group_a, group_b = STATE["compare_group_a"], STATE["compare_group_b"]
+        if len(order) > 2:
             with st.container(horizontal=True, gap="small"):
                 group_a = st.selectbox("Group A", order, key="compare_group_a", width=320)
                 group_b = st.selectbox("Group B", order, key="compare_group_b", width=320)
@@ -428,100 +356,49 @@ if grouping and picked:
                 },
             )
             if few := small_groups(grouping, (group_a, group_b)):
-                st.warning("Fewer than 3 runs in " + " and ".join(
-                    f"{md(g)} ({n} run{'s' if n != 1 else ''})" for g, n in few.items()) + ": the interval and "
-                    "the p-value are unreliable (undefined below 2).", icon=":material/warning:")
-            st.caption(f"A = {md(group_a)} ({sizes[group_a]} runs), B = {md(group_b)} ({sizes[group_b]} runs); "
-                       "latest value of each run; Welch's t-test does not assume equal variances.")
+                st.warning("Fewer than 3 runs in " + " and ".join(f"{md(g)} ({plural(n, 'run')})"
+                                                                   for g, n in few.items())
+                           + ": the interval and the p-value are unreliable (undefined below 2).",
+                           icon=":material/warning:")
+            st.caption(f"A = {md(group_a)} ({plural(sizes[group_a], 'run')}), B = {md(group_b)} "
+                       f"({plural(sizes[group_b], 'run')}); latest value of each run; Welch's t-test does not "
+                       "assume equal variances.")
+
+# ---- trade-offs: the Pareto front of two (or three) metrics ------------------------------------------------------
+links.restore("compare_pareto", "tradeoffs", parse=lambda t: {"1": True, "0": False}[t], label="trade-offs")
+hold("compare_pareto", False)
+tradeoffs: TradeOffs | None = None
+if section("Trade-offs", "Show the Pareto front", "compare_pareto",
+           help="The runs no other run beats on both metrics at once"):
+    tradeoffs = trade_offs(tracker, runs, labels, metrics, exp_ids[0] if len(exp_ids) == 1 else None)
+else:
+    st.caption("Which runs no other run beats on two metrics at once (say accuracy and latency). "
+               "Turn on *Show the Pareto front*.")
 
 # ---- the runs' models: ROC, confusion matrices, PDP of one feature -------------------------------------------------
-MAX_MODEL_RUNS = 12
-with_models = section("Models", "Evaluate the runs' models", "compare_models",
-                      help="Loads each run's logged model and test data (a few seconds the first time).")
-if not with_models:
+for key, param in (("compare_models", "models"), ("compare_datasets", "data"), ("compare_all_params", "allparams")):
+    links.restore(key, param, parse=lambda t: {"1": True, "0": False}[t], label="section")
+    hold(key, False)
+if section("Models", "Evaluate the runs' models", "compare_models",
+           help="Loads each run's logged model and test data (a few seconds the first time)."):
+    models_section(tracker, selected, labels, colors)
+else:
     st.caption("ROC curves, confusion matrices and a feature's partial dependence of the selected runs' models, "
                "on shared charts. Turn on *Evaluate the runs' models*.")
-else:
-    model_runs = tuple(selected[:MAX_MODEL_RUNS])
-    if len(selected) > MAX_MODEL_RUNS:
-        st.caption(f"The first {MAX_MODEL_RUNS} of {len(selected)} runs.")
-    roc = cached.roc_across_runs(tracker, model_runs)
-    confusion = cached.confusion_across_runs(tracker, model_runs)
-    skipped = {**roc.skipped, **confusion.skipped}
-    if skipped:
-        with st.expander(f"{len(skipped)} run{'s' if len(skipped) > 1 else ''} without a usable classifier"):
-            for run_id, why in skipped.items():
-                st.caption(f"**{md(labels.get(run_id, run_id))}**: {why}")
-    roc_col, pdp_col = st.columns(2)
-    with roc_col:
-        st.markdown("**ROC curves** (test data of each run)")
-        if roc.frame.empty:
-            st.caption("No classifier with test data among these runs.")
-        else:
-            curves = insight_charts.run_curves(roc.frame, selected, labels, colors, score=("roc_auc", "AUC"))
-            st.altair_chart(insight_charts.roc_chart(curves.frame, colors=curves.colors), width="stretch")
-    with pdp_col:
-        st.markdown("**Partial dependence of one feature**")
-        if not roc.loaded:  # regressors load too: skipped for the ROC curve, explained here
-            st.caption("No run with a model and test data to explain.")
-        else:
-            features = list(cached.insight_inputs(tracker, roc.loaded[0]).X_test.columns)
-            feature = st.selectbox("Feature", features, key="compare_pdp_feature")
-            pdp = cached.pdp_across_runs(tracker, roc.loaded, feature)
-            if pdp.frame.empty:
-                st.caption(f"No run's model uses {feature}.")
-            else:
-                lines = insight_charts.run_curves(pdp.frame, selected, labels, colors)
-                st.altair_chart(insight_charts.pdp_chart(
-                    lines.frame, feature=feature, output="Average prediction",
-                    categorical=not pd.api.types.is_numeric_dtype(pdp.frame["value"]), colors=lines.colors),
-                    width="stretch")
-    if not confusion.frame.empty:
-        st.markdown("**Confusion matrices** (rows: actual, columns: predicted; share of each actual class)")
-        runs_with = [r for r in selected if r in set(confusion.frame["run_id"])]
-        per_row = 4
-        for start in range(0, len(runs_with), per_row):
-            for col, run_id in zip(st.columns(per_row), runs_with[start:start + per_row], strict=False):
-                col.caption(md(labels[run_id]))
-                col.altair_chart(insight_charts.confusion_chart(
-                    confusion.frame[confusion.frame["run_id"] == run_id], normalised=True, height=180), width="stretch")
-
 
 # ---- the datasets the runs share: one column's distribution per run ----------------------------------------------
-with_data = section("Datasets", "Compare the runs' datasets", "compare_datasets",
-                    help="Reads the dataset inputs the runs logged (their files must be readable here).")
-if not with_data:
+if section("Datasets", "Compare the runs' datasets", "compare_datasets",
+           help="Reads the dataset inputs the runs logged (their files must be readable here)."):
+    datasets_section(tracker, selected, labels, colors)
+else:
     st.caption("Per-column distributions of a dataset several runs logged, overlaid by run (computed in DuckDB). "
                "Turn on *Compare the runs' datasets*.")
-else:
-    shared = cached.shared_datasets(tracker, tuple(selected))
-    if not shared:
-        st.info("No dataset with a readable source is shared by two or more of these runs "
-                "(`mlflow.log_input` keeps only metadata; the source file must exist on this machine).",
-                icon=":material/dataset:")
-    else:
-        c1, c2 = st.columns([1, 2])
-        name = c1.selectbox("Dataset", list(shared), format_func=lambda n: f"{n} · {len(shared[n])} runs",
-                            key="compare_dataset")
-        files = tuple(sorted((r, str(p)) for r, p in shared[name].items()))
-        columns = cached.dataset_columns(files)
-        picked_columns = c2.multiselect("Columns", columns, default=columns[:3], key=f"compare_dataset_cols_{name}")
-        in_data = [r for r in selected if r in shared[name]]
-        for column in picked_columns:
-            try:
-                distribution = cached.dataset_distribution(files, column)
-            except LensError as exc:
-                st.warning(f"{column}: {exc}", icon=":material/warning:")
-                continue
-            st.altair_chart(distribution_chart(distribution, column, labels, in_data, colors), width="stretch",
-                            theme=None)
-        st.caption("Numeric columns: shared bins over all runs' files; others: the 20 most frequent values.")
 
 # ---- params diff -------------------------------------------------------------------------------------------------
 show_all = section("Params", "Show all params", "compare_all_params", persist_state="session")
 diff = params_diff(runs, labels, only_differing=not show_all)
 if diff.empty:
-    st.caption("These runs logged no params." if not logged_params(runs) else
+    st.caption("These runs logged no params." if not logged else
                "Every param has the same value in all these runs. Turn on *Show all params* to see them.")
 else:
     st.dataframe(
@@ -529,6 +406,45 @@ else:
         column_config={"param": st.column_config.TextColumn("Param", pinned=True)},
     )
     st.caption(
-        f"{len(differing)} of {len(logged_params(runs))} params differ"
+        f"{len(differing)} of {plural(len(logged), 'param')} differ"
         + (" (highlighted)" if show_all and differing else "") + f" · {MISSING} not logged by that run"
     )
+
+# ---- the view as a link, and as a report -------------------------------------------------------------------------
+links.publish(
+    {"group": group_by, "agg": STATE.get("compare_agg") if group_by else None,
+     "spread": STATE.get("compare_spread") if group_by else None, "metrics": picked, "x": x_axis,
+     "smooth": smoothing, "points": max_points, "log": log_y, "tradeoffs": STATE.get("compare_pareto"),
+     "models": STATE.get("compare_models"), "data": STATE.get("compare_datasets"), "allparams": show_all,
+     "ga": STATE.get("compare_group_a") if test is not None else None,
+     "gb": STATE.get("compare_group_b") if test is not None else None}
+    | (tradeoffs.picks if tradeoffs else {}),
+    {"agg": "mean", "spread": "std", "metrics": metric_defaults, **VIEW_DEFAULTS, "tradeoffs": False,
+     "models": False, "data": False, "allparams": False, "pc": "(none)"},
+)
+with link_notes:
+    links.fallback_notes()
+
+
+def build_report() -> str:
+    """This view as one self-contained HTML file (built only when asked)."""
+    sections = []
+    if drawn is not None and drawn.metrics.figure is not None:
+        sections.append(ReportSection("Metrics", drawn.metrics.figure, note=drawn.metrics.hints.replace("\\", "")))
+    if statistics is not None:
+        sections.append(ReportSection("Statistics per group", table=statistics))
+    if test is not None:
+        sections.append(ReportSection("Two groups: difference of means", table=test))
+    if tradeoffs is not None:
+        sections.append(ReportSection("Trade-offs", tradeoffs.chart.properties(width=640),
+                                      note=tradeoffs.points.note or ""))
+    sections.append(ReportSection("Params" + ("" if show_all else " that differ"), table=diff.reset_index()))
+    names = ", ".join(experiments[e].name for e in exp_ids)
+    return render(Report(title=f"Compare {plural(len(selected), 'run')} · {names}", tracker=tracker.display_uri,
+                         link=links.current_link(), created=pd.Timestamp.now(tz="UTC"), sections=tuple(sections),
+                         summary="Runs: " + ", ".join(labels[r] for r in selected)))
+
+
+with tools:
+    links.copy_link_button(key="compare_copy_link")
+report_controls(tools, build_report, links.current_link())

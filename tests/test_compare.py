@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lens_core.format import MISSING, labels_by_id
 from lens_core.runs import compare as cmp
 from lens_core.runs import compare_charts as charts
 from lens_core.runs import compare_metrics as metrics
@@ -65,24 +66,19 @@ def test_parse_run_ids(text, expected):
     assert cmp.parse_run_ids(text) == expected
 
 
-def test_run_labels_are_unique_and_readable():
+def test_run_labels_are_the_shared_ones_unnamed_runs_read_their_short_id():
     frame = pd.DataFrame({
         "run_id": ["1234567890ab", "abcdef123456", "ffff00001111", "999999999999"],
         "run_name": ["sweep", "sweep", None, "  "],
     })
-    labels = cmp.run_labels(frame)
+    labels = labels_by_id(frame)
     assert labels == {
         "1234567890ab": "sweep · 123456",
         "abcdef123456": "sweep · abcdef",
-        "ffff00001111": "run ffff0000",
-        "999999999999": "run 99999999",
+        "ffff00001111": "ffff0000",
+        "999999999999": "99999999",
     }
-    assert len(set(labels.values())) == len(labels)
-
-
-def test_run_labels_widen_the_id_prefix_when_needed():
-    frame = pd.DataFrame({"run_id": ["abcdef111111", "abcdef222222"], "run_name": ["x", "x"]})
-    assert cmp.run_labels(frame) == {"abcdef111111": "x · abcdef11", "abcdef222222": "x · abcdef22"}
+    assert not hasattr(cmp, "run_labels")  # one label rule for every page
 
 
 def test_locate_runs_in_order_reports_unknown_and_deleted(sqlite_store):
@@ -141,29 +137,29 @@ def test_differing_params_counts_a_missing_value_as_different(three_runs):
 
 
 def test_params_diff_only_rows_that_differ(three_runs):
-    labels = cmp.run_labels(three_runs)
+    labels = labels_by_id(three_runs)
     diff = cmp.params_diff(three_runs, labels)
     assert list(diff.columns) == ["alpha", "beta", "gamma"]
     assert sorted(diff.index) == ["depth", "lr"]
-    assert diff.loc["depth"].tolist() == ["3", cmp.MISSING, "3"]
+    assert diff.loc["depth"].tolist() == ["3", MISSING, "3"]
     assert diff.loc["lr"].tolist() == ["0.1", "0.01", "0.1"]
 
 
 def test_params_diff_can_show_every_param(three_runs):
-    diff = cmp.params_diff(three_runs, cmp.run_labels(three_runs), only_differing=False)
+    diff = cmp.params_diff(three_runs, labels_by_id(three_runs), only_differing=False)
     assert sorted(diff.index) == ["depth", "lr", "model", "seed"]
     assert diff.loc["model"].tolist() == ["gbm"] * 3
 
 
 def test_params_diff_of_identical_runs_is_empty(three_runs):
     runs = three_runs.iloc[[0, 2]]
-    diff = cmp.params_diff(runs, cmp.run_labels(runs))
+    diff = cmp.params_diff(runs, labels_by_id(runs))
     assert diff.empty and list(diff.columns) == ["alpha", "gamma"]
 
 
 def test_params_diff_skips_params_none_of_the_runs_logged(three_runs):
     runs = three_runs.assign(**{"params.other_experiment": pd.Series([None] * 3, dtype="str")})
-    assert "other_experiment" not in cmp.params_diff(runs, cmp.run_labels(runs), only_differing=False).index
+    assert "other_experiment" not in cmp.params_diff(runs, labels_by_id(runs), only_differing=False).index
 
 
 # ---- metrics -----------------------------------------------------------------------------------------------------
@@ -249,7 +245,7 @@ def test_series_data_axes_and_run_labels(three_runs):
         (b, "loss", 5, start + 3_600_000 + 30_000, 0.9),
         (a, "acc", 0, start, 0.1),
     ])
-    labels = cmp.run_labels(three_runs)
+    labels = labels_by_id(three_runs)
     data = metrics.series_data(history, three_runs, labels, "loss", x="relative")
     assert data["run"].tolist() == ["alpha", "alpha", "beta"]
     assert data["minutes"].tolist() == [1.0, 3.0, 0.5]  # from each run's own start time
@@ -263,9 +259,9 @@ def test_series_data_axes_and_run_labels(three_runs):
 
 
 def test_single_data_takes_the_latest_value_and_skips_runs_without_one(three_runs):
-    data = metrics.single_data(three_runs, cmp.run_labels(three_runs), "acc")
+    data = metrics.single_data(three_runs, labels_by_id(three_runs), "acc")
     assert data.to_dict("list") == {"run_id": ["a" * 32, "b" * 32], "run": ["alpha", "beta"], "value": [0.8, 0.9]}
-    assert metrics.single_data(three_runs, cmp.run_labels(three_runs), "nope").empty
+    assert metrics.single_data(three_runs, labels_by_id(three_runs), "nope").empty
 
 
 def test_drawable_drops_non_finite_and_non_positive_on_log():
@@ -279,7 +275,7 @@ def test_drawable_drops_non_finite_and_non_positive_on_log():
 
 def test_export_frame_is_tidy(three_runs):
     history = history_frame([("a" * 32, "loss", 0, 1_767_261_600_000, 1.0)])
-    labels = cmp.run_labels(three_runs)
+    labels = labels_by_id(three_runs)
     export = metrics.export_frame(metrics.series_data(history, three_runs, labels, "loss"), "loss")
     assert list(export.columns) == ["run_id", "run_name", "metric", "step", "timestamp", "minutes", "value"]
     assert export["timestamp"].iloc[0] == "2026-01-01T10:00:00.000000Z"
@@ -317,7 +313,7 @@ def hover_params(spec: dict) -> list[dict]:
 
 
 def test_bar_chart_spec_colours_every_run_and_leaves_room_for_labels(three_runs):
-    labels = cmp.run_labels(three_runs)
+    labels = labels_by_id(three_runs)
     data = metrics.single_data(three_runs, labels, "acc")
     spec = _spec(charts.bar_chart(data, "acc", list(labels.values()), ["#111111", "#222222", "#333333"]))
     scales = _color_scales(spec)
@@ -345,7 +341,7 @@ def test_bar_chart_with_negative_values_grows_left():
 def test_line_chart_spec(three_runs):
     a, b = "a" * 32, "b" * 32
     history = history_frame([(a, "loss", s, 1000 * s, 1.0 / (s + 1)) for s in range(5)] + [(b, "loss", 0, 0, 0.3)])
-    labels = cmp.run_labels(three_runs)
+    labels = labels_by_id(three_runs)
     data = metrics.series_data(history, three_runs, labels, "loss", smoothing=0.6)
     spec = _spec(charts.line_chart(data, "loss", list(labels.values()), ["#1", "#2", "#3"], log=True, smoothed=True))
     assert _color_scales(spec)[0]["domain"] == ["alpha", "beta", "gamma"]
@@ -523,7 +519,7 @@ def test_linked_grid_shares_one_hover_and_one_pick_across_every_view(three_runs)
     a, b = "a" * 32, "b" * 32
     history = history_frame([(r, k, s, 1000 * s, 1.0 / (s + 1)) for r in (a, b) for k in ("loss", "acc")
                              for s in range(5)])
-    labels = cmp.run_labels(three_runs)
+    labels = labels_by_id(three_runs)
     names, colors = list(labels.values()), ["#1", "#2", "#3"]
     half, full = charts.cell_widths(800)
     lines = [charts.line_chart(metrics.series_data(history, three_runs, labels, k), k, names, colors, width=half,
@@ -576,7 +572,7 @@ def test_panel_width_decides_charts_per_row():
 
 
 def test_standalone_charts_keep_their_own_hover(three_runs):
-    labels = cmp.run_labels(three_runs)
+    labels = labels_by_id(three_runs)
     spec = _spec(charts.bar_chart(metrics.single_data(three_runs, labels, "acc"), "acc", list(labels.values()),
                                ["#1", "#2", "#3"]))
     assert {p["name"] for p in spec["params"]} == {charts.HOVER, charts.PICK}

@@ -11,7 +11,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from lens_core import open_tracker
-from lens_core.runs.compare import run_labels
+from lens_core.format import labels_by_id
 
 APP = Path(__file__).resolve().parent.parent
 PAGE = "pages/1_Compare.py"
@@ -142,7 +142,7 @@ def test_every_reference_run(monkeypatch, reference):
     at = compare(monkeypatch, uri, runs=wanted)
     assert_clean(at)
     assert len(wanted) >= 14 and len(at.dataframe[0].value) == len(wanted)
-    labels = run_labels(table)
+    labels = labels_by_id(table)
     for spec, _ in charts(at):
         assert color_domain(spec) == [labels[r] for r in wanted]
     # single-value metrics as bars: NaN and inf are reported, not drawn
@@ -168,7 +168,7 @@ def test_demo_store(monkeypatch, churn, n):
     assert len(at.dataframe[0].value) == n
     found = charts(at)
     assert len(found) == 6 and seconds < 20
-    labels = run_labels(table)
+    labels = labels_by_id(table)
     kinds = set()
     for spec, data in found:
         assert color_domain(spec) == [labels[r] for r in wanted]
@@ -463,3 +463,190 @@ def test_shared_dataset_distributions(monkeypatch, demo_build):
     assert at.selectbox(key="compare_dataset").value.startswith("churn-classification")
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
     assert sum("share of rows" in s for s in specs) == 3  # one overlaid distribution per chosen column
+
+
+# ---- every view is a link ----------------------------------------------------------------------------------------
+def test_a_link_restores_every_view_setting(monkeypatch, reference):
+    uri, table = reference
+    wanted = ids_named(table, "run-00", "run-01", "run-02", "run-05", "run-06", "run-08")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    at = AppTest.from_file(str(APP / "Home.py"), default_timeout=60)
+    at.switch_page(PAGE)
+    query = {"runs": ",".join(wanted), "group": "params.model", "agg": "median", "spread": "minmax",
+             "metrics": "train/loss,eval.acc", "x": "relative", "smooth": "0.5", "points": "500", "log": "1",
+             "tradeoffs": "1", "px": "eval.acc", "py": "train/loss", "allparams": "1", "ga": "logreg", "gb": "mlp"}
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert_clean(at)
+    assert at.multiselect(key="compare_group").value == ["params.model"]
+    assert at.selectbox(key="compare_agg").value == "median" and at.selectbox(key="compare_spread").value == "minmax"
+    assert at.multiselect(key="compare_metrics").value == ["train/loss", "eval.acc"]
+    assert at.button_group(key="compare_x").value == "relative"
+    assert at.slider(key="compare_smoothing").value == 0.5 and at.select_slider(key="compare_points").value == 500
+    assert at.toggle(key="compare_log").value and at.toggle(key="compare_all_params").value
+    assert at.toggle(key="compare_pareto").value
+    assert at.selectbox(key="compare_pareto_x").value == "eval.acc"
+    assert at.selectbox(key="compare_pareto_y").value == "train/loss"
+    assert at.session_state["compare_group_a"] == "logreg" and at.session_state["compare_group_b"] == "mlp"
+    for key, value in query.items():  # the restored view is the view the link names
+        assert at.query_params[key] == value, key
+    at.button_group(key="compare_x").set_value("step").run()
+    assert "x" not in at.query_params  # back to the default: out of the link
+
+
+def test_stale_parts_of_a_link_fall_back_with_a_note(monkeypatch, reference):
+    uri, table = reference
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    at = AppTest.from_file(str(APP / "Home.py"), default_timeout=60)
+    at.switch_page(PAGE)
+    for key, value in {"runs": ",".join(ids_named(table, "run-01", "run-02")), "metrics": "gone,train/loss",
+                       "group": "params.nope", "x": "sideways", "points": "lots", "tradeoffs": "1",
+                       "px": "vanished"}.items():
+        at.query_params[key] = value
+    at.run()
+    assert_clean(at)
+    notes = " ".join(i.value for i in at.info)
+    assert "gone no longer exist" in notes and "params.nope" in notes and "“sideways” no longer exists" in notes
+    assert "points per series could not be read" in notes and "“vanished” no longer exists" in notes
+    assert at.multiselect(key="compare_metrics").value == ["train/loss"]
+    assert at.button_group(key="compare_x").value == "step" and at.select_slider(key="compare_points").value == 1000
+
+
+def test_copy_link_holds_the_view(monkeypatch, reference):
+    uri, table = reference
+    at = compare(monkeypatch, uri, runs=ids_named(table, "run-01", "run-02"))
+    at.toggle(key="compare_log").set_value(True).run()
+    link = next(c.value for c in at.code if "runs=" in c.value)
+    assert "log=1" in link and "runs=" in link
+
+
+# ---- trade-offs --------------------------------------------------------------------------------------------------
+def test_trade_offs_draw_the_front_list_it_and_keep_only_it(monkeypatch, churn):
+    uri, table = churn
+    wanted = table["run_id"].tolist()[:12]
+    at = compare(monkeypatch, uri, runs=wanted)
+    at.toggle(key="compare_pareto").set_value(True).run()
+    assert_clean(at)
+    x, y = at.selectbox(key="compare_pareto_x").value, at.selectbox(key="compare_pareto_y").value
+    assert x != y and {x, y} <= set(at.multiselect(key="compare_metrics").options)
+    pareto = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart")
+                  if any(layer.get("name") == "front_line" for layer in json.loads(c.proto.spec).get("layer", [])))
+    assert [p["name"] for p in pareto["params"]] == ["pick"]  # a click opens the run
+    front = next(d.value for d in at.dataframe if "run" in d.value.columns and x in d.value.columns)
+    assert 1 <= len(front) < len(wanted)
+    titles = [layer["encoding"]["x"]["title"] for layer in pareto["layer"] if "encoding" in layer][:1]
+    assert titles and ("higher is better" in titles[0] or "lower is better" in titles[0])
+    at.button(key="compare_pareto_only").click().run()
+    assert_clean(at)
+    assert len(at.multiselect(key="compare_runs").value) == len(front)
+    assert at.query_params["runs"].count(",") == len(front) - 1
+
+
+def test_trade_offs_with_a_third_objective(monkeypatch, churn):
+    uri, table = churn
+    at = compare(monkeypatch, uri, runs=table["run_id"].tolist()[:12])
+    at.toggle(key="compare_pareto").set_value(True).run()
+    options = at.selectbox(key="compare_pareto_c").options
+    third = next(o for o in options if o not in ("(none)", at.selectbox(key="compare_pareto_x").value,
+                                                 at.selectbox(key="compare_pareto_y").value))
+    at.selectbox(key="compare_pareto_c").set_value(third).run()
+    assert_clean(at)
+    assert at.query_params["pc"] == third
+    assert any(third in d.value.columns for d in at.dataframe)
+
+
+# ---- issue 17: the numbers shown are the numbers logged ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def odd_store(tmp_path_factory) -> tuple[str, pd.DataFrame]:
+    """Runs with the cases public stores have: integer params above 10⁴ and 10⁹, MLflow's inf sentinel, unnamed
+    (legacy) runs, a sparse metric, histories logged at step 0 only, and latest values differing in the 5th
+    digit."""
+    import sqlite3
+
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    path = tmp_path_factory.mktemp("odd") / "mlflow.db"
+    uri = f"sqlite:///{path}"
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.create_experiment("odd")
+    t0 = 1_700_000_000_000
+    names = []
+    for i in range(5):
+        run = client.create_run(experiment, start_time=t0 + i * 1000, run_name=f"odd-{i}")
+        metrics = [Metric("auc", 0.99612 + i * 0.00001, t0, 0), Metric("loss", 0.5 - i / 100, t0, 0),
+                   Metric("loss", 0.4 - i / 100, t0 + 10, 1), Metric("step0", 3.0 + i, t0, 0)]
+        if i == 0:
+            metrics += [Metric("loss", float("inf"), t0 + 20, 2), Metric("latency", float("inf"), t0, 0)]
+        else:
+            metrics.append(Metric("latency", 10.0 * i, t0, 0))
+        if i == 4:
+            metrics.append(Metric("sparse", 1.0, t0, 0))
+        client.log_batch(run.info.run_id, metrics=metrics,
+                         params=[Param("seed", str(97531 + i)), Param("rows", str(1_234_567_890 + i))])
+        client.set_terminated(run.info.run_id, end_time=t0 + 60_000)
+        names.append(run.info.run_id)
+    with sqlite3.connect(path) as con:  # two legacy runs: no name at all
+        con.executemany("UPDATE runs SET name = '' WHERE run_uuid = ?", [(r,) for r in names[3:]])
+        con.executemany("DELETE FROM tags WHERE run_uuid = ? AND key = 'mlflow.runName'", [(r,) for r in names[3:]])
+    from lens_core import open_tracker
+
+    return uri, open_tracker(uri).runs(experiment)
+
+
+def test_issue17_numbers_and_labels_on_compare(monkeypatch, odd_store):
+    uri, table = odd_store
+    wanted = table["run_id"].tolist()
+    at = compare(monkeypatch, uri, runs=wanted)
+    assert_clean(at)
+    at.multiselect(key="compare_metrics").set_value(["auc", "latency", "loss", "sparse", "step0"])
+    at.toggle(key="compare_all_params").set_value(True).run()
+    assert_clean(at)
+    labels = at.dataframe[0].value["run"].tolist()
+    unnamed = [r for r, n in zip(table["run_id"], table["run_name"]) if not isinstance(n, str) or not n.strip()]
+    assert len(unnamed) == 2 and all(r[:8] in labels for r in unnamed)  # legacy runs read their short id
+    diff = next(d.value for d in at.dataframe if "Param" in str(d.proto) or "seed" in d.value.index)
+    assert "97531" in diff.loc["seed"].tolist() and "1234567890" in diff.loc["rows"].tolist()  # exactly as logged
+    views = {view["title"]["text"]: (view, data) for view, data in charts(at)}
+    auc_view, auc_data = views["auc"]
+    texts = next(layer for layer in auc_view["layer"] if layer["mark"]["type"] == "text")
+    assert texts["encoding"]["text"]["field"] == "value_text"
+    assert auc_data["value_text"].nunique() == 5  # five bars, five readable values (not five "0.9961")
+    spec_text = json.dumps(metric_grid(at))
+    assert '"format": "~g"' not in spec_text and '"format":"~g"' not in spec_text  # never "1e+1 … 6e+1"
+    assert "1 non-finite point not drawn" in views["latency"][0]["title"]["subtitle"]
+    assert "1 non-finite point not drawn" in views["loss"][0]["title"]["subtitle"]
+    assert "4 of 5 runs lack it" in views["sparse"][0]["title"]["subtitle"]
+    assert views["step0"][0]["layer"][0]["mark"]["type"] == "bar"  # one point per run: a readable bar, no time axis
+    tooltip = next(t for layer in auc_view["layer"] for t in (layer.get("encoding", {}).get("tooltip") or [])
+               if isinstance(t, dict) and t.get("field") == "value")
+    assert tooltip["format"] == ",.5~g"  # 0.99612 … 0.99616 in full
+
+
+def test_issue17_statistics_skip_infinite_values_and_say_so(monkeypatch, odd_store):
+    uri, table = odd_store
+    at = compare(monkeypatch, uri, runs=table["run_id"].tolist())
+    at.multiselect(key="compare_metrics").set_value(["latency", "auc"]).run()
+    at.multiselect(key="compare_group").set_value(["params.rows"]).run()
+    assert_clean(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "Left out as non-finite: 1 value of latency" in captions
+
+
+# ---- the report --------------------------------------------------------------------------------------------------
+def test_report_is_made_only_when_asked_and_holds_the_view(monkeypatch, churn):
+    uri, table = churn
+    at = compare(monkeypatch, uri, runs=table["run_id"].tolist()[:6])
+    assert not [b for b in at.get("download_button") if b.label == "Download report"]  # nothing built yet
+    at.multiselect(key="compare_group").set_value([next(iter(at.multiselect(key="compare_group").options))]).run()
+    at.toggle(key="compare_pareto").set_value(True).run()
+    at.button(key="compare_report_prepare").click().run()
+    assert_clean(at)
+    assert [b for b in at.get("download_button") if b.label == "Download report"]
+    html = at.session_state["compare.report"][1]
+    assert html.count('data-lens-chart="') == 2  # the metric charts and the trade-offs
+    assert "Statistics per group" in html and "Params" in html and "open the live view" in html
+    assert "runs=" in at.session_state["compare.report"][0]
+    at.toggle(key="compare_log").set_value(True).run()  # another view: the old report is not offered
+    assert not [b for b in at.get("download_button") if b.label == "Download report"]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lens_core.format import MISSING, labels_by_id
 from lens_core.runs import compare as cmp
 from lens_core.runs import compare_charts as charts
 from lens_core.runs import compare_metrics as metrics
@@ -32,10 +33,8 @@ def spec_of(chart) -> dict:
 
 
 # ---- text and sizes ----------------------------------------------------------------------------------------------
-def test_md_escapes_markdown_and_num_writes_four_digits():
+def test_md_escapes_markdown():
     assert cmp.md("a_b*[c]:d") == r"a\_b\*\[c\]\:d"
-    assert cmp.num(3.14159265) == "3.142" and cmp.num(0.000123456, 3) == "0.000123"
-    assert cmp.num(float("nan")) == cmp.MISSING and cmp.num(None) == cmp.MISSING  # type: ignore[arg-type]
 
 
 def test_table_height_grows_with_rows_up_to_the_cap():
@@ -66,7 +65,7 @@ def test_groups_table_lists_sizes_and_each_params_value(runs):
 
 
 def test_runs_table_shows_status_group_experiment_and_differing_params(runs):
-    labels = cmp.run_labels(runs)
+    labels = labels_by_id(runs)
     grouping = cmp.group_runs(runs, ["params.model"])
     differing = cmp.differing_params(runs)
     assert differing == ["params.model", "params.seed"]
@@ -87,8 +86,8 @@ def test_group_stats_table_is_text_and_skips_groups_without_the_metric(runs):
     assert list(frame.columns) == ["color", "metric", "group", "count", "mean", "std", "min", "max", "ci"]
     assert set(frame["metric"]) == {"acc"}
     seed3 = frame.set_index("group").loc["3"]
-    assert seed3["count"] == 1 and seed3["mean"] == "0.71" and seed3["std"] == cmp.MISSING
-    assert seed3["ci"] == cmp.MISSING
+    assert seed3["count"] == 1 and seed3["mean"] == "0.71" and seed3["std"] == MISSING
+    assert seed3["ci"] == MISSING
     seed1 = frame.set_index("group").loc["1"]
     assert seed1["mean"] == "0.75" and seed1["ci"].startswith("[") and seed1["ci"].endswith("]")
 
@@ -99,7 +98,7 @@ def test_two_groups_table_writes_means_with_n_and_bolds_small_p(runs):
     table = cmp.two_groups_table(wide, grouping, "gbm", "mlp", ["acc", "absent"])
     frame = table.data.set_index("metric")
     assert frame.loc["acc", "A"] == "0.81 (N=6)" and frame.loc["acc", "B"] == "0.7167 (N=9)"
-    assert frame.loc["absent", "A"] == f"{cmp.MISSING} (N=0)" and frame.loc["absent", "p"] == cmp.MISSING
+    assert frame.loc["absent", "A"] == f"{MISSING} (N=0)" and frame.loc["absent", "p"] == MISSING
     assert float(frame.loc["acc", "p"]) < 0.05
     assert ("font-weight", "600") in table._compute().ctx[(0, 5)]
 
@@ -122,7 +121,7 @@ def history() -> pd.DataFrame:
 
 
 def test_metric_chart_of_single_values_by_run_and_by_group(runs):
-    labels, colors = cmp.run_labels(runs), run_colors(runs["run_id"])
+    labels, colors = labels_by_id(runs), run_colors(runs["run_id"])
     chart = metrics.metric_chart("acc", series=False, history=pd.DataFrame(), runs=runs, labels=labels, colors=colors)
     assert chart.points == 5 and chart.lacking == ("gbm-s3",) and not chart.series
     assert chart.notes == "latest value of each run · 1 of 6 runs lack it"
@@ -136,7 +135,7 @@ def test_metric_chart_of_single_values_by_run_and_by_group(runs):
 
 
 def test_metric_chart_of_a_series_smoothed_on_a_log_scale_and_by_group(runs, history):
-    labels, colors = cmp.run_labels(runs), run_colors(runs["run_id"])
+    labels, colors = labels_by_id(runs), run_colors(runs["run_id"])
     options = metrics.ChartOptions(x="relative", smoothing=0.5, log=True)
     chart = metrics.metric_chart("loss", series=True, history=history, runs=runs, labels=labels, colors=colors,
                                  options=options)
@@ -152,14 +151,14 @@ def test_metric_chart_of_a_series_smoothed_on_a_log_scale_and_by_group(runs, his
 
 def test_metric_chart_notes_points_it_cannot_draw(runs):
     history = history_frame([("run0", "loss", s, s, v) for s, v in enumerate([1.0, -1.0, np.nan])])
-    chart = metrics.metric_chart("loss", series=True, history=history, runs=runs, labels=cmp.run_labels(runs),
+    chart = metrics.metric_chart("loss", series=True, history=history, runs=runs, labels=labels_by_id(runs),
                                  colors=run_colors(runs["run_id"]), options=metrics.ChartOptions(log=True))
-    assert chart.points == 1 and chart.dropped_note == "2 non-finite or ≤ 0 on a log scale points not drawn"
+    assert chart.points == 1 and chart.dropped_note == "2 points not drawn (non-finite, or ≤ 0 on the log scale)"
     assert "5 of 6 runs lack it" in chart.notes
 
 
 def test_linked_figure_puts_series_first_and_picks_only_ungrouped(runs, history):
-    labels, colors = cmp.run_labels(runs), run_colors(runs["run_id"])
+    labels, colors = labels_by_id(runs), run_colors(runs["run_id"])
     made = [metrics.metric_chart(k, series=k == "loss", history=history, runs=runs, labels=labels, colors=colors)
             for k in ("acc", "loss")]
     spec = spec_of(metrics.linked_figure(made, 1200, grouped=False, pick=True))
@@ -172,7 +171,7 @@ def test_linked_figure_puts_series_first_and_picks_only_ungrouped(runs, history)
 
 
 def test_metric_hints_say_what_the_charts_show_and_who_lacks_a_metric(runs, history):
-    labels, colors = cmp.run_labels(runs), run_colors(runs["run_id"])
+    labels, colors = labels_by_id(runs), run_colors(runs["run_id"])
     made = [metrics.metric_chart(k, series=k == "loss", history=history, runs=runs, labels=labels, colors=colors)
             for k in ("acc", "loss", "nothing_here")]
     caption, lacking = metrics.metric_hints(made, None, metrics.ChartOptions(), clickable=True)

@@ -7,8 +7,8 @@ returns plain DataFrames, or pandas Stylers of display text for the page's table
 
 Terms used throughout:
 
-- a run's **label** is its run name, made unique within the selection (``name · 1a2b3c``) so it can head a column
-  and name a colour in a chart legend;
+- a run's **label** is :func:`lens_core.format.labels_by_id`'s: its run name, else its short id, made unique
+  within the selection (``name · 1a2b3c``) so it can head a column and name a colour in a chart legend;
 - a **group** is the runs sharing the values of the params grouped by (:class:`Grouping`), named by those values.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lens_core.errors import ExperimentNotFoundError, RunNotFoundError
+from lens_core.format import MISSING, distinct_labels, format_number
 from lens_core.runs import stats
 from lens_core.runs.colors import group_colors
 from lens_core.trackers.runs_table import columns_of
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 
     from lens_core.trackers.base import Tracker
 
-#: How a param a run never logged shows in tables.
-MISSING = "—"
 #: A run's status as table text is coloured: red when it ended badly, blue while running.
 STATUS_STYLE = {"failed": "color: #c92a2a", "killed": "color: #c92a2a", "running": "color: #1c7ed6"}
 #: The coloured dot heading a table row with the colour of its run or group in the charts.
@@ -42,11 +41,6 @@ DOT = "⬤"
 def md(text: str) -> str:
     """Text shown literally inside Streamlit markdown (run names may hold `*`, `_`, `[`, `:`…)."""
     return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~:$])", r"\\\1", text)
-
-
-def num(value: float, digits: int = 4) -> str:
-    """A statistic as table text: 4 significant digits, :data:`MISSING` when undefined."""
-    return f"{value:.{digits}g}" if isinstance(value, (int, float)) and np.isfinite(value) else MISSING
 
 
 def table_height(rows: int, cap: int) -> int:
@@ -124,29 +118,6 @@ def concat_runs(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if len(tables) == 1:
         return tables[0]
     return pd.concat(tables, ignore_index=True, sort=False)
-
-
-def run_labels(runs: pd.DataFrame) -> dict[str, str]:
-    """A unique, readable label per run id: the run name; ``name · <id prefix>`` when names collide; the id
-    prefix for unnamed runs."""
-    ids = runs["run_id"].astype(str).tolist()
-    names = [str(n).strip() if isinstance(n, str) and n.strip() else "" for n in runs["run_name"].tolist()]
-    names = [n or f"run {i[:8]}" for n, i in zip(names, ids)]
-    groups: dict[str, list[str]] = {}
-    for run_id, name in zip(ids, names):
-        groups.setdefault(name, []).append(run_id)
-    labels: dict[str, str] = {}
-    for name, members in groups.items():
-        if len(members) == 1:
-            labels[members[0]] = name
-            continue
-        width = 6  # the shortest id prefix (6 or more characters) that tells these runs apart
-        while width < max(map(len, members)) and len({m[:width] for m in members}) < len(members):
-            width += 2
-        labels.update({m: f"{name} · {m[:width]}" for m in members})
-    if len(set(labels.values())) < len(labels):  # a run literally named like another's label
-        labels = {r: f"{labels[r]} · {r}" for r in ids}
-    return labels
 
 
 # ---- params ------------------------------------------------------------------------------------------------------
@@ -313,31 +284,51 @@ def groups_table(runs: pd.DataFrame, grouping: Grouping) -> Styler:
 
 
 def _interval(lows: Iterable[float], highs: Iterable[float]) -> list[str]:
-    return [f"[{num(lo)}, {num(hi)}]" if np.isfinite(lo) else MISSING for lo, hi in zip(lows, highs)]
+    return [f"[{format_number(lo)}, {format_number(hi)}]" if np.isfinite(lo) else MISSING
+            for lo, hi in zip(lows, highs, strict=True)]
+
+
+def _readable(values: pd.Series, metrics: pd.Series) -> list[str]:
+    """Statistics as text with the digits shared within each metric's rows, so that groups whose values differ
+    only in the 5th digit do not read the same (:func:`lens_core.format.distinct_labels`)."""
+    text = pd.Series(MISSING, index=values.index, dtype="object")
+    for rows in values.groupby(metrics.to_numpy(), sort=False).groups.values():
+        text[rows] = distinct_labels(values[rows].tolist())
+    return text.tolist()
+
+
+def non_finite_latest(runs: pd.DataFrame, keys: Sequence[str]) -> dict[str, int]:
+    """Per metric, the runs whose latest value is ±inf (MLflow's sentinel reads as ±inf): left out of the
+    statistics, which say so. Metrics without any are not listed."""
+    counts = {key: int(np.isinf(latest_values(runs, key)).sum()) for key in keys}
+    return {key: n for key, n in counts.items() if n}
 
 
 def group_stats_table(runs: pd.DataFrame, grouping: Grouping, keys: Sequence[str]) -> Styler:
-    """:func:`group_stats` as text (4 significant digits), one row per metric and group that has a value of it:
-    ``color, metric, group, count, mean, std, min, max, ci`` (the 95 % CI as ``[low, high]``)."""
+    """:func:`group_stats` as text (:func:`lens_core.format.distinct_labels` within a metric), one row per metric
+    and group that has a finite value of it: ``color, metric, group, count, mean, std, min, max, ci`` (the 95 %
+    CI as ``[low, high]``)."""
     table = group_stats(runs, grouping.labels, grouping.order, keys)
     table = table[table["count"] > 0].reset_index(drop=True)  # a group without the metric: no row
     shown = table.assign(color=DOT, ci=_interval(table["ci_low"], table["ci_high"]),
-                         **{c: table[c].map(num) for c in ("mean", "std", "min", "max")})
+                         **{c: _readable(table[c], table["metric"]) for c in ("mean", "std", "min", "max")})
     shown = shown[["color", "metric", "group", "count", "mean", "std", "min", "max", "ci"]]
     return _dotted(shown, [grouping.colors[g] for g in shown["group"]])
 
 
 def two_groups_table(runs: pd.DataFrame, grouping: Grouping, a: str, b: str, keys: Sequence[str]) -> Styler:
-    """:func:`two_groups` as text: ``metric``, ``A`` and ``B`` (``mean (N=…)``), ``diff``, ``ci``, and ``p``
-    (3 significant digits, bold below 0.05)."""
+    """:func:`two_groups` as text: ``metric``, ``A`` and ``B`` (``mean (N=…)``, digits enough to tell A from B),
+    ``diff``, ``ci``, and ``p`` (3 significant digits, bold below 0.05)."""
     test = two_groups(runs, grouping.labels, a, b, keys)
 
-    def mean_n(means: pd.Series, sizes: pd.Series) -> list[str]:
-        return [f"{m:.4g} (N={n})" if n else f"{MISSING} (N=0)" for m, n in zip(means, sizes)]
+    def mean_n(means: list[str], sizes: pd.Series) -> list[str]:
+        return [f"{m} (N={n})" if n else f"{MISSING} (N=0)" for m, n in zip(means, sizes, strict=True)]
 
-    shown = pd.DataFrame({"metric": test["metric"], "A": mean_n(test["mean_a"], test["n_a"]),
-                          "B": mean_n(test["mean_b"], test["n_b"]), "diff": test["diff"].map(num),
-                          "ci": _interval(test["ci_low"], test["ci_high"]), "p": test["p"].map(lambda p: num(p, 3))})
+    pairs = [distinct_labels([ma, mb]) for ma, mb in zip(test["mean_a"], test["mean_b"], strict=True)]
+    shown = pd.DataFrame({"metric": test["metric"], "A": mean_n([p[0] for p in pairs], test["n_a"]),
+                          "B": mean_n([p[1] for p in pairs], test["n_b"]), "diff": test["diff"].map(format_number),
+                          "ci": _interval(test["ci_low"], test["ci_high"]),
+                          "p": test["p"].map(lambda p: format_number(p, digits=3))})
     css = pd.DataFrame("", index=shown.index, columns=shown.columns)
     css["p"] = np.where(test["p"].fillna(1) < 0.05, "font-weight: 600", "")
     return shown.style.apply(lambda _: css, axis=None)

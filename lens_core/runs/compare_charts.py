@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from lens_core.format import axis_format, distinct_labels, format_number, tooltip_format
+
 if TYPE_CHECKING:
     import altair as alt
 
@@ -92,11 +94,9 @@ def _text_width(text: str, size: float = 12) -> float:
 
 
 def _number_label(value: float) -> str:
-    """About how d3's ``~g`` writes a tick near ``value``."""
-    if not np.isfinite(value):
-        return ""
-    text = f"{float(f'{value:.3g}'):.6g}"
-    return text.replace("e+0", "e+").replace("e-0", "e-")
+    """About how an axis writes a tick near ``value`` (:func:`lens_core.format.axis_format` leaves the precision
+    to the tick step: three significant digits is a fair guess for the widest label)."""
+    return format_number(float(f"{value:.3g}"), digits=3) if np.isfinite(value) else ""
 
 
 def _value_axis_width(values: np.ndarray, log: bool = False) -> int:
@@ -109,13 +109,6 @@ def _value_axis_width(values: np.ndarray, log: bool = False) -> int:
     if log and low > 0:
         samples += [10.0 ** np.floor(np.log10(low))]
     return int(min(84, max(30, max(_text_width(_number_label(v)) for v in samples) + 12)))
-
-
-def _value_format(values: np.ndarray) -> str:
-    """A value axis' d3 format: ``~r`` (Vega gives it the ticks' precision: "10", "0.44") unless values are huge or
-    tiny, where ``~g``'s exponent is shorter (it writes 10 as "1e+1" at one significant digit)."""
-    values = np.abs(values[np.isfinite(values) & (values != 0)])
-    return "~r" if not len(values) or (values.min() >= 1e-4 and values.max() < 1e6) else "~g"
 
 
 def _band_axis_width(labels: Iterable[str], limit: int) -> int:
@@ -176,13 +169,14 @@ def bar_chart(
     readable = step >= 12  # room for a run name and a value beside each bar
     hover, listen = _interaction(len(data), hover, listen)
     axis = _band_axis_width(order, BAND_LABEL_PX) if readable else 8
-    tooltip = [alt.Tooltip("run:N", title="run"), alt.Tooltip("value:Q", title=key, format=".6g")]
+    tooltip = [alt.Tooltip("run:N", title="run"), alt.Tooltip("value:Q", title=key, format=tooltip_format(values))]
+    data = data.assign(value_text=distinct_labels(data["value"]))  # five bars never all read "0.9961"
     base = alt.Chart(data).encode(
         y=alt.Y("run:N", sort=order, title=None,
                 axis=alt.Axis(labelLimit=BAND_LABEL_PX, ticks=False, domain=False, labels=readable,
                               **({"minExtent": axis - 4, "maxExtent": axis - 4} if width else {}))),
         x=alt.X("value:Q", title=None, scale=scale,
-                axis=alt.Axis(format="~g", tickCount=5, labelFlush=True)),
+                axis=alt.Axis(format=axis_format(values), tickCount=5, labelFlush=True)),
         tooltip=tooltip,
     )
     faded = {"opacity": alt.condition(_hover(), alt.value(1.0), alt.value(0.25))} if hover else {}
@@ -193,7 +187,7 @@ def bar_chart(
         layers.append(base.mark_text(
             baseline="middle", fontSize=11, color="#4a5261",
             align=alt.expr("datum.value < 0 ? 'right' : 'left'"), dx=alt.expr("datum.value < 0 ? -4 : 4"),
-        ).encode(text=alt.Text("value:Q", format=".4~g"), **faded))
+        ).encode(text=alt.Text("value_text:N"), **faded))
     if listen:  # last, so its nearest-point cells lie over the bars: one horizontal strip per row
         layers.append(_pointer(base.mark_point(opacity=0, cursor="pointer").encode(x=alt.value(0)), linked,
                                _hover(), _pick()))
@@ -240,15 +234,15 @@ def line_chart(
     extent = {"minExtent": axis - 4, "maxExtent": axis - 4} if width else {}
     tooltip = [
         alt.Tooltip("run:N", title="run"),
-        alt.Tooltip("step:Q", title="step"),
-        alt.Tooltip("minutes:Q", title="minutes", format=".1f"),
-        alt.Tooltip("value:Q", title=key, format=".6g"),
+        alt.Tooltip("step:Q", title="step", format=","),
+        alt.Tooltip("minutes:Q", title="minutes", format=",.2~f"),  # derived here, not a logged number
+        alt.Tooltip("value:Q", title=key, format=tooltip_format(data["value"])),
     ]
     if smoothed:
-        tooltip.append(alt.Tooltip("smoothed:Q", title="smoothed", format=".6g"))
+        tooltip.append(alt.Tooltip("smoothed:Q", title="smoothed", format=tooltip_format(data["smoothed"])))
     color = _color(labels, colors)
     base = alt.Chart(data).encode(x=x_enc, color=color, detail="run_id:N", order=alt.Order("order:Q"))
-    y_format = _value_format(data[y_field].to_numpy(dtype="float64"))
+    y_format = axis_format(data[y_field].to_numpy(dtype="float64"))
     y_enc = alt.Y(f"{y_field}:Q", title=None, scale=y_scale, axis=alt.Axis(format=y_format, tickCount=5, **extent))
     hovered = _hover()
     layers: list[alt.Chart] = []
@@ -413,11 +407,12 @@ def group_bar_chart(
     agg = AGG_TITLES[aggregation]
     tooltip = [
         alt.Tooltip("group:N", title="group"), alt.Tooltip("count:Q", title="N (runs)"),
-        alt.Tooltip("center:Q", title=f"{agg} of {key}", format=".6g"),
-        alt.Tooltip("std:Q", title="std", format=".4g"),
-        alt.Tooltip("min:Q", title="min", format=".6g"), alt.Tooltip("max:Q", title="max", format=".6g"),
-        alt.Tooltip("ci_low:Q", title="95 % CI low", format=".6g"),
-        alt.Tooltip("ci_high:Q", title="95 % CI high", format=".6g"),
+        alt.Tooltip("center:Q", title=f"{agg} of {key}", format=tooltip_format(data["center"])),
+        alt.Tooltip("std:Q", title="std", format=tooltip_format(data["std"])),
+        alt.Tooltip("min:Q", title="min", format=tooltip_format(data["min"])),
+        alt.Tooltip("max:Q", title="max", format=tooltip_format(data["max"])),
+        alt.Tooltip("ci_low:Q", title="95 % CI low", format=tooltip_format(data["ci_low"])),
+        alt.Tooltip("ci_high:Q", title="95 % CI high", format=tooltip_format(data["ci_high"])),
     ]
     base = alt.Chart(data).encode(y=y, tooltip=tooltip)
     color = alt.Color("group:N", scale=alt.Scale(domain=list(groups), range=list(colors)), legend=None)
@@ -425,7 +420,7 @@ def group_bar_chart(
     faded = {"opacity": alt.condition(hovered, alt.value(1.0), alt.value(0.25))} if hover else {}
     bars = base.mark_bar(cornerRadiusEnd=2, height={"band": 0.66}, opacity=0.85).encode(
         x=alt.X("center:Q", title=f"{agg} · error bars: {SPREAD_TITLES[spread]}", scale=scale,
-                axis=alt.Axis(format="~g", tickCount=5, labelFlush=True)),
+                axis=alt.Axis(format=axis_format(finite), tickCount=5, labelFlush=True)),
         color=color,
         **({"opacity": alt.condition(hovered, alt.value(0.85), alt.value(0.22))} if hover else {}),
     )
@@ -439,7 +434,6 @@ def group_bar_chart(
     # the value and N beside the bar: N stays readable when a long group name is cut short on the axis
     text = base.transform_calculate(
         xtext=f"datum.center < 0 ? {start} : {edge}",
-        value_text="format(datum.center, '.4~g') + '  N=' + datum.count",
     ).mark_text(
         baseline="middle", fontSize=11, color="#4a5261",
         align=alt.expr("datum.center < 0 ? 'right' : 'left'"), dx=alt.expr("datum.center < 0 ? -5 : 5"),
@@ -474,9 +468,10 @@ def group_line_chart(
     extent = {"minExtent": axis - 4, "maxExtent": axis - 4} if width else {}
     base = alt.Chart(band).encode(x=x_enc, color=color)
     tooltip = [
-        alt.Tooltip("group:N", title="group"), alt.Tooltip("x:Q", title=x_title, format=".6~g"),
-        alt.Tooltip("center:Q", title=f"{AGG_TITLES[aggregation]} of {key}", format=".6g"),
-        alt.Tooltip("low:Q", title="band low", format=".6g"), alt.Tooltip("high:Q", title="band high", format=".6g"),
+        alt.Tooltip("group:N", title="group"), alt.Tooltip("x:Q", title=x_title, format=",.6~g"),
+        alt.Tooltip("center:Q", title=f"{AGG_TITLES[aggregation]} of {key}", format=tooltip_format(band["center"])),
+        alt.Tooltip("low:Q", title="band low", format=tooltip_format(band["low"])),
+        alt.Tooltip("high:Q", title="band high", format=tooltip_format(band["high"])),
         alt.Tooltip("n:Q", title="N (runs)"),
     ]
     layers = []
@@ -487,7 +482,7 @@ def group_line_chart(
         ))
     layers.append(base.mark_line(strokeWidth=2).encode(
         y=alt.Y("center:Q", title=None, scale=y_scale,
-                axis=alt.Axis(format=_value_format(band[["center", "low", "high"]].to_numpy(dtype="float64").ravel()),
+                axis=alt.Axis(format=axis_format(band[["center", "low", "high"]].to_numpy(dtype="float64").ravel()),
                               tickCount=5, **extent)),
         **({"opacity": alt.condition(hovered, alt.value(1.0), alt.value(0.3))} if hover else {}),
     ))
@@ -499,18 +494,23 @@ def group_line_chart(
 def chart_config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """The look shared by every chart of the page (rendered with ``theme=None``: Streamlit's chart theme pads
     axis titles so much that short bar charts collapse): the app's font, quiet axes, no frame, titles on the
-    left with the notes under them."""
+    left with the notes under them. Set as one ``config`` on a shallow copy: Altair's ``configure_*`` methods
+    deep-copy the whole compound chart each (half a second for the page's linked chart)."""
+    import altair as alt
+
     text = "#4a5261"
-    return (
-        chart.configure(font='"Source Sans", "Source Sans Pro", sans-serif')
-        .configure_view(strokeWidth=0)
-        .configure_axis(
+    configured = chart.copy(deep=False)
+    configured.config = alt.Config(
+        font='"Source Sans", "Source Sans Pro", sans-serif',
+        view=alt.ViewConfig(strokeWidth=0),
+        axis=alt.AxisConfig(
             labelColor=text, titleColor=text, titleFontWeight="normal", labelFontSize=12, titleFontSize=12,
             gridColor="#eceff4", domainColor="#c9ced8", tickColor="#c9ced8", labelPadding=4,
-        )
-        .configure_title(fontSize=14, fontWeight=600, color="#31333f", subtitleFontSize=12, subtitleColor="#808495",
-                         subtitlePadding=3, offset=10, anchor="start")
+        ),
+        title=alt.TitleConfig(fontSize=14, fontWeight=600, color="#31333f", subtitleFontSize=12,
+                              subtitleColor="#808495", subtitlePadding=3, offset=10, anchor="start"),
     )
+    return configured
 
 
 # ---- datasets the runs share -------------------------------------------------------------------------------------
@@ -532,7 +532,8 @@ def distribution_chart(
     if data["end"].notna().any():
         chart = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=2).encode(
             x=alt.X("value:Q", title=column), y=share, color=colour,
-            tooltip=["run", alt.Tooltip("value:Q", format=".4g"), "count:Q", alt.Tooltip("share:Q", format=".1%")])
+            tooltip=["run", alt.Tooltip("value:Q", format=tooltip_format(data["value"])),
+                     alt.Tooltip("count:Q", format=","), alt.Tooltip("share:Q", format=".1%")])
     else:
         chart = alt.Chart(data).mark_bar().encode(
             x=alt.X("value:N", title=column, sort="-y"), xOffset="run:N", y=share, color=colour,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from lens_core.format import distinct_labels, finite_only, not_drawn_note, plural
 from lens_core.runs import stats
 from lens_core.runs.compare import Grouping, latest_values, md
 from lens_core.runs.compare_charts import (
@@ -175,14 +176,17 @@ def export_frame(data: pd.DataFrame, key: str, smoothed: bool = False) -> pd.Dat
 
 
 def drawable(data: pd.DataFrame, log: bool = False, columns: Sequence[str] = ("value",)) -> tuple[pd.DataFrame, int]:
-    """The rows a chart can draw and how many were left out: finite values (MLflow's SQL stores save ±inf as
-    ±1.7977e308, the largest double, which counts as infinite here), and only positive ones on a log scale."""
+    """The rows a chart can draw and how many were left out: finite values by the one rule of
+    :func:`lens_core.format.finite_only` (±inf, NaN and MLflow's ±1.7977e308 sentinel are left out), and only
+    positive ones on a log scale."""
     keep = np.ones(len(data), dtype=bool)
     for column in columns:
-        values = data[column].to_numpy(dtype="float64")
-        keep &= np.isfinite(values) & (np.abs(values) < np.finfo("float64").max)
+        values = data[column].reset_index(drop=True)
+        finite = np.zeros(len(data), dtype=bool)
+        finite[finite_only(values).values.index.to_numpy()] = True
+        keep &= finite
         if log:
-            keep &= values > 0
+            keep &= values.to_numpy(dtype="float64") > 0
     return data[keep].reset_index(drop=True), int((~keep).sum())
 
 
@@ -191,14 +195,17 @@ def group_bar_data(
 ) -> pd.DataFrame:
     """One single-value metric by group: ``group, label, count, mean, median, std, min, max, ci_low, ci_high``
     and the drawn ``center, low, high`` (aggregate and spread, see :func:`lens_core.runs.stats.error_bounds`);
-    ``label`` is ``group · N=…``. Groups whose runs have no finite value are left out."""
+    ``label`` is ``group · N=…``, ``value_text`` the aggregate and N as written beside the bar (digits enough to
+    tell the groups apart). Groups whose runs have no finite value are left out."""
     table = stats.group_table(latest_values(runs, key), groups.reset_index(drop=True), order)
     table = table[table["count"] > 0].reset_index(drop=True)
     bounds = [stats.error_bounds(row, aggregation, spread) for row in table.to_dict("records")]
     table["center"] = [b[0] for b in bounds]
     table["low"] = [b[1] for b in bounds]
     table["high"] = [b[2] for b in bounds]
-    table.insert(1, "label", [f"{g} · N={n}" for g, n in zip(table["group"], table["count"])])
+    table.insert(1, "label", [f"{g} · N={n}" for g, n in zip(table["group"], table["count"], strict=True)])
+    table["value_text"] = [f"{text}  N={n}" for text, n in zip(distinct_labels(table["center"]), table["count"],
+                                                                 strict=True)]
     return table
 
 
@@ -272,11 +279,10 @@ def metric_chart(
     lacking = tuple(labels[r] for r in selected if r not in having)
     notes = [kind]
     if lacking:
-        notes.append(f"{len(lacking)} of {len(selected)} runs lack it")
-    dropped_note = ""
-    if dropped:
-        why = "non-finite or ≤ 0 on a log scale" if series and options.log else "non-finite"
-        dropped_note = f"{dropped} {why} point{'s' if dropped > 1 else ''} not drawn"
+        notes.append(f"{len(lacking):,} of {plural(len(selected), 'run')} lack it")
+    dropped_note = (f"{not_drawn_note(dropped, 'point')} (non-finite, or ≤ 0 on the log scale)"
+                    if series and options.log and dropped else not_drawn_note(dropped, "non-finite point"))
+    if dropped_note:
         notes.append(dropped_note)
     return MetricChart(key, series, make, len(shown), " · ".join(notes), export, lacking, dropped_note)
 
@@ -338,3 +344,30 @@ def metric_hints(charts: Sequence[MetricChart], grouping: Grouping | None, optio
                          + (f" ({chart.dropped_note})" if chart.dropped_note else ""))
     lacking = [f"{c.key}: {', '.join(c.lacking)}" for c in charts if c.lacking]
     return " · ".join(hints) + ".", ("Runs without a metric — " + "; ".join(lacking)) if lacking else None
+
+
+@dataclass(frozen=True)
+class MetricFigure:
+    """The page's metric charts: each metric's :class:`MetricChart` (notes, export), the one linked chart of the
+    drawable ones (None when nothing is drawable), and the caption under it (:func:`metric_hints`)."""
+
+    charts: tuple[MetricChart, ...]
+    figure: alt.VConcatChart | None
+    hints: str
+    lacking: str | None
+
+
+def metric_figure(
+    history: pd.DataFrame, runs: pd.DataFrame, labels: Mapping[str, str], colors: Mapping[str, str],
+    keys: Sequence[str], options: ChartOptions, grouping: Grouping | None, panel_width: int,
+) -> MetricFigure:
+    """Every picked metric (``keys``) charted as the page shows it, for a panel ``panel_width`` pixels wide: runs
+    in ``colors`` (run id → colour) when ungrouped, groups in theirs; clickable runs when ungrouped."""
+    kinds = metric_kinds(history, keys)
+    charts = tuple(metric_chart(k, series=kinds[k] == SERIES, history=history, runs=runs, labels=labels,
+                                colors=colors, options=options, grouping=grouping) for k in keys)
+    clickable = grouping is None
+    figure = (linked_figure(charts, panel_width, grouped=not clickable, pick=clickable)
+              if any(c.points for c in charts) else None)
+    hints, lacking = metric_hints(charts, grouping, options, clickable)
+    return MetricFigure(charts, figure, hints, lacking)

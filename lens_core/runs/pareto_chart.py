@@ -26,6 +26,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from lens_core.format import axis_format, tooltip_format
 from lens_core.runs.compare_charts import PICK, picked_run
 from lens_core.runs.pareto import Goal, pareto_front, to_float
 
@@ -118,14 +119,17 @@ def draw(data: ParetoPoints, *, height: int = 380, width: int | None = None) -> 
     (highlighted; coloured by ``colour`` when given), a ring on the picked run, and an invisible pointer layer
     carrying the tooltips and the click selection :data:`PICK` (nearest run, its ``run_id``)."""
     goal_x, goal_y = data.directions[data.x], data.directions[data.y]
-    x = alt.X("x:Q", title=_axis_title(data.x, goal_x), scale=alt.Scale(zero=False, nice=True))
-    y = alt.Y("y:Q", title=_axis_title(data.y, goal_y), scale=alt.Scale(zero=False, nice=True))
-    tooltip = [alt.Tooltip("label:N", title="run"), alt.Tooltip("x:Q", title=_short(data.x), format=",.6~g"),
-               alt.Tooltip("y:Q", title=_short(data.y), format=",.6~g")]
+    x = alt.X("x:Q", title=_axis_title(data.x, goal_x), scale=alt.Scale(zero=False, nice=True),
+              axis=alt.Axis(format=axis_format(data.points["x"])))
+    y = alt.Y("y:Q", title=_axis_title(data.y, goal_y), scale=alt.Scale(zero=False, nice=True),
+              axis=alt.Axis(format=axis_format(data.points["y"])))
+    tooltip = [alt.Tooltip("label:N", title="run"),
+               alt.Tooltip("x:Q", title=_short(data.x), format=tooltip_format(data.points["x"])),
+               alt.Tooltip("y:Q", title=_short(data.y), format=tooltip_format(data.points["y"]))]
     if data.colour is not None:
         kind = "Q" if pd.api.types.is_numeric_dtype(data.points["colour"]) else "N"
         tooltip.append(alt.Tooltip(f"colour:{kind}", title=_short(data.colour),
-                                   **({"format": ",.6~g"} if kind == "Q" else {})))
+                                   **({"format": tooltip_format(data.points["colour"])} if kind == "Q" else {})))
     tooltip.append(alt.Tooltip("on_front:N", title="on the front"))
 
     points = data.points

@@ -46,6 +46,13 @@ def _vega_bundle() -> str:
     return vl_convert.javascript_bundle()
 
 
+def _every_row():
+    """Altair refuses to inline more than 5,000 rows by default; a report holds the charts' data whatever its size."""
+    import altair as alt
+
+    return alt.data_transformers.disable_max_rows()
+
+
 def _script_safe(text: str) -> str:
     """JSON inside <script>: no sequence that could close the tag or open a comment."""
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
@@ -67,8 +74,11 @@ def render(report: Report) -> str:
         if section.note:
             body.append(f'<p class="note">{html.escape(section.note)}</p>')
         if section.chart is not None:
-            spec = section.chart.to_dict()
+            with _every_row():
+                spec = section.chart.to_dict()
             spec.setdefault("config", {}).setdefault("background", "white")
+            # drawn as SVG whatever the page used (a canvas chart prints blurred and cannot be searched)
+            spec.get("usermeta", {}).get("embedOptions", {}).pop("renderer", None)
             specs.append(json.dumps({"id": f"chart-{i}", "spec": spec}, default=str))
             body.append(f'<div class="chart" id="chart-{i}" data-lens-chart="{i}"></div>')
         if section.table is not None:

@@ -8,7 +8,8 @@ Conventions:
   (``scipy.stats.t.interval``); NaN below two values;
 - the two-group test is Welch's (unequal variances), with the Welch–Satterthwaite degrees of freedom, as
   ``scipy.stats.ttest_ind(a, b, equal_var=False)``; the difference is ``mean(a) - mean(b)``;
-- non-finite values (NaN, ±inf and MLflow's ±1.7977e308) are left out of every statistic and of N.
+- non-finite values (NaN, ±inf and MLflow's ±1.7977e308) are left out of every statistic and of N, by the one
+  rule of :func:`lens_core.format.finite_only` (the tables that show the statistics say how many).
 """
 from __future__ import annotations
 
@@ -21,19 +22,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from lens_core.format import MISSING, MLFLOW_INF, finite_only
+
+Aggregation = Literal["mean", "median", "min", "max"]
 Spread = Literal["std", "minmax", "ci", "none"]
 AGGREGATIONS: tuple[str, ...] = ("mean", "median", "min", "max")
 SPREADS: tuple[str, ...] = ("std", "minmax", "ci", "none")
-#: How a group is named when a param it is grouped by was never logged by its runs.
-MISSING = "—"
 #: Groups with fewer runs than this get a warning in two-group comparisons.
 MIN_GROUP_RUNS = 3
 
 
 def finite(values: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
-    """The finite values, as float64 (MLflow's SQL stores save ±inf as ± the largest double: dropped too)."""
-    array = np.asarray(values, dtype="float64").ravel()
-    return array[np.isfinite(array) & (np.abs(array) < np.finfo("float64").max)]
+    """The finite values, as float64 (:func:`lens_core.format.finite_only`: MLflow's ±1.7977e308 sentinel is
+    dropped too)."""
+    return finite_only(np.asarray(values, dtype="float64").ravel()).values.to_numpy()
 
 
 def t_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
@@ -184,7 +186,7 @@ def on_grid(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
     (repeated or restarted steps) the last value logged counts."""
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
-    ok = np.isfinite(x) & np.isfinite(y) & (np.abs(y) < np.finfo("float64").max)
+    ok = np.isfinite(x) & np.isfinite(y) & (np.abs(y) < MLFLOW_INF)
     x, y = x[ok], y[ok]
     out = np.full(len(grid), np.nan)
     if not len(x):

@@ -7,6 +7,7 @@ their cache by its URI (the tracker itself is not hashed).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from lens_core.insights.evaluation import Evaluation
 from lens_core.insights.explain import PartialDependence, ShapResult
 from lens_core.insights.inputs import Availability, InsightInputs
 from lens_core.model import RunDetail
+from lens_core.runs.compare_metrics import ChartOptions, MetricFigure
 from lens_core.runs.summary import latest_metric_times
 from lens_core.trackers import Tracker, open_tracker
 from lens_core.ui.settings import secret_section
@@ -298,3 +300,32 @@ def dataset_distribution(files: tuple[tuple[str, str], ...], column: str) -> pd.
     from lens_core.explorer.across import distribution
 
     return distribution(dict(files), column)
+
+
+# ---- Compare: the metric charts, built once per view --------------------------------------------------------------
+@dataclass(frozen=True)
+class ComparisonFigure:
+    """:class:`lens_core.runs.compare_metrics.MetricFigure` and its Vega-Lite spec as Streamlit sends it (datasets
+    as Arrow bytes), ready for ``st.vega_lite_chart``: a rerun with the same view reuses both."""
+
+    metrics: MetricFigure
+    spec: dict[str, Any] | None
+
+
+@st.cache_resource(ttl=600, max_entries=16, show_spinner="Drawing the metric charts…")
+def comparison_figure(
+    history: pd.DataFrame, runs: pd.DataFrame, labels: dict[str, str], colors: dict[str, str], keys: tuple[str, ...],
+    options: ChartOptions, group_by: tuple[str, ...], aggregation: str, spread: str, panel_width: int,
+) -> ComparisonFigure:
+    """The Compare page's linked metric chart (hashed by content: new points draw anew). Building it in Altair
+    and converting it costs about a second for six charts; a warm view or a rerun at the same width costs a
+    lookup. A resource, not data: the spec is shared read-only (Streamlit copies it before changing it)."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec  # the spec st.altair_chart sends
+
+    from lens_core.runs.compare import group_runs
+    from lens_core.runs.compare_metrics import metric_figure
+
+    grouping = group_runs(runs, group_by, aggregation, spread) if group_by else None  # type: ignore[arg-type]
+    built = metric_figure(history, runs, labels, colors, keys, options, grouping, panel_width)
+    spec = _convert_altair_to_vega_lite_spec(built.figure) if built.figure is not None else None
+    return ComparisonFigure(built, spec)

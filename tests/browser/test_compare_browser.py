@@ -140,3 +140,31 @@ def test_chart_downloads_as_svg_and_png(page, serve_app, demo_build, churn_ids):
     with page.expect_download() as png:
         page.get_by_role("button", name="PNG", exact=True).first.click()
     assert open(png.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_downloaded_from_the_page_opens_offline_with_every_chart(page, serve_app, demo_build, churn_ids,
+                                                                       tmp_path, browser):
+    ids = [r for r, name in churn_ids][:6]
+    open_compare(page, serve_app, demo_build, [*ids[:-1], f"{ids[-1]}&tradeoffs=1"])
+    page.get_by_role("button", name="Report", exact=True).click()
+    download_button = page.get_by_role("button", name="Download report")
+    download_button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as download:
+        download_button.click()
+    path = tmp_path / "report.html"
+    download.value.save_as(path)
+    offline = browser.new_context(offline=True, viewport={"width": 1400, "height": 1600})
+    report = offline.new_page()
+    fetched: list[str] = []
+    report.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                 else (fetched.append(route.request.url), route.abort()))
+    report.goto(path.as_uri())
+    charts = report.locator(".chart")
+    assert charts.count() == 2  # the metric charts and the trade-offs
+    for i in range(charts.count()):
+        charts.nth(i).locator("svg.marks").wait_for(timeout=30_000)
+    assert "could not be drawn" not in report.inner_text("body") and not fetched
+    assert "open the live view" in report.inner_text("body")
+    report.screenshot(path=str(screenshot(page, "compare-report-page").with_name("compare-report-offline.png")),
+                      full_page=True)
+    offline.close()
