@@ -38,7 +38,15 @@ def restore(key: str, param: str | None = None, *, options: Collection[Any] | No
     ``packed``; ``parse``: text to value (e.g. ``float``), raising ValueError when the text does not fit;
     ``options``: the values that exist now (others fall back, with a note naming ``label or param``).
     """
-    param = param or key
+    _restore(key, param or key, options=options, multi=multi, packed=packed, parse=parse, label=label)
+    if key in st.session_state:
+        # Said again on every run: a rerun that starts before the browser has mounted the widget (a page that
+        # measures itself after the first paint) would otherwise draw it at its default while the page uses this.
+        st.session_state[key] = st.session_state[key]
+
+
+def _restore(key: str, param: str, *, options: Collection[Any] | None, multi: bool, packed: bool,
+             parse: Callable[[str], Any] | None, label: str | None) -> None:
     raw = st.query_params.get(param)
     seen = _seen()
     if raw is None or seen.get(param) == raw:
