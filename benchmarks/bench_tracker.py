@@ -14,6 +14,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,10 +89,14 @@ def _child(kind: str, uri: str) -> dict[str, float]:
     return result
 
 
-def measure(kind: str, uri: str) -> dict[str, float]:
+def measure(kind: str, uri: str, *, shared_catalog: Path | None = None) -> dict[str, float]:
+    """One measurement in a fresh process. Cold means read from the store: the shared catalog of runs tables is
+    off unless ``shared_catalog`` names a cache folder to use (a new process beside others that read before)."""
+    env = dict(os.environ, LENS_SHARED_CATALOG="0") if shared_catalog is None else dict(
+        os.environ, LENS_SHARED_CATALOG="1", LENS_CACHE_DIR=str(shared_catalog))
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_tracker", "--child", kind, uri],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent, env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -120,6 +125,11 @@ def compare_runs(label: str, uri: str) -> None:
         f"{ref['warm_s'] / lens['warm_s']:>8.0f}× {ref['peak_mb'] / max(lens['peak_mb'], 1):>7.1f}×",
         flush=True,
     )
+    with tempfile.TemporaryDirectory() as cache:  # another process read the table first and shared it
+        measure("lens_runs", uri, shared_catalog=Path(cache))
+        shared = measure("lens_runs", uri, shared_catalog=Path(cache))
+    print(f"{label:>10} {'t.runs(), new process, shared':<34} {shared['cold_s']:>8.3f}"
+          f"   ({ref['cold_s'] / shared['cold_s']:.0f}× faster than search_runs)", flush=True)
 
 
 def _warm_page_cache(root: Path) -> None:
