@@ -37,14 +37,14 @@ def reference_summary(text: str) -> tuple[float, float, float] | None:
     if not points:
         return None
     latest = max(points, key=lambda p: (p[2], p[0], p[1]))[1]
-    values = [v for _, v, _ in points if v == v]
+    values = [v for _, v, _ in points if not math.isnan(v)]
     return latest, min(values, default=math.nan), max(values, default=math.nan)
 
 
 def same(a: object, b: object) -> bool:
     if a is None or b is None:
         return a is b
-    return all((x == y and math.copysign(1, x) == math.copysign(1, y)) or (x != x and y != y)
+    return all((x == y and math.copysign(1, x) == math.copysign(1, y)) or (math.isnan(x) and math.isnan(y))
                for x, y in zip(a, b, strict=True))
 
 
@@ -190,7 +190,7 @@ def odd_store(mlruns_store, tmp_path):
 
 
 def test_odd_files_give_a_table_not_a_traceback(odd_store):
-    copy, ids, run = odd_store
+    copy, ids, _ = odd_store
     tracker = open_tracker(copy)
     table = tracker.runs(ids["main"]).set_index("run_id")
     row = table.loc[ids["first_run"]]
@@ -209,7 +209,7 @@ def test_odd_files_give_a_table_not_a_traceback(odd_store):
 def test_probe_and_read_agree_so_nothing_is_read_twice(odd_store, monkeypatch):
     """The token the stat probe takes equals the one the read takes, odd files included: an unchanged folder is
     never parsed again (else it would be re-read on every probe and never shared)."""
-    copy, ids, run = odd_store
+    copy, ids, _ = odd_store
     tracker = open_tracker(copy)
     tracker.runs(ids["main"])
     reads: list[str] = []
@@ -292,3 +292,18 @@ def test_generated_mlruns_read_by_helpers_equals_search_runs(tmp_path, monkeypat
     tracker = open_tracker(root)
     for experiment_id in experiment_ids(tracker):
         assert_same_as_mlflow(tracker.runs(experiment_id), search_runs(root.as_uri(), experiment_id))
+
+
+def test_metric_extremes_follow_a_change_without_a_second_probe(odd_store, monkeypatch):
+    copy, ids, run = odd_store
+    tracker = open_tracker(copy)
+    tracker.runs(ids["main"])
+    assert "late" not in set(tracker.metric_extremes(ids["main"])["key"])
+    (run / "metrics" / "late").write_text("1 4.0 0\n2 -2.0 1\n")
+    probes: list[str] = []
+    original = tracker.change_token
+    monkeypatch.setattr(tracker, "change_token", lambda e: probes.append(e) or original(e))
+    extremes = tracker.metric_extremes(ids["main"]).set_index(["run_id", "key"])
+    assert tuple(extremes.loc[(ids["first_run"], "late")]) == (-2.0, 4.0)
+    assert probes == [ids["main"]]
+    assert tracker.runs(ids["main"]).set_index("run_id").loc[ids["first_run"], "metrics.late"] == -2.0

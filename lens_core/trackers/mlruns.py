@@ -342,10 +342,13 @@ class MlrunsTracker(Tracker):
         )
 
     def _load_extremes(self, experiment_id: str) -> pd.DataFrame:
-        """Gathered while the run folders were parsed: no file is read again."""
-        self.runs(experiment_id)
-        if experiment_id not in self._loaded:  # the runs table came from the shared catalog: parse the folders now
-            self._load_runs(experiment_id)
+        """Gathered while the run folders were parsed: no file is read again (nor probed: the probe just taken for
+        the extremes says which folders changed since)."""
+        scanned = self._scans.get(experiment_id)
+        if scanned is None:
+            self.runs(experiment_id)
+        if experiment_id not in self._loaded or (scanned is not None and scanned[0] != self._loaded[experiment_id]):
+            self._load_runs(experiment_id)  # never parsed here (the table came from the shared catalog), or changed
         ids: list[str] = []
         keys: list[str] = []
         lows: list[float] = []
