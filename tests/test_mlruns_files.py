@@ -64,6 +64,8 @@ def same(a: object, b: object) -> bool:
     ("1 0.5 0 7 8\n", (0.5, 0.5, 0.5)),  # an old 5-field line reads its first three
     ("1\t0.5\t0\r\n2  0.6  1\r\n", (0.6, 0.5, 0.6)),  # other whitespace and CRLF: the slow path, same answer
     ("1 -0.0 0\n2 0.0 0\n", (0.0, -0.0, -0.0)),  # ties keep the first point, as max() and min() do
+    # a Git LFS pointer left where the file was (a clone without LFS): no point, as before
+    ("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 12345\n", None),
 ])
 def test_metric_summary(text, expected):
     got = metric_summary(text.encode())
