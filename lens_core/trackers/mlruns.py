@@ -8,15 +8,15 @@ the files directly, without MLflow's per-entity objects, is also much faster tha
 """
 from __future__ import annotations
 
-import math
 import os
 import tempfile
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from lens_core.confine import hide_paths
@@ -33,6 +33,7 @@ from lens_core.trackers.artifacts import (
     safe_join,
 )
 from lens_core.trackers.base import Tracker
+from lens_core.trackers.mlruns_files import RunFiles, read_runs_parallel, run_token
 from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 from lens_core.trackers.shared_catalog import token_digest
 
@@ -126,35 +127,45 @@ def _latest(points: list[tuple[int, float, int]]) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _ParsedRun:
-    """One run folder read into table rows, kept until the folder's stats change."""
+    """One run folder read into table columns, kept until the folder's stats change."""
 
     token: tuple[object, ...]
     active: bool
     running: bool
     info: tuple[object, ...]
-    metrics: list[tuple[str, str, float]]
-    extremes: list[tuple[str, str, float, float]]  # run_id, key, min, max of the history
-    params: list[tuple[str, str, str]]
-    tags: list[tuple[str, str, str]]
+    metric_keys: Sequence[str]
+    metric_values: Sequence[float]  # latest value
+    metric_min: Sequence[float]  # extremes of the history
+    metric_max: Sequence[float]
+    param_keys: Sequence[str]
+    param_values: Sequence[str]
+    tag_keys: Sequence[str]
+    tag_values: Sequence[str]
 
 
-def _stat(path: str) -> tuple[int, int] | None:
+#: Run folders read in helper processes (besides this one) when this many or more changed at once.
+PARALLEL_FROM = 400
+
+
+def _workers() -> int:
+    """Processes that read run folders: ``LENS_MLRUNS_WORKERS``, else the cores this process may use (≤ 4)."""
+    explicit = os.environ.get("LENS_MLRUNS_WORKERS", "").strip()
+    if explicit.isdigit():
+        return max(1, int(explicit))
     try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return st.st_mtime_ns, st.st_size
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
 
 
-def _run_token(run_dir: str, running: bool) -> tuple[object, ...]:
-    """What changes when a run changes: its meta file, its folders (new keys), every tag file (MLflow rewrites
-    tags in place) and, while the run is running, its metric files (points are appended)."""
-    parts: list[object] = [_stat(os.path.join(run_dir, name)) for name in ("meta.yaml", "metrics", "params", "tags")]
-    folders = ("tags", "metrics") if running else ("tags",)
-    for folder in folders:
-        entries = _keyed_files(os.path.join(run_dir, folder))
-        parts += [(key, e.stat().st_mtime_ns, e.stat().st_size) for key, e in entries]
-    return tuple(parts)
+def _long(run_ids: list[str], keys: list[str], values: list[object], *, metric: bool) -> pa.Table:
+    """A long ``run_id, key, value`` table straight from columns (no row objects)."""
+    return pa.table({
+        "run_id": pa.array(run_ids, type=pa.string()),
+        "key": pa.array(keys, type=pa.string()),
+        "value": pa.array(values, type=pa.float64() if metric else pa.string()),
+    })
 
 
 class MlrunsTracker(Tracker):
@@ -164,9 +175,11 @@ class MlrunsTracker(Tracker):
         root = Path(root).expanduser().resolve()
         super().__init__(root.as_uri(), **options)
         self.root = root
-        self._run_dirs: dict[str, Path] = {}
+        self._run_dirs: dict[str, Path | str] = {}
         self._parsed: dict[str, _ParsedRun] = {}  # run folder -> rows, while its token holds
-        self._scans: dict[str, dict[str, tuple[object, ...]]] = {}  # the latest change probe, reused by a load
+        # the latest change probe (tokens per run folder, their digest), reused by a load
+        self._scans: dict[str, tuple[dict[str, tuple[object, ...]], str]] = {}
+        self._loaded_digests: dict[str, str | None] = {}  # the digest of the probe each experiment was loaded with
         self._loaded: dict[str, dict[str, tuple[object, ...]]] = {}  # the probe each experiment was loaded with
 
     # ---- experiments and run folders --------------------------------------------------------------------------
@@ -213,7 +226,8 @@ class MlrunsTracker(Tracker):
             yield run_dir, meta
 
     def _find_run(self, run_id: str) -> tuple[Path, dict[str, Any]]:
-        run_dir = self._run_dirs.get(run_id)
+        known = self._run_dirs.get(run_id)
+        run_dir = None if known is None else Path(known)
         if run_dir is None and run_id and "/" not in run_id and run_id not in (".", ".."):
             for exp_dir in _subdirs(self.root):
                 candidate = exp_dir / run_id
@@ -228,11 +242,13 @@ class MlrunsTracker(Tracker):
     def _scan(self, experiment_id: str) -> dict[str, tuple[object, ...]]:
         """Token of every run folder of the experiment (stats only, no file is read)."""
         tokens = {}
-        for run_dir in _subdirs(self._experiment_dir(experiment_id)):
-            if run_dir.name not in _RESERVED:
-                key = str(run_dir)
-                previous = self._parsed.get(key)
-                tokens[key] = _run_token(key, running=previous is not None and previous.running)
+        root = str(self.root)
+        with os.scandir(self._experiment_dir(experiment_id)) as entries:
+            for entry in entries:
+                if entry.name not in _RESERVED and entry.is_dir():
+                    key = entry.path
+                    previous = self._parsed.get(key)
+                    tokens[key] = run_token(key, root, previous is not None and previous.running)
         return tokens
 
     def change_token(self, experiment_id: str) -> Hashable:
@@ -240,84 +256,116 @@ class MlrunsTracker(Tracker):
             tokens = self._scan(experiment_id)
         except Exception:
             return None
-        self._scans[experiment_id] = tokens
-        return token_digest(tuple(sorted(tokens.items())))
+        digest = token_digest(tuple(sorted(tokens.items())))
+        self._scans[experiment_id] = (tokens, digest)
+        return digest
 
     def _settled_token(self, experiment_id: str, token: Hashable | None) -> Hashable | None:
         """Running runs are watched more closely once parsed: the probe that matches them is computed now."""
         tokens = self._loaded.get(experiment_id)
         if tokens is None:
             return token
-        return token_digest(tuple(sorted((d, self._parsed[d].token if d in self._parsed else t)
-                                       for d, t in tokens.items())))
+        settled = {d: p.token if (p := self._parsed.get(d)) is not None else t for d, t in tokens.items()}
+        digest = self._loaded_digests.get(experiment_id)
+        if digest is not None and settled == tokens:  # nothing read differs from the probe: its digest holds
+            return digest
+        return token_digest(tuple(sorted(settled.items())))
 
     def _load_runs(self, experiment_id: str) -> pd.DataFrame:
-        """Re-read only the run folders whose token changed since the last load."""
-        tokens = self._scans.pop(experiment_id, None) or self._scan(experiment_id)
+        """Re-read only the run folders whose token changed since the last load (many at once: in parallel)."""
+        tokens, digest = self._scans.pop(experiment_id, None) or (self._scan(experiment_id), None)
         self._loaded[experiment_id] = tokens
-        info_rows, metric_rows, param_rows, tag_rows = [], [], [], []
-        for run_dir, token in tokens.items():
-            parsed = self._parsed.get(run_dir)
-            if parsed is None or parsed.token != token:
-                parsed = self._parse_run(run_dir, experiment_id, token)
+        self._loaded_digests[experiment_id] = digest
+        changed = [d for d, t in tokens.items() if (p := self._parsed.get(d)) is None or p.token != t]
+        if changed:
+            workers = _workers() if len(changed) >= PARALLEL_FROM else 1
+            for run_dir, files in zip(changed, read_runs_parallel(changed, str(self.root), workers)):
+                parsed = self._parse_run(run_dir, experiment_id, files)
                 if parsed is None:
-                    continue
-                self._parsed[run_dir] = parsed
-            if parsed.active:
-                info_rows.append(parsed.info)
-                metric_rows += parsed.metrics
-                param_rows += parsed.params
-                tag_rows += parsed.tags
+                    self._parsed.pop(run_dir, None)
+                else:
+                    self._parsed[run_dir] = parsed
+        info_rows: list[tuple[object, ...]] = []
+        long: dict[str, tuple[list[str], list[str], list[object]]] = {g: ([], [], []) for g in ("m", "p", "t")}
+        for run_dir in tokens:
+            parsed = self._parsed.get(run_dir)
+            if parsed is None or not parsed.active:
+                continue
+            run_id = parsed.info[0]
+            info_rows.append(parsed.info)
+            for group, keys, values in (("m", parsed.metric_keys, parsed.metric_values),
+                                        ("p", parsed.param_keys, parsed.param_values),
+                                        ("t", parsed.tag_keys, parsed.tag_values)):
+                ids, key_column, value_column = long[group]
+                ids += [run_id] * len(keys)
+                key_column += keys
+                value_column += values
         info = pd.DataFrame(
             info_rows,
             columns=["run_id", "run_name", "experiment_id", "status", "artifact_uri", "start_time", "end_time"],
         ).astype({"start_time": "Int64", "end_time": "Int64"})
-        columns = ["run_id", "key", "value"]
-        return build_runs_table(
-            sort_runs(info),
-            pd.DataFrame(metric_rows, columns=columns),
-            pd.DataFrame(param_rows, columns=columns),
-            pd.DataFrame(tag_rows, columns=columns),
-        )
+        return build_runs_table(sort_runs(info), *(_long(*long[g], metric=g == "m") for g in ("m", "p", "t")))
 
-    def _parse_run(self, run_dir: str, experiment_id: str, token: tuple[object, ...]) -> _ParsedRun | None:
-        meta = _read_yaml(Path(run_dir) / "meta.yaml")
-        if meta is None or str(meta.get("experiment_id")) != experiment_id:
+    def _parse_run(self, run_dir: str, experiment_id: str, files: RunFiles | None) -> _ParsedRun | None:
+        """Table columns of one run folder from what :func:`read_run` found in it."""
+        if files is None:
+            return None
+        token, metric_stats, meta, meta_text, metrics, params, tags = files
+        if meta is None:  # a meta.yaml the small parser leaves to YAML
+            try:
+                meta = yaml.load(meta_text, Loader=_Loader)
+            except yaml.YAMLError:
+                return None
+        if not isinstance(meta, dict) or str(meta.get("experiment_id")) != experiment_id:
             return None  # MLflow ignores malformed runs and runs recorded under another experiment
         run_id = str(meta.get("run_id") or meta.get("run_uuid") or os.path.basename(run_dir))
-        self._run_dirs[run_id] = Path(run_dir)
-        tags = _read_key_files(os.path.join(run_dir, "tags"))
+        self._run_dirs[run_id] = run_dir
         status = _status(meta.get("status"))
-        metrics, extremes = [], []
-        for key, path in _metric_files(os.path.join(run_dir, "metrics")).items():
-            if points := _parse_metric_lines(path):
-                metrics.append((run_id, key, _latest(points)))
-                values = [v for _, v, _ in points if v == v]  # NaN points do not count
-                extremes.append((run_id, key, min(values, default=math.nan), max(values, default=math.nan)))
         running = status in _LIVE
-        if running:
-            token = _run_token(run_dir, running=True)  # from now on, watch its metric files too
+        if running:  # from now on, watch its metric files too
+            token = (*token, metric_stats)
+        run_name = meta.get("run_name") or (dict(zip(*tags))["mlflow.runName"] if "mlflow.runName" in tags[0] else None)
         return _ParsedRun(
-            token=token,
+            token=tuple(token),
             active=meta.get("lifecycle_stage", "active") == "active",
             running=running,
-            info=(run_id, meta.get("run_name") or tags.get("mlflow.runName"), experiment_id, status,
-                  meta.get("artifact_uri"), meta.get("start_time"), meta.get("end_time")),
-            metrics=metrics,
-            extremes=extremes,
-            params=[(run_id, k, v) for k, v in _read_key_files(os.path.join(run_dir, "params")).items()],
-            tags=[(run_id, k, v) for k, v in tags.items()],
+            info=(run_id, run_name, experiment_id, status, meta.get("artifact_uri"), meta.get("start_time"),
+                  meta.get("end_time")),
+            metric_keys=metrics[0],
+            metric_values=metrics[1],
+            metric_min=metrics[2],
+            metric_max=metrics[3],
+            param_keys=params[0],
+            param_values=params[1],
+            tag_keys=tags[0],
+            tag_values=tags[1],
         )
 
     def _load_extremes(self, experiment_id: str) -> pd.DataFrame:
-        """Gathered while the run folders were parsed: no file is read again."""
-        self.runs(experiment_id)
-        if experiment_id not in self._loaded:  # the runs table came from the shared catalog: parse the folders now
-            self._load_runs(experiment_id)
-        rows = [row for d in self._loaded.get(experiment_id, {}) if (p := self._parsed.get(d)) and p.active
-                for row in p.extremes]
-        return pd.DataFrame(rows, columns=["run_id", "key", "min", "max"]).astype(
-            {"run_id": "str", "key": "str", "min": "float64", "max": "float64"})
+        """Gathered while the run folders were parsed: no file is read again (nor probed: the probe just taken for
+        the extremes says which folders changed since)."""
+        scanned = self._scans.get(experiment_id)
+        if scanned is None:
+            self.runs(experiment_id)
+        if experiment_id not in self._loaded or (scanned is not None and scanned[0] != self._loaded[experiment_id]):
+            self._load_runs(experiment_id)  # never parsed here (the table came from the shared catalog), or changed
+        ids: list[str] = []
+        keys: list[str] = []
+        lows: list[float] = []
+        highs: list[float] = []
+        for run_dir in self._loaded.get(experiment_id, {}):
+            parsed = self._parsed.get(run_dir)
+            if parsed is not None and parsed.active:
+                ids += [parsed.info[0]] * len(parsed.metric_keys)
+                keys += parsed.metric_keys
+                lows += parsed.metric_min
+                highs += parsed.metric_max
+        return pd.DataFrame({
+            "run_id": pd.Series(ids, dtype="str"),
+            "key": pd.Series(keys, dtype="str"),
+            "min": pd.Series(lows, dtype="float64"),
+            "max": pd.Series(highs, dtype="float64"),
+        })
 
     def _load_history(self, run_ids: list[str], keys: list[str] | None) -> pd.DataFrame:
         rows = []
