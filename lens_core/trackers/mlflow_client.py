@@ -2,10 +2,12 @@
 stores we do not read directly, and the reference the direct readers are tested against."""
 from __future__ import annotations
 
+import json
 import os
 import re
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,8 @@ from lens_core.trackers.artifacts import (
 )
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.faults import WEB_PAGE, classify
+from lens_core.trackers.http_runs import AdaptivePager, RunsAccumulator
+from lens_core.trackers.progress import EVERY_SECONDS
 
 #: Seconds the opening probe of a server may take before we call it unreachable.
 PROBE_TIMEOUT_SECONDS = 5
@@ -44,7 +48,14 @@ PROBE_TIMEOUT_SECONDS = 5
 #: a server that hangs (accepts, never answers) is declared stale in this time, not after the request timeout.
 ALIVE_TIMEOUT_SECONDS = 5
 ALIVE_SECONDS = 2.0
-_PAGE_RUNS = 5_000  # runs per search request: each answers in seconds, well inside the request timeout
+_PAGE_RUNS = 5_000  # runs per search request through MLflow's client (SQL stores read through it)
+#: HTTP: a runs table is re-checked (incrementally: new, running and just-finished runs) after this many seconds.
+HTTP_TTL_SECONDS = 10.0
+#: Incremental refresh looks this far before the newest known start time and the last check (client clocks
+#: differ; MLflow sets a run's start time on the machine that logs it).
+REFRESH_MARGIN_MS = 60_000
+_IDS_PER_QUERY = 100  # run ids per ``attributes.run_id IN (…)`` filter
+_SEARCH = "/api/2.0/mlflow/runs/search"
 _BULK_RUN_IDS = 100  # ajax-api metrics/get-history-bulk accepts at most 100 runs …
 _BULK_MAX_POINTS = 25_000  # … and returns at most 25,000 points per call
 _RUN_ID = re.compile(r"^[0-9A-Za-z_\-]{1,64}$")
@@ -61,16 +72,27 @@ def _quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
 
 
+def _request_timeout() -> float:
+    try:
+        return float(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "15"))
+    except ValueError:
+        return 15.0
+
+
 class MlflowClientTracker(Tracker):
     kind = "mlflow"
 
     def __init__(self, uri: str, **options: Any) -> None:
         _quiet_mlflow()
+        self.is_http = uri.startswith(("http://", "https://"))
+        if self.is_http:
+            options.setdefault("ttl_seconds", HTTP_TTL_SECONDS)
         super().__init__(uri, **options)
         from mlflow import MlflowClient
 
-        self.is_http = uri.startswith(("http://", "https://"))
         self.kind = "http" if self.is_http else "mlflow"
+        self.refreshes_runs = self.is_http  # no change token over HTTP: incremental refresh instead
+        self.pages: list[tuple[int, int, float, float]] = []  # (asked, got, seconds, timeout) of the last read
         self._alive_at = float("-inf")
         if self.is_http:
             if urlparse(uri).query:
@@ -195,6 +217,10 @@ class MlflowClientTracker(Tracker):
                 return runs
 
     def _load_runs(self, experiment_id: str) -> pd.DataFrame:
+        if self.is_http:
+            with self._errors("reading runs"), self._progress.reading(experiment_id) as update:
+                found = self._search_json(experiment_id, "", update)
+            return found.table()
         with self._errors("reading runs"):
             runs = self._search_all(experiment_id)
         info = pd.DataFrame(
@@ -214,6 +240,106 @@ class MlflowClientTracker(Tracker):
             return pd.DataFrame(rows, columns=["run_id", "key", "value"])
 
         return build_runs_table(sort_runs(info), long("metrics"), long("params"), long("tags"))
+
+    # ---- HTTP: runs/search straight from the JSON -------------------------------------------------------------
+    def _search_json(self, experiment_id: str, filter_string: str = "",
+                     update: Callable[..., None] | None = None, into: RunsAccumulator | None = None,
+                     ) -> RunsAccumulator:
+        """Every active run of the experiment matching ``filter_string``, paged by an :class:`AdaptivePager`;
+        ``update(runs_read=…, pages=…)`` after each page and as a heartbeat while one is on its way. A page that
+        times out while the server still answers the liveness probe is asked again, smaller (twice at most)."""
+        pager = AdaptivePager(_request_timeout())
+        found = into if into is not None else RunsAccumulator()
+        token: str | None = None
+        pages, retries = 0, 0
+        self.pages = []
+        while True:
+            body: dict[str, Any] = {"experiment_ids": [str(experiment_id)], "filter": filter_string,
+                                    "run_view_type": "ACTIVE_ONLY", "max_results": pager.size}
+            if token:
+                body["page_token"] = token
+            asked, timeout, began = pager.size, pager.timeout(), time.monotonic()
+            try:
+                answer = self._post_search(body, timeout, update)
+            except Exception as exc:
+                if not _timed_out(exc) or retries >= 2:
+                    raise
+                self._probe(mid_session=True)  # a hung server fails here, within ALIVE_TIMEOUT_SECONDS
+                pager.timed_out()
+                retries += 1
+                continue
+            retries = 0
+            runs = answer.get("runs") or []
+            took = time.monotonic() - began
+            self.pages.append((asked, len(runs), took, timeout))
+            pager.record(asked, len(runs), took)
+            found.add(runs)
+            pages += 1
+            if update is not None:
+                update(runs_read=len(found), pages=pages)
+            token = answer.get("next_page_token") or None
+            if not token or not runs:
+                return found
+
+    def _post_search(self, body: dict[str, Any], timeout: float,
+                     update: Callable[..., None] | None) -> dict[str, Any]:
+        """One ``runs/search`` request (no retries) in a helper thread, so the caller can report progress while
+        it waits; errors as MLflow's client raises them."""
+        from mlflow.utils.credentials import get_default_host_creds
+        from mlflow.utils.rest_utils import http_request, verify_rest_response
+
+        outcome: dict[str, Any] = {}
+
+        def ask() -> None:
+            try:
+                response = http_request(get_default_host_creds(self.uri), _SEARCH, "POST", json=body,
+                                        max_retries=0, timeout=timeout, raise_on_status=False)
+                verify_rest_response(response, _SEARCH)
+                outcome["answer"] = json.loads(response.text)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=ask, name="lens-http-page", daemon=True)
+        worker.start()
+        while True:
+            worker.join(EVERY_SECONDS)
+            if not worker.is_alive():
+                break
+            if update is not None:
+                update()  # heartbeat: the elapsed time moves on
+        if "error" in outcome:
+            raise outcome["error"]
+        answer = outcome.get("answer")
+        if not isinstance(answer, dict):
+            raise NotMlflowApiError(f"The tracking URL {self.display_uri} {WEB_PAGE}")
+        return answer
+
+    def _changed_runs(self, experiment_id: str, known: pd.DataFrame,
+                      checked_at: float) -> tuple[pd.DataFrame, list[str]] | None:
+        """What can have changed since ``checked_at`` (epoch s), in four cheap filtered searches (MLflow's search
+        has no "changed since" and no OR): runs started since the newest known start (new runs), runs RUNNING now
+        (their metrics move; resumed runs), runs that ended since the last check, and the known running runs none
+        of these returned (finished or deleted, by id: those not found are gone). Tag edits on finished runs by
+        other tools, and deleted finished runs, wait for the next full read."""
+        if not self.is_http or known.empty:
+            return None
+        starts = known["start_time"]
+        if not pd.api.types.is_datetime64_any_dtype(starts) or starts.isna().all():
+            return None
+        newest = int(starts.max().timestamp() * 1000)
+        since = int(checked_at * 1000)
+        found = RunsAccumulator()
+        with self._errors("checking for new runs"):
+            self._search_json(experiment_id, f"attributes.start_time >= {newest - REFRESH_MARGIN_MS}", into=found)
+            self._search_json(experiment_id, "attributes.status = 'RUNNING'", into=found)
+            self._search_json(experiment_id, f"attributes.end_time >= {since - REFRESH_MARGIN_MS}", into=found)
+            missing = [r for r in known.loc[known["status"] == "RUNNING", "run_id"] if r not in found.seen]
+            for start in range(0, len(missing), _IDS_PER_QUERY):
+                chunk = ", ".join(f"'{r}'" for r in missing[start:start + _IDS_PER_QUERY] if _RUN_ID.match(r))
+                if chunk:
+                    self._search_json(experiment_id, f"attributes.run_id IN ({chunk})", into=found)
+        gone = [r for r in missing if r not in found.seen]
+        return found.table(), gone
 
     def _check_experiment(self, experiment_id: str) -> None:
         from mlflow.exceptions import MlflowException
@@ -356,7 +482,20 @@ class MlflowClientTracker(Tracker):
                 self.client.log_batch(run_id, tags=[RunTag(str(k), str(v)) for k, v in tags.items()])
         except MlflowException as exc:
             raise TrackerWriteError(f"Could not save tags on run {run_id}: {exc}") from exc
-        self.forget()
+        self._tags_written(run_id, tags)  # HTTP: the tables in memory and the shared catalog get them at once
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a request failed by its read timeout (not by a refused or broken connection)."""
+    import requests
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, requests.exceptions.ReadTimeout) or (
+                isinstance(seen, requests.exceptions.Timeout) and not isinstance(seen, requests.exceptions.ConnectTimeout)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _check_run_id(run_id: str) -> None:
