@@ -39,6 +39,7 @@ from lens_core.trackers.artifacts import (
 )
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.faults import WEB_PAGE, classify
+from lens_core.trackers import http_runs
 from lens_core.trackers.http_runs import AdaptivePager, RunsAccumulator
 from lens_core.trackers.progress import EVERY_SECONDS
 
@@ -248,7 +249,8 @@ class MlflowClientTracker(Tracker):
         """Every active run of the experiment matching ``filter_string``, paged by an :class:`AdaptivePager`;
         ``update(runs_read=…, pages=…)`` after each page and as a heartbeat while one is on its way. A page that
         times out while the server still answers the liveness probe is asked again, smaller (twice at most)."""
-        pager = AdaptivePager(_request_timeout())
+        pager = AdaptivePager(_request_timeout(), first=http_runs.FIRST_PAGE_RUNS,
+                              smallest=http_runs.SMALLEST_PAGE_RUNS, largest=http_runs.LARGEST_PAGE_RUNS)
         found = into if into is not None else RunsAccumulator()
         token: str | None = None
         pages, retries = 0, 0
@@ -493,6 +495,8 @@ def _timed_out(exc: BaseException) -> bool:
     while seen is not None:
         if isinstance(seen, requests.exceptions.ReadTimeout) or (
                 isinstance(seen, requests.exceptions.Timeout) and not isinstance(seen, requests.exceptions.ConnectTimeout)):
+            return True
+        if "read timed out" in str(seen).lower():  # urllib3 without retries: MaxRetryError(ReadTimeoutError)
             return True
         seen = seen.__cause__ or seen.__context__
     return False
