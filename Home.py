@@ -25,6 +25,7 @@ from lens_core.runs import parcoords
 from lens_core.trackers.runs_table import columns_of
 from lens_core.errors import LensError
 from lens_core.runs.summary import Liveness, latest_metric_times, newest_experiment, running_liveness, status_counts
+from lens_core.trackers import progress  # HTTP: progress of long reads, freshness of the table
 
 st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", layout="wide")
 COMPARE_PAGE, RUN_PAGE, HYPERPARAMS_PAGE = "pages/1_Compare.py", "pages/2_Run.py", "pages/3_Hyperparameters.py"
@@ -220,8 +221,11 @@ def parcoords_choice(typed: pd.DataFrame) -> tuple[list[str], str | None]:
 
 
 def monitor() -> None:
-    runs = cached.runs(tracker, experiment_id, notify=False)  # the page run above already warned
+    with progress.shown_in(st.empty()):  # a full re-read (every LENS_FULL_REFRESH_SECONDS) shows its progress
+        runs = cached.runs(tracker, experiment_id, notify=False)  # the page run above already warned
     header(runs)
+    if fresh := progress.freshness(runs):  # HTTP: "checked 10 s ago · fully re-read 4 min ago"
+        st.caption(f":material/schedule: Runs {fresh}.")
     if runs.attrs.get("lens.stale_error"):
         st.caption(":material/cloud_off: The tracker is not answering: these runs are the last ones read.")
     if runs.empty:
@@ -308,7 +312,8 @@ def liveness(runs: pd.DataFrame) -> Liveness:
                             latest=lambda ids: _metric_times(tracker.uri, loaded_at, tuple(ids), tracker))
 
 
-runs_now = cached.runs(tracker, experiment_id)
+with progress.shown_in(st.empty()):  # HTTP: "4,000 runs read from the server… 12 s" while a big experiment loads
+    runs_now = cached.runs(tracker, experiment_id)
 metrics_now = columns_of(runs_now, "metrics")
 chosen_rules = metric_rules(metrics_now) if metrics_now else {}  # sidebar widgets live outside the fragment
 refreshing = bool(live and liveness(runs_now).live)

@@ -369,6 +369,9 @@ def test_progress_is_reported_while_pages_arrive(monkeypatch, mlflow_server, sql
 def test_freshness_says_when_the_table_was_checked_and_fully_read():
     now = pd.Timestamp("2026-01-01 12:00:00", tz="UTC")
     frame = pd.DataFrame({"run_id": ["a"]})
+    frame.attrs["lens.loaded_at"] = now
+    assert progress.freshness(frame, now) == ""  # a table with a change token is current when served
+    frame.attrs["lens.checked_epoch"] = 0.0
     frame.attrs["lens.loaded_at"] = now - pd.Timedelta(seconds=10)
     frame.attrs["lens.full_read_at"] = now - pd.Timedelta(minutes=4)
     assert progress.freshness(frame, now) == "checked 10 s ago · fully re-read 4 min ago"
@@ -387,3 +390,19 @@ def test_merge_keeps_the_layout_of_a_full_read(mlflow_server, sqlite_store):
     merged = merge_runs(older, newer.dropna(axis=1, how="all"))
     pd.testing.assert_frame_equal(merged, full[merged.columns])
     assert set(merged.columns) == set(full.dropna(axis=1, how="all").columns)
+
+
+def test_home_says_how_fresh_an_http_table_is(monkeypatch, experiment):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    url, experiment_id, _ = experiment
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "Home.py"), default_timeout=60)
+    at.query_params["experiment"] = experiment_id
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(str(c.value).startswith(":material/schedule: Runs checked") for c in at.caption), [
+        c.value for c in at.caption]
+    assert len(at.dataframe[0].value) == 4

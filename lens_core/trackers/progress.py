@@ -157,11 +157,12 @@ def shown_in(placeholder: Any) -> Iterator[None]:
 
 # ---- freshness ----------------------------------------------------------------------------------------------------
 def freshness(runs: pd.DataFrame, now: pd.Timestamp | None = None) -> str:
-    """How fresh a runs table is, e.g. "checked 10 s ago · fully re-read 4 min ago"; "" when the table does not
-    say (or was fully read at its last check)."""
+    """How fresh a runs table refreshed incrementally (HTTP) is, e.g. "checked 10 s ago · fully re-read 4 min
+    ago"; "" for tables that are current whenever they are served (trackers with a change token) or that do not
+    say."""
     checked = runs.attrs.get("lens.loaded_at")
     full = runs.attrs.get("lens.full_read_at")
-    if checked is None:
+    if checked is None or "lens.checked_epoch" not in runs.attrs:
         return ""
     now = pd.Timestamp.now(tz="UTC") if now is None else now
     text = f"checked {ago(now - checked)}"
