@@ -406,3 +406,20 @@ def test_home_says_how_fresh_an_http_table_is(monkeypatch, experiment):
     assert any(str(c.value).startswith(":material/schedule: Runs checked") for c in at.caption), [
         c.value for c in at.caption]
     assert len(at.dataframe[0].value) == 4
+
+
+def test_refreshing_running_runs_in_place_equals_a_rebuild(mlflow_server, sqlite_store):
+    """The in-place path (running runs re-read, nothing added) and the rebuild give the same table."""
+    _, ids = sqlite_store
+    tracker = open_tracker(mlflow_server)
+    tracker.shares_catalog = False
+    full = tracker.runs(ids["main"])
+    update = full.iloc[[1, 3]].reset_index(drop=True).copy()
+    metric = next(c for c in full.columns if c.startswith("metrics."))
+    update[metric] = [0.25, float("nan")]
+    update = update.drop(columns=[c for c in update.columns if c.startswith("tags.") and update[c].isna().all()])
+    fast = http_runs._replace_rows(full, update, [])
+    assert fast is not None
+    slow = merge_runs(full.iloc[[i for i in range(len(full)) if i not in (1, 3)]].reset_index(drop=True), update)
+    pd.testing.assert_frame_equal(fast, slow[fast.columns])
+    assert fast[metric].iloc[1] == 0.25 and pd.isna(fast[metric].iloc[3])

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,9 @@ HTTP_TTL_SECONDS = 10.0
 #: Incremental refresh looks this far before the newest known start time and the last check (client clocks
 #: differ; MLflow sets a run's start time on the machine that logs it).
 REFRESH_MARGIN_MS = 60_000
+#: Incremental refresh re-reads the running runs that started within this many days; older ones (crashed jobs
+#: never end their run) when they end, and at the full re-read.
+RUNNING_WINDOW_DAYS = 7
 _IDS_PER_QUERY = 100  # run ids per ``attributes.run_id IN (…)`` filter
 _SEARCH = "/api/2.0/mlflow/runs/search"
 _BULK_RUN_IDS = 100  # ajax-api metrics/get-history-bulk accepts at most 100 runs …
@@ -244,8 +248,7 @@ class MlflowClientTracker(Tracker):
 
     # ---- HTTP: runs/search straight from the JSON -------------------------------------------------------------
     def _search_json(self, experiment_id: str, filter_string: str = "",
-                     update: Callable[..., None] | None = None, into: RunsAccumulator | None = None,
-                     ) -> RunsAccumulator:
+                     update: Callable[..., None] | None = None, into: Any = None) -> Any:
         """Every active run of the experiment matching ``filter_string``, paged by an :class:`AdaptivePager`;
         ``update(runs_read=…, pages=…)`` after each page and as a heartbeat while one is on its way. A page that
         times out while the server still answers the liveness probe is asked again, smaller (twice at most)."""
@@ -254,7 +257,9 @@ class MlflowClientTracker(Tracker):
         found = into if into is not None else RunsAccumulator()
         token: str | None = None
         pages, retries = 0, 0
-        self.pages = []
+        log: list[tuple[int, int, float, float]] = []
+        if into is None:
+            self.pages = log  # the pages of the last full read (benchmarks print them)
         while True:
             body: dict[str, Any] = {"experiment_ids": [str(experiment_id)], "filter": filter_string,
                                     "run_view_type": "ACTIVE_ONLY", "max_results": pager.size}
@@ -273,7 +278,7 @@ class MlflowClientTracker(Tracker):
             retries = 0
             runs = answer.get("runs") or []
             took = time.monotonic() - began
-            self.pages.append((asked, len(runs), took, timeout))
+            log.append((asked, len(runs), took, timeout))
             pager.record(asked, len(runs), took)
             found.add(runs)
             pages += 1
@@ -318,11 +323,13 @@ class MlflowClientTracker(Tracker):
 
     def _changed_runs(self, experiment_id: str, known: pd.DataFrame,
                       checked_at: float) -> tuple[pd.DataFrame, list[str]] | None:
-        """What can have changed since ``checked_at`` (epoch s), in four cheap filtered searches (MLflow's search
-        has no "changed since" and no OR): runs started since the newest known start (new runs), runs RUNNING now
-        (their metrics move; resumed runs), runs that ended since the last check, and the known running runs none
-        of these returned (finished or deleted, by id: those not found are gone). Tag edits on finished runs by
-        other tools, and deleted finished runs, wait for the next full read."""
+        """What can have changed since ``checked_at`` (epoch s), in three cheap filtered searches sent together
+        (MLflow's search has no "changed since" and no OR): runs started since the newest known start (new runs),
+        runs RUNNING now that started within :data:`RUNNING_WINDOW_DAYS` (their metrics move; resumed runs), and
+        runs that ended since the last check (any age: a forgotten running run that is finally killed); then the
+        known recent running runs none of these returned, by id (those not found were deleted). Left to the next
+        full read: tag edits on finished runs by other tools, deleted finished runs, and the metrics of runs
+        still running after a week (usually crashed jobs that never ended their run)."""
         if not self.is_http or known.empty:
             return None
         starts = known["start_time"]
@@ -330,18 +337,36 @@ class MlflowClientTracker(Tracker):
             return None
         newest = int(starts.max().timestamp() * 1000)
         since = int(checked_at * 1000)
+        recent = int(time.time() * 1000) - RUNNING_WINDOW_DAYS * 86_400_000
+        filters = [f"attributes.start_time >= {newest - REFRESH_MARGIN_MS}",
+                   f"attributes.status = 'RUNNING' AND attributes.start_time >= {recent}",
+                   f"attributes.end_time >= {since - REFRESH_MARGIN_MS}"]
         found = RunsAccumulator()
         with self._errors("checking for new runs"):
-            self._search_json(experiment_id, f"attributes.start_time >= {newest - REFRESH_MARGIN_MS}", into=found)
-            self._search_json(experiment_id, "attributes.status = 'RUNNING'", into=found)
-            self._search_json(experiment_id, f"attributes.end_time >= {since - REFRESH_MARGIN_MS}", into=found)
-            missing = [r for r in known.loc[known["status"] == "RUNNING", "run_id"] if r not in found.seen]
-            for start in range(0, len(missing), _IDS_PER_QUERY):
-                chunk = ", ".join(f"'{r}'" for r in missing[start:start + _IDS_PER_QUERY] if _RUN_ID.match(r))
-                if chunk:
-                    self._search_json(experiment_id, f"attributes.run_id IN ({chunk})", into=found)
+            self._search_together(experiment_id, filters, found)
+            running = known.loc[(known["status"] == "RUNNING") & (starts >= pd.Timestamp(recent, unit="ms", tz="UTC")),
+                                "run_id"]
+            missing = [r for r in running if r not in found.seen and _RUN_ID.match(r)]
+            by_id = [f"attributes.run_id IN ({', '.join(repr(str(r)) for r in missing[i:i + _IDS_PER_QUERY])})"
+                     for i in range(0, len(missing), _IDS_PER_QUERY)]
+            self._search_together(experiment_id, by_id, found)
         gone = [r for r in missing if r not in found.seen]
         return found.table(), gone
+
+    def _search_together(self, experiment_id: str, filters: list[str], found: RunsAccumulator) -> None:
+        """Several small searches at once (the server answers them in parallel), gathered in order."""
+        if not filters:
+            return
+        answers = [_RawRuns() for _ in filters]
+        if len(filters) == 1:
+            self._search_json(experiment_id, filters[0], into=answers[0])
+        else:
+            with ThreadPoolExecutor(max_workers=min(4, len(filters)), thread_name_prefix="lens-http-check") as pool:
+                for future in [pool.submit(self._search_json, experiment_id, f, None, answer)
+                               for f, answer in zip(filters, answers, strict=True)]:
+                    future.result()
+        for answer in answers:
+            found.add(answer.runs)
 
     def _check_experiment(self, experiment_id: str) -> None:
         from mlflow.exceptions import MlflowException
@@ -485,6 +510,20 @@ class MlflowClientTracker(Tracker):
         except MlflowException as exc:
             raise TrackerWriteError(f"Could not save tags on run {run_id}: {exc}") from exc
         self._tags_written(run_id, tags)  # HTTP: the tables in memory and the shared catalog get them at once
+
+
+class _RawRuns:
+    """The runs of a search as the server sent them (gathered in a helper thread)."""
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def add(self, runs: list[dict[str, Any]]) -> int:
+        self.runs.extend(runs)
+        return len(runs)
 
 
 def _timed_out(exc: BaseException) -> bool:
