@@ -207,10 +207,11 @@ class Tracker(ABC):
                     if cached is not None and cached[1] >= now and self._still_good(cached, token, time.monotonic()):
                         return cached[2].copy()
                 with faults.translating(self, what):
-                    if check:
-                        self._check_experiment(experiment_id)
+                    incremental = check and token is None and self.refreshes_runs
+                    if check and not incremental:
+                        self._check_experiment(experiment_id)  # (an incremental refresh checks it alongside)
                     kind = "runs" if check else "extremes"
-                    if check and token is None and self.refreshes_runs:
+                    if incremental:
                         frame = self._incremental(experiment_id, None if cached is None else cached[2])
                     else:
                         frame = self._shared(experiment_id, kind, token)
@@ -293,6 +294,7 @@ class Tracker(ABC):
                 if _shared_news(base, update, gone):
                     frame = self._share_runs(experiment_id, frame)
                 return frame
+        self._check_experiment(experiment_id)
         frame = self._load_runs(experiment_id)
         frame = self._replay(frame, self._own_writes(), since=began)
         frame.attrs[_FULL] = frame.attrs[_CHECKED] = began
@@ -366,7 +368,8 @@ class Tracker(ABC):
     def _changed_runs(self, experiment_id: str, known: pd.DataFrame,
                       checked_at: float) -> tuple[pd.DataFrame, list[str]] | None:
         """Adapters that refresh incrementally: the runs that may have changed since ``known`` was checked (epoch
-        seconds), as a runs table, and the ids of known runs that are gone; None to ask for a full read."""
+        seconds), as a runs table, and the ids of known runs that are gone; None to ask for a full read. Also
+        checks that the experiment is still there (as :meth:`_check_experiment`)."""
         return None
 
     def _shared(self, experiment_id: str, kind: str, token: Hashable | None) -> pd.DataFrame | None:
@@ -490,8 +493,12 @@ def _shared_news(base: pd.DataFrame, update: pd.DataFrame, gone: Sequence[str]) 
     gone, or with a new status (metrics of running runs change all the time, and every refresh re-reads them)."""
     if len(gone):
         return True
-    before = dict(zip(base["run_id"], base["status"], strict=True))
-    return any(before.get(run_id) != status for run_id, status in zip(update["run_id"], update["status"], strict=True))
+    if not len(update):
+        return False
+    position = pd.Index(base["run_id"]).get_indexer(update["run_id"])
+    if (position < 0).any():
+        return True
+    return bool((base["status"].to_numpy()[position] != update["status"].to_numpy()).any())
 
 
 def extremes_of(history: pd.DataFrame) -> pd.DataFrame:

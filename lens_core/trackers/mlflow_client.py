@@ -2,6 +2,7 @@
 stores we do not read directly, and the reference the direct readers are tested against."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -343,7 +344,7 @@ class MlflowClientTracker(Tracker):
                    f"attributes.end_time >= {since - REFRESH_MARGIN_MS}"]
         found = RunsAccumulator()
         with self._errors("checking for new runs"):
-            self._search_together(experiment_id, filters, found)
+            self._search_together(experiment_id, filters, found, also=lambda: self._check_experiment(experiment_id))
             running = known.loc[(known["status"] == "RUNNING") & (starts >= pd.Timestamp(recent, unit="ms", tz="UTC")),
                                 "run_id"]
             missing = [r for r in running if r not in found.seen and _RUN_ID.match(r)]
@@ -353,17 +354,19 @@ class MlflowClientTracker(Tracker):
         gone = [r for r in missing if r not in found.seen]
         return found.table(), gone
 
-    def _search_together(self, experiment_id: str, filters: list[str], found: RunsAccumulator) -> None:
-        """Several small searches at once (the server answers them in parallel), gathered in order."""
-        if not filters:
-            return
+    def _search_together(self, experiment_id: str, filters: list[str], found: RunsAccumulator,
+                         also: Callable[[], None] | None = None) -> None:
+        """Several small searches (and ``also``) at once — the server answers them in parallel — gathered in
+        order."""
         answers = [_RawRuns() for _ in filters]
-        if len(filters) == 1:
-            self._search_json(experiment_id, filters[0], into=answers[0])
-        else:
-            with ThreadPoolExecutor(max_workers=min(4, len(filters)), thread_name_prefix="lens-http-check") as pool:
-                for future in [pool.submit(self._search_json, experiment_id, f, None, answer)
-                               for f, answer in zip(filters, answers, strict=True)]:
+        tasks: list[Callable[[], Any]] = [functools.partial(self._search_json, experiment_id, f, None, answer)
+                                          for f, answer in zip(filters, answers, strict=True)]
+        tasks += [also] if also is not None else []
+        if len(tasks) == 1:
+            tasks[0]()
+        elif tasks:
+            with ThreadPoolExecutor(max_workers=min(4, len(tasks)), thread_name_prefix="lens-http-check") as pool:
+                for future in [pool.submit(task) for task in tasks]:
                     future.result()
         for answer in answers:
             found.add(answer.runs)
