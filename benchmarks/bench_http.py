@@ -196,7 +196,7 @@ def bench(n_runs: int) -> None:
     print(f"    pages (asked, got, s, timeout s): {first['pages']}")
     print(f"  new process, shared cache  lens {shared['lens_s']:6.2f} s   vs search_runs {s1:6.1f} s   "
           f"{s1 / float(shared['lens_s']):6.0f}×")
-    print(f"  refresh (20 new + 5 running, store's running re-read)  lens {refresh['lens_s']:6.2f} s   "
+    print(f"  refresh (20 new + 5 running)  lens {refresh['lens_s']:6.2f} s   "
           f"search_runs {s3:6.1f} s   {s3 / float(refresh['lens_s']):6.0f}×   new runs seen {refresh['new_seen']}/25, "
           f"running {refresh['running']}, incremental: {refresh['refreshed_not_read']}, equal: {refresh['equal']}")
 
