@@ -20,7 +20,10 @@ from lens_core.runs.monitor import (
     preferred_metric,
 )
 from lens_core.runs.summary import Liveness, running_liveness, status_counts
-from lens_core.trackers import Tracker
+from lens_core.trackers import (
+    Tracker,
+    progress,  # HTTP: progress of long reads, freshness of the table
+)
 from lens_core.trackers.runs_table import columns_of
 from lens_core.ui import cache as cached
 from lens_core.ui import shell
@@ -202,8 +205,11 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
             live: bool) -> None:
     """The experiment's header, runs grid and parallel coordinates: the fragment live refresh reruns."""
     experiment_id = experiment.experiment_id
-    runs = shell.runs(t, experiment_id, notify=False)  # the page run above already warned
+    with progress.shown_in(st.empty()):  # a full re-read (every LENS_FULL_REFRESH_SECONDS) shows its progress
+        runs = shell.runs(t, experiment_id, notify=False)  # the page run above already warned
     header(experiment, runs)
+    if fresh := progress.freshness(runs):  # HTTP: "checked 10 s ago · fully re-read 4 min ago"
+        st.caption(f":material/schedule: Runs {fresh}.")
     if runs.attrs.get("lens.stale_error"):
         st.caption(":material/cloud_off: The tracker is not answering: these runs are the last ones read.")
     if runs.empty:
@@ -280,7 +286,8 @@ def liveness(t: Tracker, runs: pd.DataFrame) -> Liveness:
                             latest=lambda ids: cached.metric_times(t, runs, tuple(ids)))
 
 
-runs_now = shell.runs(tracker, experiment_id)
+with progress.shown_in(st.empty()):  # HTTP: "4,000 runs read from the server… 12 s" while a big experiment loads
+    runs_now = shell.runs(tracker, experiment_id)
 metrics_now = columns_of(runs_now, "metrics")
 # sidebar widgets live outside the fragment
 exceptions = metric_rules(experiment_id, metrics_now, options.summary_rule) if metrics_now else {}

@@ -9,12 +9,14 @@ extremes and runs fall back to the last good data when the tracker stops answeri
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,8 +27,9 @@ from lens_core.errors import ExperimentNotFoundError
 from lens_core.format import from_mlflow_sentinel, sentinels_to_inf
 from lens_core.model import ArtifactRef, Experiment, LoggedModel, RunDetail
 from lens_core.redact import redact
-from lens_core.trackers import faults, shared_catalog
+from lens_core.trackers import faults, progress, shared_catalog
 from lens_core.trackers.faults import LAST_GOOD_ERRORS
+from lens_core.trackers.http_runs import merge_runs, with_tags
 from lens_core.trackers.series import HISTORY_COLUMNS, downsample_minmax
 
 #: How long a runs table is trusted when an adapter has no change token (e.g. over HTTP), in seconds.
@@ -35,6 +38,16 @@ DEFAULT_TTL_SECONDS = 30.0
 CATALOG_SIZE = 8
 #: How many runs' details one tracker keeps as last good data.
 LAST_RUNS = 64
+#: How long a runs table refreshed incrementally (adapters without a change token: HTTP) goes without a full
+#: re-read, in seconds: ``full_refresh_seconds=`` (``[lens] full_refresh_seconds``), else
+#: ``LENS_FULL_REFRESH_SECONDS``, else this.
+DEFAULT_FULL_REFRESH_SECONDS = 600.0
+#: Ratings written through ExperimentLens are remembered this long past a full re-read's interval, to be laid
+#: again over a full read that was under way when they were written.
+TAG_WRITES_KEPT = 1000
+#: The shared-catalog "token" of incrementally refreshed tables (validated by the refresh, not by a token).
+INCREMENTAL = ("incremental", 1)
+_FULL, _CHECKED, _SAVED = "lens.full_read_epoch", "lens.checked_epoch", "lens.shared_saved_epoch"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,9 +100,17 @@ class Tracker(ABC):
     #: (:mod:`lens_core.trackers.shared_catalog`); ``LENS_SHARED_CATALOG=0`` keeps them in memory only.
     shares_catalog: bool = os.environ.get("LENS_SHARED_CATALOG", "1") != "0"
 
-    def __init__(self, uri: str, *, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+    #: Whether runs tables are refreshed incrementally (:meth:`_changed_runs`) when there is no change token.
+    refreshes_runs: bool = False
+
+    def __init__(self, uri: str, *, ttl_seconds: float = DEFAULT_TTL_SECONDS,
+                 full_refresh_seconds: float | str | None = None) -> None:
         self.uri = uri
         self._ttl_seconds = ttl_seconds
+        self.full_refresh_seconds = _full_refresh_seconds(full_refresh_seconds)
+        self._progress = progress.ProgressBoard()
+        self._gates: dict[tuple[int, str], threading.Lock] = {}
+        self._tag_writes: list[tuple[float, str, dict[str, str]]] = []  # (epoch s, run id, tags) written here
         self._catalog: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
         self._extremes: OrderedDict[str, tuple[Hashable, float, pd.DataFrame]] = OrderedDict()
         self._lock = threading.Lock()
@@ -164,8 +185,10 @@ class Tracker(ABC):
         check: bool,
     ) -> pd.DataFrame:
         """``load(experiment_id)`` unless ``store`` holds a frame loaded under the current change token (or, when
-        the adapter has none, loaded less than ``ttl_seconds`` ago). Least recently used experiments go first.
-        When the tracker fails, the frame read last, its ``attrs["lens.stale_error"]`` saying why."""
+        the adapter has none, loaded less than ``ttl_seconds`` ago; adapters that refresh incrementally then
+        re-ask only what can have changed, see :meth:`_incremental`). Least recently used experiments go first.
+        One thread reads an experiment at a time; the others wait for its table (seeing its progress). When the
+        tracker fails, the frame read last, its ``attrs["lens.stale_error"]`` saying why."""
         what = faults.GUARDED["runs" if check else "metric_extremes"]
         now = time.monotonic()
         with self._lock:
@@ -173,25 +196,34 @@ class Tracker(ABC):
         try:
             with faults.translating(self, what, fail_fast=False):
                 token = self.change_token(experiment_id)
-            if cached is not None:
-                cached_token, loaded_at, frame = cached
-                if cached_token == token if token is not None else now - loaded_at < self._ttl_seconds:
+            if cached is not None and self._still_good(cached, token, now):
+                with self._lock:
+                    store.move_to_end(experiment_id)
+                return cached[2].copy()
+            with self._one_reader(store, experiment_id) as waited:
+                if waited:  # another thread read it meanwhile
                     with self._lock:
-                        store.move_to_end(experiment_id)
-                    return frame.copy()
-            with faults.translating(self, what):
-                if check:
-                    self._check_experiment(experiment_id)
-                kind = "runs" if check else "extremes"
-                frame = self._shared(experiment_id, kind, token)
-                if frame is None:
-                    frame = load(experiment_id)
-                    settled = self._settled_token(experiment_id, token)
-                    # Shared only under a token any process can take (mlruns watches running runs more closely
-                    # than a fresh process can: while some run, the table stays in this process).
-                    if token is not None and settled == token and self.shares_catalog:
-                        shared_catalog.save(self.uri, experiment_id, kind, token, frame)
-                    token = settled
+                        cached = store.get(experiment_id)
+                    if cached is not None and cached[1] >= now and self._still_good(cached, token, time.monotonic()):
+                        return cached[2].copy()
+                with faults.translating(self, what):
+                    incremental = check and token is None and self.refreshes_runs
+                    if check and not incremental:
+                        self._check_experiment(experiment_id)  # (an incremental refresh checks it alongside)
+                    kind = "runs" if check else "extremes"
+                    if incremental:
+                        frame = self._incremental(experiment_id, None if cached is None else cached[2])
+                    else:
+                        frame = self._shared(experiment_id, kind, token)
+                        if frame is None:
+                            frame = load(experiment_id)
+                            settled = self._settled_token(experiment_id, token)
+                            # Shared only under a token any process can take (mlruns watches running runs more
+                            # closely than a fresh process can: while some run, the table stays in this process).
+                            if token is not None and settled == token and self.shares_catalog:
+                                shared_catalog.save(self.uri, experiment_id, kind, token, frame)
+                            token = settled
+                        frame.attrs[_FULL] = time.time()
         except LAST_GOOD_ERRORS as exc:
             if cached is None:
                 raise
@@ -200,12 +232,145 @@ class Tracker(ABC):
             stale.attrs["lens.stale_error"] = str(exc)
             return stale
         frame.attrs["lens.loaded_at"] = pd.Timestamp.now(tz="UTC")
+        if _FULL in frame.attrs:
+            frame.attrs["lens.full_read_at"] = pd.Timestamp(frame.attrs[_FULL], unit="s", tz="UTC")
         with self._lock:
-            store[experiment_id] = (token, now, frame)
+            store[experiment_id] = (token, time.monotonic(), frame)
             store.move_to_end(experiment_id)
             while len(store) > CATALOG_SIZE:
                 store.popitem(last=False)
         return frame.copy()
+
+    def _still_good(self, cached: tuple[Hashable, float, pd.DataFrame], token: Hashable | None, now: float) -> bool:
+        cached_token, loaded_at, _ = cached
+        return cached_token == token if token is not None else now - loaded_at < self._ttl_seconds
+
+    @contextmanager
+    def _one_reader(self, store: OrderedDict, experiment_id: str) -> Iterator[bool]:
+        """One thread reads an experiment's table at a time; yields whether this one had to wait (the others show
+        the reader's progress meanwhile)."""
+        key = (id(store), experiment_id)
+        with self._lock:
+            gate = self._gates.setdefault(key, threading.Lock())
+        waited = False
+        if not gate.acquire(blocking=False):
+            waited, sink, shown = True, progress.current_sink(), [0.0]
+            while not gate.acquire(timeout=progress.EVERY_SECONDS):
+                if (state := self._progress.get(experiment_id)) is not None:
+                    progress.tell(sink, state, shown)
+        try:
+            yield waited
+        finally:
+            gate.release()
+
+    def progress(self, experiment_id: str) -> progress.LoadProgress | None:
+        """Where a read of this experiment's runs stands, while one is under way (any thread); else None."""
+        return self._progress.get(str(experiment_id))
+
+    # ---- incremental refresh (adapters without a change token) -------------------------------------------------
+    def _incremental(self, experiment_id: str, previous: pd.DataFrame | None) -> pd.DataFrame:
+        """The runs table brought up to date by re-asking only what can have changed (:meth:`_changed_runs`),
+        from the table in memory or the one another process stored in the shared catalog; a full read when there
+        is neither, or the last full read is older than ``full_refresh_seconds``."""
+        began = time.time()
+        base = previous
+        if self.shares_catalog:
+            meta = shared_catalog.stored_meta(self.uri, experiment_id, "runs", INCREMENTAL)
+            if meta is not None and (base is None or _epoch(meta, "lens.saved_at") != base.attrs.get(_SAVED)):
+                stored = shared_catalog.read(self.uri, experiment_id, "runs", INCREMENTAL)
+                if stored is not None and _epoch(stored[1], "lens.checked_at") >= (
+                        base.attrs.get(_CHECKED, 0.0) if base is not None else 0.0):
+                    base = _with_meta(stored[0], stored[1])  # newer than ours: another process read it
+                    base = self._replay(base, _journal(stored[1]) + self._own_writes(), since=0.0)
+        if base is not None and began - base.attrs.get(_FULL, 0.0) < self.full_refresh_seconds:
+            with self._progress.reading(experiment_id, "checking"):
+                found = self._changed_runs(experiment_id, base, base.attrs.get(_CHECKED, base.attrs.get(_FULL, 0)))
+            if found is not None:
+                update, gone = found
+                frame = merge_runs(base, update, gone)
+                if frame is base:
+                    frame = base.copy()
+                frame.attrs = {**base.attrs, _CHECKED: began}
+                if _shared_news(base, update, gone):
+                    frame = self._share_runs(experiment_id, frame)
+                return frame
+        self._check_experiment(experiment_id)
+        frame = self._load_runs(experiment_id)
+        frame = self._replay(frame, self._own_writes(), since=began)
+        frame.attrs[_FULL] = frame.attrs[_CHECKED] = began
+        return self._share_runs(experiment_id, frame, full_read_began=began)
+
+    def _share_runs(self, experiment_id: str, frame: pd.DataFrame, *,
+                    full_read_began: float | None = None) -> pd.DataFrame:
+        """Store an incrementally refreshed table for other processes (unless a fresher one is there), with the
+        ratings written through ExperimentLens since its last full read; a full read first gets the ratings other
+        processes wrote while it was under way. Returns the table as stored."""
+        if not self.shares_catalog:
+            return frame
+        with shared_catalog.locked(self.uri, experiment_id, "runs"):
+            meta = shared_catalog.stored_meta(self.uri, experiment_id, "runs", INCREMENTAL) or {}
+            if full_read_began is None and _epoch(meta, "lens.checked_at") > frame.attrs.get(_CHECKED, 0.0):
+                return frame  # another process stored a table checked after ours
+            journal = _prune_journal(_journal(meta) + self._own_writes(), self.full_refresh_seconds)
+            if full_read_began is not None:
+                frame = self._replay(frame, journal, since=full_read_began - 60.0)
+            saved = time.time()
+            shared_catalog.save(self.uri, experiment_id, "runs", INCREMENTAL, frame, extra={
+                "lens.full_read_at": repr(frame.attrs.get(_FULL, 0.0)),
+                "lens.checked_at": repr(frame.attrs.get(_CHECKED, 0.0)),
+                "lens.saved_at": repr(saved),
+                "lens.tag_writes": json.dumps(journal),
+            })
+        frame.attrs[_SAVED] = saved
+        return frame
+
+    def _own_writes(self) -> list[list[Any]]:
+        with self._lock:
+            return [[when, run_id, dict(tags)] for when, run_id, tags in self._tag_writes]
+
+    @staticmethod
+    def _replay(frame: pd.DataFrame, writes: Sequence[Sequence[Any]], *, since: float) -> pd.DataFrame:
+        """``frame`` with the tag writes made at or after ``since`` laid over it, oldest first."""
+        for when, run_id, tags in sorted(writes, key=lambda w: w[0]):
+            if when >= since:
+                frame = with_tags(frame, str(run_id), {str(k): str(v) for k, v in dict(tags).items()})
+        return frame
+
+    def _tags_written(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Tags just written through this tracker: runs tables in memory (and in the shared catalog, for tables
+        refreshed incrementally) show them at once, without a re-read."""
+        if not self.refreshes_runs:
+            self.forget()
+            return
+        when, tags = time.time(), {str(k): str(v) for k, v in tags.items()}
+        touched: list[str] = []
+        with self._lock:
+            self._tag_writes.append((when, run_id, tags))
+            del self._tag_writes[:-TAG_WRITES_KEPT]
+            for experiment_id, (token, loaded_at, frame) in list(self._catalog.items()):
+                if (frame["run_id"] == run_id).any():
+                    self._catalog[experiment_id] = (token, loaded_at, with_tags(frame, run_id, tags))
+                    touched.append(experiment_id)
+            self._extremes.clear()
+        if not self.shares_catalog:
+            return
+        for experiment_id in touched:
+            with shared_catalog.locked(self.uri, experiment_id, "runs"):
+                stored = shared_catalog.read(self.uri, experiment_id, "runs", INCREMENTAL)
+                if stored is None:
+                    continue
+                frame, meta = stored
+                journal = _prune_journal(_journal(meta) + [[when, run_id, tags]], self.full_refresh_seconds)
+                shared_catalog.save(self.uri, experiment_id, "runs", INCREMENTAL, with_tags(frame, run_id, tags),
+                                    extra={**meta, "lens.saved_at": repr(time.time()),
+                                           "lens.tag_writes": json.dumps(journal)})
+
+    def _changed_runs(self, experiment_id: str, known: pd.DataFrame,
+                      checked_at: float) -> tuple[pd.DataFrame, list[str]] | None:
+        """Adapters that refresh incrementally: the runs that may have changed since ``known`` was checked (epoch
+        seconds), as a runs table, and the ids of known runs that are gone; None to ask for a full read. Also
+        checks that the experiment is still there (as :meth:`_check_experiment`)."""
+        return None
 
     def _shared(self, experiment_id: str, kind: str, token: Hashable | None) -> pd.DataFrame | None:
         """The table another process (or an earlier run of this one) stored under the current token, if any."""
@@ -291,6 +456,60 @@ class Tracker(ABC):
 
     def _check_experiment(self, experiment_id: str) -> None:
         self.experiment(experiment_id)
+
+
+def _full_refresh_seconds(value: float | str | None) -> float:
+    for candidate in (value, os.environ.get("LENS_FULL_REFRESH_SECONDS")):
+        if candidate is None or str(candidate).strip() == "":
+            continue
+        try:
+            return max(0.0, float(candidate))
+        except (TypeError, ValueError):
+            continue
+    return DEFAULT_FULL_REFRESH_SECONDS
+
+
+def _epoch(meta: Mapping[str, str], key: str) -> float:
+    try:
+        return float(meta.get(key, "0") or 0)
+    except ValueError:
+        return 0.0
+
+
+def _with_meta(frame: pd.DataFrame, meta: Mapping[str, str]) -> pd.DataFrame:
+    frame.attrs[_FULL] = _epoch(meta, "lens.full_read_at")
+    frame.attrs[_CHECKED] = _epoch(meta, "lens.checked_at")
+    frame.attrs[_SAVED] = _epoch(meta, "lens.saved_at")
+    return frame
+
+
+def _journal(meta: Mapping[str, str]) -> list[list[Any]]:
+    try:
+        entries = json.loads(meta.get("lens.tag_writes", "[]"))
+    except ValueError:
+        return []
+    return [e for e in entries if isinstance(e, list) and len(e) == 3 and isinstance(e[2], dict)]
+
+
+def _prune_journal(entries: list[list[Any]], full_refresh_seconds: float) -> list[list[Any]]:
+    """Tag writes worth laying over a full read still to come: the last interval's (plus a margin), once each."""
+    horizon = time.time() - full_refresh_seconds - 300.0
+    unique = {(float(w), str(r), json.dumps(t, sort_keys=True)): [float(w), str(r), t] for w, r, t in entries}
+    kept = sorted((e for e in unique.values() if e[0] >= horizon), key=lambda e: e[0])
+    return kept[-TAG_WRITES_KEPT:]
+
+
+def _shared_news(base: pd.DataFrame, update: pd.DataFrame, gone: Sequence[str]) -> bool:
+    """Whether a refresh found what another process could not find by itself from the stored table: runs added,
+    gone, or with a new status (metrics of running runs change all the time, and every refresh re-reads them)."""
+    if len(gone):
+        return True
+    if not len(update):
+        return False
+    position = pd.Index(base["run_id"]).get_indexer(update["run_id"])
+    if (position < 0).any():
+        return True
+    return bool((base["status"].to_numpy()[position] != update["status"].to_numpy()).any())
 
 
 def extremes_of(history: pd.DataFrame) -> pd.DataFrame:

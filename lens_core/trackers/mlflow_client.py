@@ -2,10 +2,14 @@
 stores we do not read directly, and the reference the direct readers are tested against."""
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ from lens_core.errors import (
 )
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
 from lens_core.paths import local_path_from_uri
+from lens_core.trackers import http_runs
 from lens_core.trackers.artifacts import (
     ArtifactCache,
     check_artifact_path,
@@ -36,6 +41,8 @@ from lens_core.trackers.artifacts import (
 )
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.faults import WEB_PAGE, classify
+from lens_core.trackers.http_runs import AdaptivePager, RunsAccumulator
+from lens_core.trackers.progress import EVERY_SECONDS
 from lens_core.trackers.runs_table import build_runs_table, sort_runs, to_utc_times
 
 #: Seconds the opening probe of a server may take before we call it unreachable.
@@ -44,7 +51,17 @@ PROBE_TIMEOUT_SECONDS = 5
 #: a server that hangs (accepts, never answers) is declared stale in this time, not after the request timeout.
 ALIVE_TIMEOUT_SECONDS = 5
 ALIVE_SECONDS = 2.0
-_PAGE_RUNS = 5_000  # runs per search request: each answers in seconds, well inside the request timeout
+_PAGE_RUNS = 5_000  # runs per search request through MLflow's client (SQL stores read through it)
+#: HTTP: a runs table is re-checked (incrementally: new, running and just-finished runs) after this many seconds.
+HTTP_TTL_SECONDS = 10.0
+#: Incremental refresh looks this far before the newest known start time and the last check (client clocks
+#: differ; MLflow sets a run's start time on the machine that logs it).
+REFRESH_MARGIN_MS = 60_000
+#: Incremental refresh re-reads the running runs that started within this many days; older ones (crashed jobs
+#: never end their run) when they end, and at the full re-read.
+RUNNING_WINDOW_DAYS = 7
+_IDS_PER_QUERY = 100  # run ids per ``attributes.run_id IN (…)`` filter
+_SEARCH = "/api/2.0/mlflow/runs/search"
 _BULK_RUN_IDS = 100  # ajax-api metrics/get-history-bulk accepts at most 100 runs …
 _BULK_MAX_POINTS = 25_000  # … and returns at most 25,000 points per call
 _RUN_ID = re.compile(r"^[0-9A-Za-z_\-]{1,64}$")
@@ -61,16 +78,27 @@ def _quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
 
 
+def _request_timeout() -> float:
+    try:
+        return float(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "15"))
+    except ValueError:
+        return 15.0
+
+
 class MlflowClientTracker(Tracker):
     kind = "mlflow"
 
     def __init__(self, uri: str, **options: Any) -> None:
         _quiet_mlflow()
+        self.is_http = uri.startswith(("http://", "https://"))
+        if self.is_http:
+            options.setdefault("ttl_seconds", HTTP_TTL_SECONDS)
         super().__init__(uri, **options)
         from mlflow import MlflowClient
 
-        self.is_http = uri.startswith(("http://", "https://"))
         self.kind = "http" if self.is_http else "mlflow"
+        self.refreshes_runs = self.is_http  # no change token over HTTP: incremental refresh instead
+        self.pages: list[tuple[int, int, float, float]] = []  # (asked, got, seconds, timeout) of the last read
         self._alive_at = float("-inf")
         if self.is_http:
             if urlparse(uri).query:
@@ -195,6 +223,10 @@ class MlflowClientTracker(Tracker):
                 return runs
 
     def _load_runs(self, experiment_id: str) -> pd.DataFrame:
+        if self.is_http:
+            with self._errors("reading runs"), self._progress.reading(experiment_id) as update:
+                found = self._search_json(experiment_id, "", update)
+            return found.table()
         with self._errors("reading runs"):
             runs = self._search_all(experiment_id)
         info = pd.DataFrame(
@@ -214,6 +246,130 @@ class MlflowClientTracker(Tracker):
             return pd.DataFrame(rows, columns=["run_id", "key", "value"])
 
         return build_runs_table(sort_runs(info), long("metrics"), long("params"), long("tags"))
+
+    # ---- HTTP: runs/search straight from the JSON -------------------------------------------------------------
+    def _search_json(self, experiment_id: str, filter_string: str = "",
+                     update: Callable[..., None] | None = None, into: Any = None) -> Any:
+        """Every active run of the experiment matching ``filter_string``, paged by an :class:`AdaptivePager`;
+        ``update(runs_read=…, pages=…)`` after each page and as a heartbeat while one is on its way. A page that
+        times out while the server still answers the liveness probe is asked again, smaller (twice at most)."""
+        pager = AdaptivePager(_request_timeout(), first=http_runs.FIRST_PAGE_RUNS,
+                              smallest=http_runs.SMALLEST_PAGE_RUNS, largest=http_runs.LARGEST_PAGE_RUNS)
+        found = into if into is not None else RunsAccumulator()
+        token: str | None = None
+        pages, retries = 0, 0
+        log: list[tuple[int, int, float, float]] = []
+        if into is None:
+            self.pages = log  # the pages of the last full read (benchmarks print them)
+        while True:
+            body: dict[str, Any] = {"experiment_ids": [str(experiment_id)], "filter": filter_string,
+                                    "run_view_type": "ACTIVE_ONLY", "max_results": pager.size}
+            if token:
+                body["page_token"] = token
+            asked, timeout, began = pager.size, pager.timeout(), time.monotonic()
+            try:
+                answer = self._post_search(body, timeout, update)
+            except Exception as exc:
+                if not _timed_out(exc) or retries >= 2:
+                    raise
+                self._probe(mid_session=True)  # a hung server fails here, within ALIVE_TIMEOUT_SECONDS
+                pager.timed_out()
+                retries += 1
+                continue
+            retries = 0
+            runs = answer.get("runs") or []
+            took = time.monotonic() - began
+            log.append((asked, len(runs), took, timeout))
+            pager.record(asked, len(runs), took)
+            found.add(runs)
+            pages += 1
+            if update is not None:
+                update(runs_read=len(found), pages=pages)
+            token = answer.get("next_page_token") or None
+            if not token or not runs:
+                return found
+
+    def _post_search(self, body: dict[str, Any], timeout: float,
+                     update: Callable[..., None] | None) -> dict[str, Any]:
+        """One ``runs/search`` request (no retries) in a helper thread, so the caller can report progress while
+        it waits; errors as MLflow's client raises them."""
+        from mlflow.utils.credentials import get_default_host_creds
+        from mlflow.utils.rest_utils import http_request, verify_rest_response
+
+        outcome: dict[str, Any] = {}
+
+        def ask() -> None:
+            try:
+                response = http_request(get_default_host_creds(self.uri), _SEARCH, "POST", json=body,
+                                        max_retries=0, timeout=timeout, raise_on_status=False)
+                verify_rest_response(response, _SEARCH)
+                outcome["answer"] = json.loads(response.text)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=ask, name="lens-http-page", daemon=True)
+        worker.start()
+        while True:
+            worker.join(EVERY_SECONDS)
+            if not worker.is_alive():
+                break
+            if update is not None:
+                update()  # heartbeat: the elapsed time moves on
+        if "error" in outcome:
+            raise outcome["error"]
+        answer = outcome.get("answer")
+        if not isinstance(answer, dict):
+            raise NotMlflowApiError(f"The tracking URL {self.display_uri} {WEB_PAGE}")
+        return answer
+
+    def _changed_runs(self, experiment_id: str, known: pd.DataFrame,
+                      checked_at: float) -> tuple[pd.DataFrame, list[str]] | None:
+        """What can have changed since ``checked_at`` (epoch s), in three cheap filtered searches sent together
+        (MLflow's search has no "changed since" and no OR): runs started since the newest known start (new runs),
+        runs RUNNING now that started within :data:`RUNNING_WINDOW_DAYS` (their metrics move; resumed runs), and
+        runs that ended since the last check (any age: a forgotten running run that is finally killed); then the
+        known recent running runs none of these returned, by id (those not found were deleted). Left to the next
+        full read: tag edits on finished runs by other tools, deleted finished runs, and the metrics of runs
+        still running after a week (usually crashed jobs that never ended their run)."""
+        if not self.is_http or known.empty:
+            return None
+        starts = known["start_time"]
+        if not pd.api.types.is_datetime64_any_dtype(starts) or starts.isna().all():
+            return None
+        newest = int(starts.max().timestamp() * 1000)
+        since = int(checked_at * 1000)
+        recent = int(time.time() * 1000) - RUNNING_WINDOW_DAYS * 86_400_000
+        filters = [f"attributes.start_time >= {newest - REFRESH_MARGIN_MS}",
+                   f"attributes.status = 'RUNNING' AND attributes.start_time >= {recent}",
+                   f"attributes.end_time >= {since - REFRESH_MARGIN_MS}"]
+        found = RunsAccumulator()
+        with self._errors("checking for new runs"):
+            self._search_together(experiment_id, filters, found, also=lambda: self._check_experiment(experiment_id))
+            running = known.loc[(known["status"] == "RUNNING") & (starts >= pd.Timestamp(recent, unit="ms", tz="UTC")),
+                                "run_id"]
+            missing = [r for r in running if r not in found.seen and _RUN_ID.match(r)]
+            by_id = [f"attributes.run_id IN ({', '.join(repr(str(r)) for r in missing[i:i + _IDS_PER_QUERY])})"
+                     for i in range(0, len(missing), _IDS_PER_QUERY)]
+            self._search_together(experiment_id, by_id, found)
+        gone = [r for r in missing if r not in found.seen]
+        return found.table(), gone
+
+    def _search_together(self, experiment_id: str, filters: list[str], found: RunsAccumulator,
+                         also: Callable[[], None] | None = None) -> None:
+        """Several small searches (and ``also``) at once — the server answers them in parallel — gathered in
+        order."""
+        answers = [_RawRuns() for _ in filters]
+        tasks: list[Callable[[], Any]] = [functools.partial(self._search_json, experiment_id, f, None, answer)
+                                          for f, answer in zip(filters, answers, strict=True)]
+        tasks += [also] if also is not None else []
+        if len(tasks) == 1:
+            tasks[0]()
+        elif tasks:
+            with ThreadPoolExecutor(max_workers=min(4, len(tasks)), thread_name_prefix="lens-http-check") as pool:
+                for future in [pool.submit(task) for task in tasks]:
+                    future.result()
+        for answer in answers:
+            found.add(answer.runs)
 
     def _check_experiment(self, experiment_id: str) -> None:
         from mlflow.exceptions import MlflowException
@@ -379,7 +535,7 @@ class MlflowClientTracker(Tracker):
                 self.client.log_batch(run_id, tags=[RunTag(str(k), str(v)) for k, v in tags.items()])
         except MlflowException as exc:
             raise TrackerWriteError(f"Could not save tags on run {run_id}: {exc}") from exc
-        self.forget()
+        self._tags_written(run_id, tags)  # HTTP: the tables in memory and the shared catalog get them at once
 
     def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
         from mlflow.exceptions import MlflowException
@@ -392,6 +548,36 @@ class MlflowClientTracker(Tracker):
         except MlflowException as exc:
             raise TrackerWriteError(f"Could not save tags on experiment {experiment_id}: {exc}") from exc
         self.forget()
+
+
+class _RawRuns:
+    """The runs of a search as the server sent them (gathered in a helper thread)."""
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def add(self, runs: list[dict[str, Any]]) -> int:
+        self.runs.extend(runs)
+        return len(runs)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a request failed by its read timeout (not by a refused or broken connection)."""
+    import requests
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        timeout = isinstance(seen, requests.exceptions.Timeout)
+        if isinstance(seen, requests.exceptions.ReadTimeout) or (
+                timeout and not isinstance(seen, requests.exceptions.ConnectTimeout)):
+            return True
+        if "read timed out" in str(seen).lower():  # urllib3 without retries: MaxRetryError(ReadTimeoutError)
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _check_run_id(run_id: str) -> None:

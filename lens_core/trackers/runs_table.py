@@ -36,6 +36,7 @@ INFO_COLUMNS: tuple[str, ...] = (
     "end_time",
 )
 MLFLOW_INFO_COLUMNS: tuple[str, ...] = tuple(c for c in INFO_COLUMNS if c != "run_name")
+GROUPS: tuple[str, ...] = ("metrics", "params", "tags")
 LongFrame = pd.DataFrame | pa.Table
 
 

@@ -6,7 +6,12 @@ tracker's change token — the cheap probe that says whether the experiment may 
 and its WAL's size and time; mlruns: the run folders' stats) — is written into the same file's metadata, so a
 table and the token it was read under are replaced together, atomically (write aside, then ``os.replace``). A
 table is served only when the token a process takes *now* equals the stored one; otherwise the tracker is read
-and the file replaced. Adapters without a token (HTTP) keep their tables in memory only.
+and the file replaced.
+
+Adapters without a token (HTTP) validate a stored table differently: they refresh it incrementally
+(:meth:`~lens_core.trackers.base.Tracker._refresh_runs`), so their files carry, instead of a token to compare, the
+times of the last full read and of the last check (``lens.full_read_at`` / ``lens.checked_at``, epoch seconds) and
+the ratings written through ExperimentLens since (``lens.tag_writes``); see :func:`read` and :func:`locked`.
 
 Files are Parquet, never pickles: the cache folder may be shared, and reading it must not run code. Column
 dtypes are stored beside the data and restored, so a table read back equals the one written.
@@ -17,7 +22,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -68,14 +74,70 @@ def load(uri: str, experiment_id: str, kind: str, token: Hashable) -> pd.DataFra
     return _restore(table, json.loads(meta[_META_DTYPES]))
 
 
-def save(uri: str, experiment_id: str, kind: str, token: Hashable, frame: pd.DataFrame) -> None:
-    """Store ``frame`` read under ``token``; a failure to write only costs the next process a read."""
+def read(uri: str, experiment_id: str, kind: str, token: Hashable) -> tuple[pd.DataFrame, dict[str, str]] | None:
+    """Like :func:`load`, with the file's own ``lens.*`` metadata (besides token, dtypes and version) as text."""
+    path = file_for(uri, experiment_id, kind)
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        if meta.get(_META_VERSION) != FORMAT_VERSION or meta.get(_META_TOKEN) != token_digest(token).encode():
+            return None
+        table = pq.read_table(path)
+        frame = _restore(table, json.loads(meta[_META_DTYPES]))
+    except (OSError, pa.ArrowException, ValueError, KeyError):
+        return None
+    return frame, _extra(meta)
+
+
+def stored_meta(uri: str, experiment_id: str, kind: str, token: Hashable) -> dict[str, str] | None:
+    """The ``lens.*`` metadata of the stored table (its schema only: cheap), None without a usable file."""
+    try:
+        meta = pq.read_schema(file_for(uri, experiment_id, kind)).metadata or {}
+    except (OSError, pa.ArrowException, ValueError):
+        return None
+    if meta.get(_META_VERSION) != FORMAT_VERSION or meta.get(_META_TOKEN) != token_digest(token).encode():
+        return None
+    return _extra(meta)
+
+
+def _extra(meta: Mapping[bytes, bytes]) -> dict[str, str]:
+    own = (_META_TOKEN, _META_DTYPES, _META_VERSION)
+    return {k.decode(): v.decode() for k, v in meta.items() if k.startswith(b"lens.") and k not in own}
+
+
+@contextmanager
+def locked(uri: str, experiment_id: str, kind: str) -> Iterator[None]:
+    """Hold the stored table's lock for a read-modify-write (processes on this machine; where file locks are not
+    available, no lock)."""
+    path = file_for(uri, experiment_id, kind)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        handle = open(path.with_name(f".{path.name}.lock"), "a+b")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def save(uri: str, experiment_id: str, kind: str, token: Hashable, frame: pd.DataFrame,
+         extra: Mapping[str, str] | None = None) -> None:
+    """Store ``frame`` read under ``token`` (``extra``: more ``lens.*`` metadata, text); a failure to write only
+    costs the next process a read."""
     path = file_for(uri, experiment_id, kind)
     aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
         table = pa.Table.from_pandas(_plain(frame), preserve_index=False)
         dtypes = {str(c): str(frame[c].dtype) for c in frame.columns}
         table = table.replace_schema_metadata({
+            **{k.encode(): str(v).encode() for k, v in (extra or {}).items() if k.startswith("lens.")},
             _META_TOKEN: token_digest(token).encode(),
             _META_DTYPES: json.dumps(dtypes).encode(),
             _META_VERSION: FORMAT_VERSION,
@@ -119,6 +181,7 @@ def _prune() -> None:
         files = sorted(folder().glob("*.parquet"), key=lambda p: _mtime(p), reverse=True)
         for old in files[MAX_FILES:]:
             old.unlink(missing_ok=True)
+            old.with_name(f".{old.name}.lock").unlink(missing_ok=True)
     finally:
         _prune_lock.release()
 
