@@ -314,7 +314,7 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
     experiment_id = experiment.experiment_id
     runs = shell.runs(t, experiment_id, notify=False)  # the page run above already warned
     link_slot = header(experiment, runs)
-    links.fallback_notes()
+    notes = st.container()  # what of an opened link no longer applies: said once every widget has read it
     if runs.attrs.get("lens.stale_error"):
         st.caption(":material/cloud_off: The tracker is not answering: these runs are the last ones read.")
     if runs.empty:
@@ -331,6 +331,7 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
     typed = cached.monitor_table(t, experiment_id, runs, rules, extremes)
     labels = labels_by_id(typed)
     table_area, chart_area = st.container(), st.container()  # the chart sits under the table, its brush filters it
+    pc_columns: list[str] = []
     with chart_area:
         head, hp_link = st.columns([3, 1], vertical_alignment="bottom")
         links.restore("home_view", "view", options=list(VIEWS), label="chart")
@@ -343,7 +344,7 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
         if view == "parcoords":
             pc_columns, color, higher = parcoords_choice(experiment_id, typed)
     brushed: list[parcoords.Filter] = []
-    brush, pc_columns = None, []
+    brush = None
     if view == "parcoords":
         pc_key = f"home_pc_{experiment_id}_" + home.digest(pc_columns)
         brush = linked_brush(pc_key, pc_columns)
@@ -375,6 +376,8 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
                        + "Drag across axes to filter the table; click the chart to clear.")
     shown = parcoords.brush_of(brush) if view == "parcoords" else {}
     links.publish({"brush": {"axes": pc_columns, **shown} if shown else None}, packed=("brush",))
+    with notes:
+        links.fallback_notes()
     with link_slot:
         links.copy_link_button(key="home_copy_link")
 

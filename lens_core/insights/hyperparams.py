@@ -139,6 +139,36 @@ def fit_surrogate(runs: pd.DataFrame, target: str, *, params: list[str] | None =
                      float(np.mean(scores)), float(np.std(scores)), wanted == "max")
 
 
+@dataclass(frozen=True)
+class Study:
+    """What the Hyperparameters page shows before a user picks a param: the surrogate, the params' permutation
+    importance (:func:`param_importance`) and rank correlations (:func:`rank_correlations`)."""
+
+    surrogate: Surrogate
+    importance: pd.DataFrame
+    correlations: pd.DataFrame
+
+
+def study(runs: pd.DataFrame, target: str, *, params: list[str] | None = None, direction: Direction | None = None,
+          progress: Progress = _silent) -> Study:
+    """Fit the surrogate (:func:`fit_surrogate`), then its importance and correlations, telling ``progress`` what
+    is being done (fits take most of the time, importance the rest)."""
+    s = fit_surrogate(runs, target, params=params, direction=direction,
+                      progress=lambda done, text: progress(0.7 * done, text))
+    importance = param_importance(s, progress=lambda done, text: progress(0.7 + 0.28 * done, text))
+    progress(0.98, "Rank correlations")
+    return Study(s, importance, rank_correlations(s))
+
+
+def training_digest(runs: pd.DataFrame) -> str:
+    """A short digest of a training frame's content (cache keys: new runs or values give a new digest)."""
+    import hashlib
+
+    digest = hashlib.blake2b(",".join(map(str, runs.columns)).encode(), digest_size=16)
+    digest.update(pd.util.hash_pandas_object(runs, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def param_importance(s: Surrogate, *, n_repeats: int = 10, random_state: int = 0,
                      progress: Progress = _silent) -> pd.DataFrame:
     """Permutation importance on the surrogate: ``param, importance, std`` (drop in R² when a param is shuffled,
@@ -291,6 +321,10 @@ def look_next(s: Surrogate, *, n: int = 5, max_candidates: int = 20_000, random_
     observed = _untried(observed_parts, tried)
     observed_keys = tried | {_key(row) for row in observed.itertuples(index=False)}
     between = _untried(between_parts, observed_keys) if between_parts else observed.iloc[:0]
+    off_grid = np.zeros(len(between), dtype=bool)  # at least one value no run used (a sample may hold none)
+    for p in s.numeric:
+        off_grid |= (~between[p].isin(s.X[p].dropna().unique()) & between[p].notna()).to_numpy()
+    between = between[off_grid]
     return NextSettings(_best(s, observed, n), _best(s, between, n), combinations,
                         len(observed) if enumerated else None)
 

@@ -97,10 +97,12 @@ def ale_chart(s: hp.Surrogate, param: str, effects: pd.DataFrame) -> alt.Chart:
     ).properties(height=EFFECT_HEIGHT)
 
 
-def interaction_chart(s: hp.Surrogate, first: str, second: str) -> alt.Chart:
-    """Two params' joint partial dependence as a heatmap, ``first`` up the side, ``second`` along the bottom,
-    coloured so that the better predictions are the brighter."""
-    grid = hp.partial_dependence_2d(s, first, second, points=INTERACTION_POINTS)
+def interaction_chart(s: hp.Surrogate, first: str, second: str, grid: pd.DataFrame | None = None) -> alt.Chart:
+    """Two params' joint partial dependence (``grid``: :func:`~lens_core.insights.hyperparams.partial_dependence_2d`
+    with ``INTERACTION_POINTS``, computed here when not given) as a heatmap, ``first`` up the side, ``second``
+    along the bottom, coloured so that the better predictions are the brighter."""
+    if grid is None:
+        grid = hp.partial_dependence_2d(s, first, second, points=INTERACTION_POINTS)
     grid = grid.rename(columns={first: "first", second: "second"}).astype({"first": str, "second": str})
 
     def order(column: str) -> list[str]:
