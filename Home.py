@@ -5,6 +5,7 @@ Every view is a link: ``?experiment=&constant=&system=&rule=&rules=&hide=&filter
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -238,7 +239,7 @@ def parcoords_choice(experiment_id: str, typed: pd.DataFrame) -> tuple[list[str]
     metrics = columns_of(typed, "metrics")
     params = [c for c in columns_of(typed, "params") if typed[c].nunique(dropna=False) > 1]
     default_axes = parcoords.default_axes(typed)
-    left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
+    left, mid, right = st.columns([5, 2, 2], vertical_alignment="bottom")
     links.restore(f"home_pc_axes_{experiment_id}", "axes", options=params, multi=True, label="axes")
     key = f"home_pc_axes_{experiment_id}"
     axes = left.multiselect("Axes", params, default=initial(key, default_axes), key=key, format_func=short,
@@ -371,7 +372,8 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
             data = parcoords.prepare(typed, pc_columns, color, higher_is_better=higher,
                                      highlight_ids=home.highlighted(selected, filtered, typed))
             seed = parcoords.brush_seed(st.session_state.setdefault("home_pc_seed", {}), brush, data)
-            st.altair_chart(parcoords.chart(data, brush=seed), on_select="rerun", key=pc_key, width="stretch")
+            spec = cached.parcoords_spec(data.fingerprint, json.dumps(seed, sort_keys=True), data, seed)
+            st.vega_lite_chart(spec, on_select="rerun", key=pc_key, width="stretch")
             st.caption((data.note + " " if data.note else "")
                        + "Drag across axes to filter the table; click the chart to clear.")
     shown = parcoords.brush_of(brush) if view == "parcoords" else {}

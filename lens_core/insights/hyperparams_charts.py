@@ -10,7 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from lens_core.format import column_printf, tooltip_format
+from lens_core.format import column_printf, format_number, tooltip_format
 from lens_core.insights import hyperparams as hp
 
 ACCENT = "#3b5bdb"  # the surrogate's estimates
@@ -103,10 +103,11 @@ def interaction_chart(s: hp.Surrogate, first: str, second: str, grid: pd.DataFra
     along the bottom, coloured so that the better predictions are the brighter."""
     if grid is None:
         grid = hp.partial_dependence_2d(s, first, second, points=INTERACTION_POINTS)
-    grid = grid.rename(columns={first: "first", second: "second"}).astype({"first": str, "second": str})
+    grid = grid.rename(columns={first: "first", second: "second"})
+    grid = grid.assign(first=grid["first"].map(format_number), second=grid["second"].map(format_number))
 
-    def order(column: str) -> list[str]:
-        return [str(v) for v in hp.grid_of(s, column, INTERACTION_POINTS)]
+    def order(column: str) -> list[str]:  # values as the cells read them: depth 3, not "3.0"
+        return [format_number(v) for v in hp.grid_of(s, column, INTERACTION_POINTS)]
 
     return alt.Chart(grid).mark_rect().encode(
         x=alt.X("second:O", title=short(second), sort=order(second)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from lens_core.ui.settings import secret_section
 
 if TYPE_CHECKING:
     from lens_core.insights.hyperparams import NextSettings, Progress, Study
+    from lens_core.runs.parcoords import ParcoordsData
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -52,6 +54,17 @@ def history(t: Tracker, run_ids: tuple[str, ...], keys: tuple[str, ...], max_poi
     """Downsampled metric histories, cached briefly (keyed by the tracker's URI) so moving a slider does not read
     the tracker again."""
     return _history(t, t.uri, run_ids, keys, max_points)
+
+
+# ---- Home's parallel coordinates ---------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def parcoords_spec(fingerprint: str, brush_key: str, _data: ParcoordsData, _brush: Mapping[str, Any] | None
+                   ) -> dict[str, Any]:
+    """The parallel-coordinates spec of ``_data`` (``fingerprint``) with the brush ``_brush`` (``brush_key``: its
+    JSON), built once: building and validating it was most of a warm Home view's CPU."""
+    from lens_core.runs.parcoords import chart_spec
+
+    return chart_spec(_data, brush=_brush)
 
 
 # ---- hyperparameters: keyed by the training frame's digest (hyperparams.training_digest), computed once ----------

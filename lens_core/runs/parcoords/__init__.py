@@ -65,10 +65,10 @@ from lens_core.runs.parcoords.brush import (
     filters_from_selection,
     mask,
 )
-from lens_core.runs.parcoords.chart import chart
+from lens_core.runs.parcoords.chart import chart, chart_spec
 
 __all__ = [
     "BRUSH", "LOG_SPAN", "MAX_DEFAULT_CATEGORIES", "MAX_LEVELS", "MISSING_LABEL", "MISSING_Y", "Axis",
     "AxisCategories", "AxisRange", "Filter", "ParcoordsData", "brush_of", "brush_seed", "build_axes", "chart",
-    "default_axes", "filters_from_selection", "mask", "prepare", "short_name",
+    "chart_spec", "default_axes", "filters_from_selection", "mask", "prepare", "short_name",
 ]
