@@ -348,3 +348,10 @@ def test_degenerate_inputs_do_not_crash(frame: pd.DataFrame, columns: list[str],
     assert len(filters) == len(columns)
     assert pc.mask(frame, filters).sum() == len(frame)  # a brush over everything keeps every run
     assert pc.default_axes(frame) == [c for c in pc.default_axes(frame) if c.startswith("params.")]
+
+
+def test_chart_spec_is_the_chart_as_a_dict_for_any_size() -> None:
+    data = pc.prepare(table(3000), ["params.lr", "params.optimizer", "metrics.acc"], "metrics.acc", max_lines=3000)
+    spec = pc.chart_spec(data)
+    assert len(data.lines) > 5000 and spec["params"][0]["name"] == pc.BRUSH
+    assert sum(len(rows) for rows in spec["datasets"].values()) >= len(data.lines)

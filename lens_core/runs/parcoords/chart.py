@@ -133,7 +133,8 @@ def chart_spec(data: ParcoordsData, *, height: int = 360, brush: Mapping[str, An
     """:func:`chart` as the Vega-Lite dict ``st.vega_lite_chart`` draws, without Altair's schema validation (the
     spec is built here, always valid; validating it cost ~0.3 CPU-s per page view). Pages cache it by
     ``data.fingerprint`` and the brush, so a rerun that changes neither builds nothing."""
-    return chart(data, height=height, brush=brush).to_dict(validate=False)
+    with alt.data_transformers.disable_max_rows():  # Altair's 5,000-row guard: prepare() samples already
+        return chart(data, height=height, brush=brush).to_dict(validate=False)
 
 
 def _opacity(lines: int) -> float:
