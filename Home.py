@@ -239,7 +239,7 @@ def parcoords_choice(experiment_id: str, typed: pd.DataFrame) -> tuple[list[str]
     metrics = columns_of(typed, "metrics")
     params = [c for c in columns_of(typed, "params") if typed[c].nunique(dropna=False) > 1]
     default_axes = parcoords.default_axes(typed)
-    left, mid, right = st.columns([5, 2, 2], vertical_alignment="bottom")
+    left, mid, right = st.columns([3, 1.6, 2.1], vertical_alignment="bottom")  # the direction switch needs ~250 px
     links.restore(f"home_pc_axes_{experiment_id}", "axes", options=params, multi=True, label="axes")
     key = f"home_pc_axes_{experiment_id}"
     axes = left.multiselect("Axes", params, default=initial(key, default_axes), key=key, format_func=short,
