@@ -153,3 +153,12 @@ def mlflow_server(sqlite_store: tuple[str, dict[str, str]], tmp_path_factory: py
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def odd_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """Issue 17's oddities (tests/odd_store.py): (uri, {"odd": id, "grid": id})."""
+    from tests.odd_store import log_odd_runs
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('odd-store') / 'mlflow.db'}"
+    return uri, log_odd_runs(uri)

@@ -220,3 +220,79 @@ def test_a_run_that_changes_switches_live_refresh_on(monkeypatch, tmp_path, how)
     assert not at.exception, [e.value for e in at.exception]
     assert "Refreshing every 10 s" in captions(at)
     assert "2 runs are marked running but have not changed since" in captions(at)  # the abandoned ones, still named
+
+
+# ---- issue 17: the numbers shown are the numbers logged; issue 19: the view is the link -----------------------------
+def column_formats(at: AppTest) -> dict[str, dict]:
+    import json
+
+    return {name: config.get("type_config", {}) for name, config in json.loads(at.dataframe[0].proto.columns).items()}
+
+
+def test_odd_store_reads_as_logged(monkeypatch, odd_store):
+    from tests.odd_store import BIG_ID, COMPLETE, UNNAMED
+
+    uri, ids = odd_store
+    at = home(monkeypatch, uri, experiment=ids["odd"])
+    assert not at.exception
+    table = grid(at)
+    formats = column_formats(at)
+    assert formats["params.seed"]["format"] == "%d" and formats["params.rows"]["format"] == "%d"  # not %.4g
+    assert 97531.0 in set(table["params.seed"]) and 1_234_567_890.0 in set(table["params.rows"])
+    assert str(BIG_ID) in set(table["params.big_id"])  # beyond 2**53: the logged text, not a float neighbour
+    unnamed = table["run_name"].str.fullmatch(r"[0-9a-f]{8}")
+    assert unnamed.sum() == len(UNNAMED) and (table["run_name"] != "").all()  # the short id, never blank
+    assert set(table["duration"]) <= {"2.0 s", "3.0 s", "4.0 s", "5.0 s"}  # never "0.0 min"
+    assert at.selectbox(key=f"home_pc_color_{ids['odd']}").value.removeprefix("metrics.") in COMPLETE  # not test_auc
+
+
+def test_parallel_coordinates_skip_the_infinite_sentinel_and_caption_once(monkeypatch, odd_store):
+    uri, ids = odd_store
+    at = home(monkeypatch, uri, experiment=ids["odd"], axes="params.lr,params.depth", color="metrics.val_loss")
+    assert not at.exception
+    import json
+
+    [chart] = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    captions = [c.value for c in at.caption if "Drag across axes" in c.value]
+    assert len(captions) == 1 and "2 non-finite values not drawn" in captions[0]
+    assert "title" not in spec and len(spec["layer"]) > 3
+    ticks = [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"]
+    assert ticks and "308" not in chart.proto.spec
+    assert at.query_params["color"] == "metrics.val_loss"
+
+
+def test_home_restores_its_view_from_a_link(monkeypatch, odd_store):
+    from lens_core.links import pack
+
+    uri, ids = odd_store
+    e = ids["odd"]
+    at = home(monkeypatch, uri, experiment=e, constant="0", system="1", rule="max", rules=pack({"acc": "min"}),
+              hide="params.rows,metrics.f1", filter=pack({"params.optimizer": ["adam"], "params.lr": [0.02, 0.2]}),
+              axes="params.lr,params.optimizer", color="metrics.gone")
+    assert not at.exception
+    assert at.toggle(key="home_hide_constant").value is False and at.toggle(key="home_system_tags").value is True
+    assert at.segmented_control(key="home_summary_rule").value == "max"
+    assert "params.rows" not in grid(at) and "metrics.f1" not in grid(at) and "params.seed" in grid(at)
+    assert set(grid(at)["params.optimizer"]) == {"adam"} and grid(at)["params.lr"].min() > 0.02
+    assert at.multiselect(key=f"home_pc_axes_{e}").value == ["params.lr", "params.optimizer"]
+    assert any("“metrics.gone” no longer exists" in i.value for i in at.info)  # a stale colour falls back
+    assert any("Filtered: " in c.value for c in at.caption)
+    assert at.query_params["filter"] and at.query_params["rule"] == "max" and "color" not in at.query_params
+    from lens_core.links import unpack
+
+    assert unpack(at.query_params["rules"]) == {"acc": "min"}  # the per-metric rule the link carried
+
+
+def test_trade_offs_show_the_front_and_list_its_runs(monkeypatch, odd_store):
+    uri, ids = odd_store
+    e = ids["odd"]
+    at = home(monkeypatch, uri, experiment=e, view="tradeoffs", px="metrics.acc", py="metrics.latency_ms")
+    assert not at.exception
+    assert at.segmented_control(key="home_view").value == "tradeoffs"
+    front = at.dataframe[1].value
+    assert {"run", "acc", "latency_ms"} <= set(front.columns) and 1 <= len(front) < 30
+    assert any("on the front of 30" in c.value for c in at.caption)
+    at.selectbox(key=f"home_pz_{e}").select("metrics.throughput").run()
+    assert not at.exception and "throughput" in at.dataframe[1].value
+    assert at.query_params["pz"] == "metrics.throughput" and at.query_params["view"] == "tradeoffs"

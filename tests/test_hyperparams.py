@@ -116,3 +116,34 @@ def test_suggestions_respect_model_families():
         has_depth = not np.isnan(row["params.depth"])
         has_optimizer = row["params.optimizer"] != hp.MISSING
         assert has_depth != has_optimizer  # never a setting that mixes the two families
+
+
+def test_suggestions_use_observed_values_and_interpolations_are_listed_apart():
+    runs = synthetic_runs(n=60)
+    runs["params.lr"] = runs["params.lr"].astype(float).round(1).astype(str)  # 11 observed values
+    s = hp.fit_surrogate(runs, "metrics.val_loss")
+    upcoming = hp.look_next(s, n=8)
+    assert set(upcoming.observed["params.lr"]) <= set(s.X["params.lr"])  # never 0.12 or 8.2 in this list
+    assert set(upcoming.observed["params.depth"]) <= set(s.X["params.depth"])
+    between = upcoming.interpolated
+    assert not between.empty
+    off_grid = np.logical_or.reduce([~between[p].isin(s.X[p]) for p in s.numeric])
+    assert off_grid.all() and (between["params.depth"] % 1 == 0).all()  # integer params stay whole
+    assert upcoming.untried is None or upcoming.untried > 0
+
+
+def test_a_complete_grid_is_exhausted():
+    import itertools
+
+    rows = [{"run_id": f"r{i}", "status": "FINISHED", "params.a": str(a), "params.b": b,
+             "metrics.loss": a + (b == "x")} for i, (a, b) in enumerate(itertools.product(range(6), ["x", "y"]))]
+    s = hp.fit_surrogate(pd.DataFrame(rows), "metrics.loss")
+    upcoming = hp.look_next(s)
+    assert upcoming.exhausted and upcoming.combinations == 12 and upcoming.observed.empty
+
+
+def test_direction_comes_from_the_shared_rule_and_can_be_overridden():
+    runs = synthetic_runs(n=30).rename(columns={"metrics.val_loss": "metrics.neg_log_loss"})
+    s = hp.fit_surrogate(runs, "metrics.neg_log_loss")
+    assert s.higher_is_better  # sklearn's negated loss: higher is better, as on every page
+    assert not hp.oriented(s, "min").higher_is_better and hp.oriented(s, "max") is s

@@ -17,7 +17,9 @@ def surrogate() -> hp.Surrogate:
 def test_importance_chart_labels_params_by_short_name(surrogate):
     importance = hp.param_importance(surrogate, n_repeats=3)
     spec = charts.importance_chart(importance).to_dict()
-    assert spec["height"] == 28 * len(importance) + 40
+    assert spec["height"] == charts.BAR_HEIGHT * len(importance) + 20
+    y = spec["layer"][0]["encoding"]["y"]
+    assert y["axis"]["labelOverlap"] is False and y["scale"]["domain"] == list(importance["param"].str[7:])
     values = next(iter(spec["datasets"].values()))
     assert {row["label"] for row in values} == {"lr", "optimizer", "depth", "seed"}
     assert "label" not in importance  # the caller's frame is left as it was

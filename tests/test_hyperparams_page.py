@@ -20,11 +20,18 @@ def open_page(monkeypatch, uri: str, **query: str) -> AppTest:
 
 
 def test_demo_classification_experiment(monkeypatch, demo_build):
+    from lens_core import open_tracker
+    from lens_core.runs.defaults import default_metric
+    from lens_core.trackers.runs_table import columns_of
+
     at = open_page(monkeypatch, demo_build["uri"])
     assert not at.exception
+    tracker = open_tracker(demo_build["uri"])
+    runs = tracker.runs(at.selectbox(key="hp_experiment").value)
+    expected = default_metric(runs, columns_of(runs, "metrics")).removeprefix("metrics.")  # the most complete
     metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["Runs used"]) >= 25 and metrics["Target"].startswith("roc_auc")
-    assert at.query_params["metric"] == "roc_auc"
+    assert int(metrics["Runs used"]) >= 25 and metrics["Target"].startswith(expected)
+    assert "metric" not in at.query_params  # the default stays out of the link
     assert len(at.get("vega_lite_chart")) >= 3
     assert "Where to look next" in [h.value for h in at.subheader]
 
@@ -71,3 +78,44 @@ def test_min_rule_when_the_histories_cannot_be_read(monkeypatch, demo_build):
     assert not at.exception
     assert any("Min / max of the metric histories are unavailable" in w.value for w in at.warning)
     assert int({m.label: m.value for m in at.metric}["Runs used"]) >= 25  # explained on the last values
+
+
+# ---- issue 17: defaults from completeness, observed suggestions, a complete grid; issue 19: the view is the link ---
+def test_odd_store_opens_on_a_complete_metric_and_suggests_only_values_tried(monkeypatch, odd_store):
+    from tests.odd_store import COMPLETE
+
+    uri, ids = odd_store
+    at = open_page(monkeypatch, uri, experiment=ids["odd"])
+    assert not at.exception
+    target = at.selectbox(key="hp_metric").value.removeprefix("metrics.")
+    assert target in COMPLETE and target != "test_auc"  # 9 metrics every run has; test_auc only 7 of 30
+    assert not any("Only the 0 runs" in t.label for t in at.toggle)
+    assert any("Select at least 12 runs on Home" in c.value for c in at.caption)
+    suggested = at.dataframe[1].value
+    assert set(suggested["lr"].dropna()) <= {0.01, 0.03, 0.1} and set(suggested["depth"].dropna()) <= {3, 5, 8}
+    assert any("Between the values tried" in m.value for m in at.markdown)
+
+
+def test_a_complete_grid_says_so(monkeypatch, odd_store):
+    uri, ids = odd_store
+    at = open_page(monkeypatch, uri, experiment=ids["grid"])
+    assert not at.exception
+    assert any("The grid is complete" in s.value and "12 combinations" in s.value for s in at.success)
+
+
+def test_hyperparameters_restore_their_view_from_a_link(monkeypatch, odd_store):
+    uri, ids = odd_store
+    at = open_page(monkeypatch, uri, experiment=ids["odd"], metric="latency_ms", rule="max",
+                   params="params.lr,params.depth,params.optimizer", param="depth", first="optimizer",
+                   second="lr")
+    assert not at.exception
+    assert at.selectbox(key="hp_metric").value == "metrics.latency_ms"
+    assert at.segmented_control(key="hp_rule").value == "max"
+    assert at.multiselect(key="hp_params").value == ["params.lr", "params.depth", "params.optimizer"]
+    assert at.selectbox(key="hp_param").value == "params.depth"
+    assert (at.selectbox(key="hp_first").value, at.selectbox(key="hp_second").value) == ("params.optimizer",
+                                                                                          "params.lr")
+    assert at.segmented_control(key=f"hp_direction.{ids['odd']}.latency_ms").value == "min"  # the shared rule
+    at = open_page(monkeypatch, uri, experiment=ids["odd"], metric="gone", param="nothing")
+    assert not at.exception
+    assert any("“metrics.gone” no longer exists" in i.value for i in at.info)

@@ -94,11 +94,26 @@ def test_filter_kinds(runs):
 
 def test_display_table(runs):
     table = display_table(runs, ["metrics.acc", "params.lr"])
-    assert list(table.columns) == ["run_id", "run_name", "status", "rating", "start_time", "duration_min",
+    assert list(table.columns) == ["run_id", "run_name", "status", "rating", "start_time", "duration",
                                    "metrics.acc", "params.lr"]
     assert table["status"].tolist()[:3] == ["🟢 Finished", "🔴 Failed", "🔵 Running"]
     assert table["rating"].tolist() == ["★★★★☆", "", "", ""]
-    assert table["duration_min"].iloc[0] == 30 and np.isnan(table["duration_min"].iloc[2])
+    assert table["duration"].tolist() == ["30 min", "30 min", "—", "1 h"]
+
+
+def test_seconds_long_runs_never_read_zero_minutes_and_unnamed_runs_show_their_short_id(runs):
+    t0 = runs["start_time"]
+    quick = runs.assign(end_time=t0 + pd.to_timedelta([2, 0.4, 59, 61], unit="s"), run_name=[None, "", "r-c", "r-d"],
+                        run_id=["0123456789abcdef", "fedcba9876543210", "c", "d"])
+    table = display_table(quick, [])
+    assert table["duration"].tolist() == ["2.0 s", "400 ms", "59 s", "1 min 1 s"]
+    assert table["run_name"].tolist() == ["01234567", "fedcba98", "r-c", "r-d"]
+
+
+def test_integer_params_beyond_float_precision_stay_text():
+    frame = pd.DataFrame({"params.big": ["12345678901234567", "2"], "params.seed": ["97531", "1234567890"]})
+    typed = numeric_columns(frame, ["params.big", "params.seed"])
+    assert list(typed) == ["params.seed"] and typed["params.seed"].tolist() == [97531.0, 1234567890.0]
 
 
 @pytest.mark.parametrize(("value", "shown"), [("5", "★★★★★"), ("1", "★☆☆☆☆"), ("0", ""), ("3.0", "★★★☆☆"), (None, ""), ("", "")])
@@ -109,7 +124,7 @@ def test_stars(value, shown):
 def test_display_table_when_no_run_has_ended(runs):
     running = runs.assign(end_time=[None] * len(runs))  # what search_runs gives when no run has ended
     table = display_table(running.astype({"end_time": object}), [])
-    assert table["duration_min"].isna().all()
+    assert (table["duration"] == "—").all()
 
 
 # ---- live refresh: running runs that still change ------------------------------------------------------------

@@ -169,12 +169,34 @@ def test_sample_keeps_highlighted_and_best(higher_is_better: bool) -> None:
     assert set(again.lines["run_id"]) == drawn
 
 
-def test_no_sample_below_threshold_and_direction_guess() -> None:
+def test_no_sample_below_threshold_and_the_direction_is_the_callers() -> None:
     runs = table(300)
-    data = pc.prepare(runs, ["params.lr"], "metrics.loss")
+    data = pc.prepare(runs, ["params.lr"], "metrics.loss", higher_is_better=False)
     assert (data.shown, data.total, data.sampled, data.note) == (300, 300, False, None)
-    assert not data.higher_is_better and pc.prepare(runs, ["params.lr"], "metrics.acc").higher_is_better
-    assert pc.metric_higher_is_better("metrics.val_f1") and not pc.metric_higher_is_better("metrics.val/rmse")
+    assert not data.higher_is_better and pc.prepare(runs, ["params.lr"], "metrics.loss").higher_is_better
+
+
+def test_non_finite_values_stay_off_the_axes_and_are_counted() -> None:
+    """MLflow's ±1.8e308 sentinel (or ±inf) must not stretch an axis to 1.8e308."""
+    runs = table(30).assign(**{"metrics.loss": [float("inf"), -1.7976931348623157e308] + [0.5 + i / 100 for i in
+                                                                                            range(28)]})
+    data = pc.prepare(runs, ["params.lr", "metrics.loss"], "metrics.loss", higher_is_better=False)
+    loss = data.axes[1]
+    assert (loss.low, loss.high, loss.non_finite, loss.has_missing) == (0.5, 0.77, 2, True)
+    assert "2 non-finite value" in data.note and "(loss)" in data.note and "missing slot" in data.note
+    tips = data.lines[data.lines["axis"] == "loss"]["value"].tolist()
+    assert "∞" in tips and "−∞" in tips
+    texts = json.dumps(pc.chart(data).to_dict()["datasets"])
+    assert "e+308" not in texts and "1.8e308" not in texts
+
+
+def test_integer_values_read_exactly_in_ticks_and_tooltips() -> None:
+    runs = table(12).assign(**{"params.seed": [97531 + i for i in range(12)],
+                               "params.rows": ["1234567890", "20"] * 6})
+    data = pc.prepare(runs, ["params.seed", "params.rows"], None)
+    assert "97,531" in data.lines["value"].tolist() and "1234567890" in data.lines["value"].tolist()
+    ticks = json.dumps(pc.chart(data).to_dict()["datasets"])
+    assert "97530" not in ticks and "9.753e" not in ticks
 
 
 # -- brush → filters → mask -------------------------------------------------------------------------------------
@@ -261,7 +283,12 @@ def test_chart_spec() -> None:
     assert "value" not in param
     assert spec["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
     assert spec["height"] == 300 and "width" not in spec
-    assert "Showing 100 of 300 runs" in json.dumps(spec["title"])
+    assert "title" not in spec  # the note is the page's caption, said once
+    assert data.note.startswith("Showing 100 of 300 runs")
+    boxes = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rect"]
+    texts_at = [i for i, layer in enumerate(spec["layer"]) if layer["mark"]["type"] == "text"]
+    lines_at = [i for i, layer in enumerate(spec["layer"]) if layer["mark"]["type"] == "line"]
+    assert boxes and max(lines_at) < min(texts_at)  # labels on white boxes, above every line
     colors = [layer["encoding"]["color"] for layer in spec["layer"] if "field" in layer["encoding"].get("color", {})]
     assert colors and colors[0]["type"] == "quantitative" and colors[0]["title"] == "acc"
     texts = json.dumps(spec["datasets"])
@@ -272,7 +299,8 @@ def test_chart_spec() -> None:
     bold = [layer["mark"]["opacity"] for layer in lines if layer["mark"]["strokeWidth"] == 2.0]
     assert plain and bold and max(plain) < 0.3 < min(bold)  # highlighted runs stand out, the others fade
     everyone = pc.prepare(runs, ["params.lr"], "metrics.acc", highlight_ids=runs["run_id"])
-    opacities = {layer["mark"]["opacity"] for layer in pc.chart(everyone).to_dict()["layer"] if "opacity" in layer["mark"]}
+    opacities = {layer["mark"]["opacity"] for layer in pc.chart(everyone).to_dict()["layer"]
+                 if layer["mark"]["type"] == "line"}
     assert len(opacities) == 1  # everything highlighted: nothing to fade
     seeded = pc.chart(data, brush={"selection": {"brush": {"x": [0.5, 1.5], "y": [0.2, 0.6]}}}).to_dict()
     assert seeded["params"][0]["value"] == {"x": [0.5, 1.5], "y": [0.2, 0.6]}
@@ -320,3 +348,10 @@ def test_degenerate_inputs_do_not_crash(frame: pd.DataFrame, columns: list[str],
     assert len(filters) == len(columns)
     assert pc.mask(frame, filters).sum() == len(frame)  # a brush over everything keeps every run
     assert pc.default_axes(frame) == [c for c in pc.default_axes(frame) if c.startswith("params.")]
+
+
+def test_chart_spec_is_the_chart_as_a_dict_for_any_size() -> None:
+    data = pc.prepare(table(3000), ["params.lr", "params.optimizer", "metrics.acc"], "metrics.acc", max_lines=3000)
+    spec = pc.chart_spec(data)
+    assert len(data.lines) > 5000 and spec["params"][0]["name"] == pc.BRUSH
+    assert sum(len(rows) for rows in spec["datasets"].values()) >= len(data.lines)

@@ -9,7 +9,9 @@ reported with every result, so users know how far to trust importance, PDP/ALE a
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +19,22 @@ import numpy as np
 import pandas as pd
 
 from lens_core.errors import LensError
+from lens_core.format import MLFLOW_INF
+from lens_core.runs.direction import Direction, guess_direction
 from lens_core.runs.monitor import numeric_columns
 from lens_core.trackers.runs_table import columns_of
 
 #: Fewer finished runs with the metric than this, and a surrogate says nothing trustworthy.
 MIN_RUNS = 12
 MISSING = "(missing)"
-_LOWER_IS_BETTER = ("loss", "error", "rmse", "mae", "mse", "perplexity", "time")
+#: Interpolated values of a positive param whose observed values span more than this factor are geometric means.
+GEOMETRIC_SPAN = 100
+#: ``progress(fraction done, what is being done)``: how long computations say where they are.
+Progress = Callable[[float, str], None]
+
+
+def _silent(fraction: float, text: str) -> None:
+    """The default progress report: nothing."""
 
 
 class TooFewRunsError(LensError):
@@ -56,16 +67,19 @@ class Surrogate:
         return self.model.predict(X[list(self.params)])
 
 
-def higher_is_better(metric: str) -> bool:
-    name = metric.removeprefix("metrics.").lower()
-    return not any(word in name for word in _LOWER_IS_BETTER)
+def oriented(s: Surrogate, direction: Direction) -> Surrogate:
+    """The same surrogate read with ``direction`` (the experiment's rule for its metric: the fit does not depend on
+    it, only which predictions count as better)."""
+    wanted = direction == "max"
+    return s if s.higher_is_better == wanted else dataclasses.replace(s, higher_is_better=wanted)
 
 
 def training_frame(
     runs: pd.DataFrame, target: str, params: list[str] | None = None
 ) -> tuple[pd.DataFrame, pd.Series, list[str], list[str]]:
     """Finished runs with a finite ``target``; params that vary among them, split into numeric and categorical."""
-    usable = runs[(runs["status"] == "FINISHED") & np.isfinite(pd.to_numeric(runs[target], errors="coerce"))]
+    values = pd.to_numeric(runs[target], errors="coerce")
+    usable = runs[(runs["status"] == "FINISHED") & np.isfinite(values) & (values.abs() < MLFLOW_INF)]
     candidates = params if params is not None else columns_of(usable, "params")
     varying = [p for p in candidates if p in usable and usable[p].nunique(dropna=False) > 1]
     typed = numeric_columns(usable, varying)
@@ -80,11 +94,17 @@ def training_frame(
 
 
 def fit_surrogate(runs: pd.DataFrame, target: str, *, params: list[str] | None = None,
-                  random_state: int = 0) -> Surrogate:
-    """Fit the surrogate and its cross-validated R² (k-fold, k ≤ 5). Raises TooFewRunsError with what is missing."""
+                  direction: Direction | None = None, random_state: int = 0,
+                  progress: Progress = _silent) -> Surrogate:
+    """Fit the surrogate and its cross-validated R² (k-fold, k ≤ 5). Raises TooFewRunsError with what is missing.
+
+    ``direction``: whether the metric is better high or low (default: :func:`~lens_core.runs.direction.
+    guess_direction`; pages pass the experiment's rule). ``progress`` hears of each fold and the final fit."""
+    from sklearn.base import clone
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import RandomForestRegressor
-    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import KFold
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
@@ -105,19 +125,69 @@ def fit_surrogate(runs: pd.DataFrame, target: str, *, params: list[str] | None =
     ])
     columns = numeric + categorical
     folds = KFold(n_splits=min(5, len(y) // 3), shuffle=True, random_state=random_state)
-    scores = cross_val_score(model, X[columns], y, cv=folds, scoring="r2")
+    n_folds = folds.get_n_splits()
+    scores = []
+    for fold, (train, test) in enumerate(folds.split(X)):  # fold by fold (not cross_val_score): progress per fold
+        progress(fold / (n_folds + 1), f"Cross-validating on {len(y):,} runs: fold {fold + 1} of {n_folds}")
+        fitted = clone(model).fit(X[columns].iloc[train], y.iloc[train])
+        scores.append(r2_score(y.iloc[test], fitted.predict(X[columns].iloc[test])))
+    progress(n_folds / (n_folds + 1), f"Fitting the surrogate on all {len(y):,} runs")
     model.fit(X[columns], y)
+    progress(1.0, "Surrogate fitted")
+    wanted = direction or guess_direction(target)
     return Surrogate(model, target, tuple(numeric), tuple(categorical), X[columns], y,
-                     float(np.mean(scores)), float(np.std(scores)), higher_is_better(target))
+                     float(np.mean(scores)), float(np.std(scores)), wanted == "max")
 
 
-def param_importance(s: Surrogate, *, n_repeats: int = 10, random_state: int = 0) -> pd.DataFrame:
-    """Permutation importance on the surrogate: ``param, importance, std`` (drop in R² when a param is shuffled),
-    most important first."""
-    from sklearn.inspection import permutation_importance
+@dataclass(frozen=True)
+class Study:
+    """What the Hyperparameters page shows before a user picks a param: the surrogate, the params' permutation
+    importance (:func:`param_importance`) and rank correlations (:func:`rank_correlations`)."""
 
-    result = permutation_importance(s.model, s.X, s.y, n_repeats=n_repeats, random_state=random_state, scoring="r2")
-    frame = pd.DataFrame({"param": list(s.params), "importance": result.importances_mean, "std": result.importances_std})
+    surrogate: Surrogate
+    importance: pd.DataFrame
+    correlations: pd.DataFrame
+
+
+def study(runs: pd.DataFrame, target: str, *, params: list[str] | None = None, direction: Direction | None = None,
+          progress: Progress = _silent) -> Study:
+    """Fit the surrogate (:func:`fit_surrogate`), then its importance and correlations, telling ``progress`` what
+    is being done (fits take most of the time, importance the rest)."""
+    s = fit_surrogate(runs, target, params=params, direction=direction,
+                      progress=lambda done, text: progress(0.7 * done, text))
+    importance = param_importance(s, progress=lambda done, text: progress(0.7 + 0.28 * done, text))
+    progress(0.98, "Rank correlations")
+    return Study(s, importance, rank_correlations(s))
+
+
+def training_digest(runs: pd.DataFrame) -> str:
+    """A short digest of a training frame's content (cache keys: new runs or values give a new digest)."""
+    import hashlib
+
+    digest = hashlib.blake2b(",".join(map(str, runs.columns)).encode(), digest_size=16)
+    digest.update(pd.util.hash_pandas_object(runs, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def param_importance(s: Surrogate, *, n_repeats: int = 10, random_state: int = 0,
+                     progress: Progress = _silent) -> pd.DataFrame:
+    """Permutation importance on the surrogate: ``param, importance, std`` (drop in R² when a param is shuffled,
+    over ``n_repeats`` shuffles), most important first. ``progress`` hears of each param."""
+    from sklearn.metrics import r2_score
+
+    rng = np.random.default_rng(random_state)
+    baseline = r2_score(s.y, s.predict(s.X))
+    rows = []
+    for i, param in enumerate(s.params):
+        progress(i / len(s.params), f"Shuffling param {i + 1} of {len(s.params)} ({param.split('.', 1)[-1]})")
+        shuffled = s.X.copy()
+        drops = []
+        for _ in range(n_repeats):
+            shuffled[param] = s.X[param].to_numpy()[rng.permutation(len(s.X))]
+            drops.append(baseline - r2_score(s.y, s.predict(shuffled)))
+        rows.append((param, float(np.mean(drops)), float(np.std(drops))))
+    progress(1.0, "Importance done")
+    frame = pd.DataFrame(rows, columns=["param", "importance", "std"])
     return frame.sort_values("importance", ascending=False, ignore_index=True)
 
 
@@ -200,49 +270,116 @@ def ale(s: Surrogate, param: str, *, bins: int = 10) -> pd.DataFrame:
     return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "ale": centred, "count": counts})
 
 
-def suggestions(s: Surrogate, *, n: int = 5, per_param: int = 6, max_candidates: int = 20_000,
-                random_state: int = 0) -> pd.DataFrame:
-    """The best predicted settings among combinations not yet tried (a surrogate estimate, not a promise).
+@dataclass(frozen=True)
+class NextSettings:
+    """Where to look next (:func:`look_next`).
+
+    ``observed``: the best predicted combinations of values runs used, that no run tried; ``interpolated``: the
+    best with at least one numeric param set between two values runs used (labelled apart: the surrogate has seen
+    nothing there). Both have one column per param and ``predicted``, best first. ``combinations``: how many
+    combinations of the observed values exist (over the model families); ``untried``: how many of them no run has
+    tried, None when there are too many to enumerate (then ``observed`` comes from a sample of them).
+    """
+
+    observed: pd.DataFrame
+    interpolated: pd.DataFrame
+    combinations: int
+    untried: int | None
+
+    @property
+    def exhausted(self) -> bool:
+        """Every combination of the observed values has been run: the grid is complete."""
+        return self.untried == 0
+
+
+def look_next(s: Surrogate, *, n: int = 5, max_candidates: int = 20_000, random_state: int = 0) -> NextSettings:
+    """The best predicted settings no run has tried (a surrogate estimate, not a promise).
 
     Runs of different model families log different params, so candidates are built per *family*: the set of
-    params a run logged. Within a family, candidates are the product of the values its runs used (categories,
-    or ``per_param`` quantiles of a numeric param), sampled down to a share of ``max_candidates``; the params
-    the family never logs stay missing. Combinations some run already had are left out."""
+    params a run logged; the params a family never logs stay missing. Observed candidates combine only values
+    its runs used (every combination when they number at most a share of ``max_candidates``, else a sample);
+    interpolated ones also take, for numeric params, the midpoints between neighbouring used values (geometric
+    for positive values spanning more than ``GEOMETRIC_SPAN``×, whole numbers for integer params)."""
     rng = np.random.default_rng(random_state)
     logged = s.X.notna() & (s.X != MISSING)
     families = logged.drop_duplicates()
     budget = max(1, max_candidates // len(families))
-    parts = []
+    observed_parts, between_parts = [], []
+    combinations, enumerated = 0, True
     for _, family in families.iterrows():
         members = s.X[(logged == family).all(axis=1)]
         present = [p for p in s.params if family[p]]
-        grids = [_member_grid(members[p], p in s.categorical, per_param) for p in present]
-        total = float(np.prod([len(g) for g in grids]))
-        if total <= budget:
-            combos = list(itertools.product(*grids))
-        else:
-            combos = [tuple(g[rng.integers(len(g))] for g in grids) for _ in range(budget)]
-        part = pd.DataFrame(combos, columns=present)
-        for p in s.params:
-            if p not in present:
-                part[p] = MISSING if p in s.categorical else np.nan
-        parts.append(part[list(s.params)])
-    candidates = pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
-    for p in s.numeric:
-        candidates[p] = candidates[p].astype(float)
+        grids = [_used_values(members[p], p in s.categorical) for p in present]
+        size = int(np.prod([len(g) for g in grids]))
+        combinations += size
+        enumerated &= size <= budget
+        observed_parts.append(_complete(_combine(grids, present, budget, rng), s))
+        wider = [g if p in s.categorical else _with_midpoints(g) for p, g in zip(present, grids, strict=True)]
+        if any(len(w) > len(g) for w, g in zip(wider, grids, strict=True)):
+            between_parts.append(_complete(_combine(wider, present, budget, rng), s))
     tried = {_key(row) for row in s.X.itertuples(index=False)}
-    fresh = candidates[[_key(row) not in tried for row in candidates.itertuples(index=False)]]
-    if fresh.empty:
-        return fresh.assign(predicted=pd.Series(dtype=float))
-    out = fresh.assign(predicted=s.predict(fresh)).sort_values("predicted", ascending=not s.higher_is_better)
-    return out.head(n).reset_index(drop=True)
+    observed = _untried(observed_parts, tried)
+    observed_keys = tried | {_key(row) for row in observed.itertuples(index=False)}
+    between = _untried(between_parts, observed_keys) if between_parts else observed.iloc[:0]
+    off_grid = np.zeros(len(between), dtype=bool)  # at least one value no run used (a sample may hold none)
+    for p in s.numeric:
+        off_grid |= (~between[p].isin(s.X[p].dropna().unique()) & between[p].notna()).to_numpy()
+    between = between[off_grid]
+    return NextSettings(_best(s, observed, n), _best(s, between, n), combinations,
+                        len(observed) if enumerated else None)
 
 
-def _member_grid(values: pd.Series, categorical: bool, points: int) -> np.ndarray:
+def suggestions(s: Surrogate, *, n: int = 5, max_candidates: int = 20_000, random_state: int = 0) -> pd.DataFrame:
+    """The best predicted untried combinations of observed values (:attr:`NextSettings.observed`)."""
+    return look_next(s, n=n, max_candidates=max_candidates, random_state=random_state).observed
+
+
+def _used_values(values: pd.Series, categorical: bool) -> np.ndarray:
     if categorical:
         return np.array(sorted(values.unique()), dtype=object)
-    unique = np.unique(values.to_numpy(dtype=float))
-    return unique if len(unique) <= points else np.unique(np.quantile(unique, np.linspace(0, 1, points)))
+    return np.unique(values.to_numpy(dtype=float))
+
+
+def _with_midpoints(used: np.ndarray) -> np.ndarray:
+    """``used`` and a value between each pair of neighbours (geometric, whole, as :func:`look_next` says)."""
+    if len(used) < 2:
+        return used
+    low, high = used[:-1], used[1:]
+    geometric = bool(used[0] > 0 and used[-1] / used[0] > GEOMETRIC_SPAN)
+    middle = np.sqrt(low * high) if geometric else (low + high) / 2
+    if all(float(v).is_integer() for v in used):
+        middle = np.round(middle)
+    return np.unique(np.concatenate([used, middle]))
+
+
+def _combine(grids: list[np.ndarray], columns: list[str], budget: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Every combination of the grids' values, or ``budget`` random ones when there are more."""
+    if float(np.prod([len(g) for g in grids])) <= budget:
+        combos = list(itertools.product(*grids))
+    else:
+        combos = [tuple(g[rng.integers(len(g))] for g in grids) for _ in range(budget)]
+    return pd.DataFrame(combos, columns=columns)
+
+
+def _complete(part: pd.DataFrame, s: Surrogate) -> pd.DataFrame:
+    """``part`` with every param of ``s`` (those its family never logs missing), in the surrogate's order."""
+    for p in s.params:
+        if p not in part:
+            part[p] = MISSING if p in s.categorical else np.nan
+    part = part[list(s.params)]
+    return part.astype({p: float for p in s.numeric})
+
+
+def _untried(parts: list[pd.DataFrame], tried: set[tuple[Any, ...]]) -> pd.DataFrame:
+    candidates = pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+    return candidates[[_key(row) not in tried for row in candidates.itertuples(index=False)]].reset_index(drop=True)
+
+
+def _best(s: Surrogate, candidates: pd.DataFrame, n: int) -> pd.DataFrame:
+    if candidates.empty:
+        return candidates.assign(predicted=pd.Series(dtype=float))
+    out = candidates.assign(predicted=s.predict(candidates))
+    return out.sort_values("predicted", ascending=not s.higher_is_better).head(n).reset_index(drop=True)
 
 
 def _key(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from lens_core.format import column_printf, format_number, tooltip_format
 from lens_core.insights import hyperparams as hp
 
 ACCENT = "#3b5bdb"  # the surrogate's estimates
@@ -21,6 +22,7 @@ INTERACTION_POINTS = 10
 #: A positive param whose values span more than this factor is drawn on a log axis.
 LOG_SPAN = 100
 EFFECT_HEIGHT = 280
+BAR_HEIGHT = 30  # px per importance bar: every bar keeps its label
 
 
 def short(column: str) -> str:
@@ -30,17 +32,23 @@ def short(column: str) -> str:
 
 def importance_chart(importance: pd.DataFrame) -> alt.LayerChart:
     """Permutation importance (:func:`~lens_core.insights.hyperparams.param_importance`) as bars, most important
-    first, with their spread over the shuffles as error bars; the short param name is the ``label`` field."""
+    first, with their spread over the shuffles as error bars; the short param name is the ``label`` field.
+
+    Every bar is labelled: the band scale lists every param (Vega would otherwise drop labels it finds
+    overlapping, which left 2 of 4 bars unnamed) and each bar gets ``BAR_HEIGHT`` px."""
     data = importance.assign(label=importance["param"].map(short))
+    labels = list(data["label"])
+    y = alt.Y("label:N", sort=labels, title=None, scale=alt.Scale(domain=labels),
+              axis=alt.Axis(labelOverlap=False, labelLimit=260, labelFontSize=12))
     bars = alt.Chart(data).mark_bar(color=ACCENT).encode(
-        x=alt.X("importance:Q", title="Drop in R² when shuffled"),
-        y=alt.Y("label:N", sort=None, title=None),
-        tooltip=["label", alt.Tooltip("importance:Q", format=".3f"), alt.Tooltip("std:Q", format=".3f")],
+        x=alt.X("importance:Q", title="Drop in R² when shuffled"), y=y,
+        tooltip=[alt.Tooltip("label:N", title="param"), alt.Tooltip("importance:Q", format=".3f"),
+                 alt.Tooltip("std:Q", format=".3f")],
     )
     errors = alt.Chart(data).mark_errorbar(color=INK).encode(
-        x=alt.X("low:Q", title="Drop in R² when shuffled"), x2="high:Q", y=alt.Y("label:N", sort=None),
+        x=alt.X("low:Q", title="Drop in R² when shuffled"), x2="high:Q", y=y,
     ).transform_calculate(low="datum.importance - datum.std", high="datum.importance + datum.std")
-    return (bars + errors).properties(height=28 * len(data) + 40)
+    return (bars + errors).properties(height=BAR_HEIGHT * len(data) + 20)
 
 
 def correlations_table(s: hp.Surrogate) -> pd.DataFrame:
@@ -83,19 +91,23 @@ def ale_chart(s: hp.Surrogate, param: str, effects: pd.DataFrame) -> alt.Chart:
     return alt.Chart(data).mark_line(point=True, color=EFFECT).encode(
         x=alt.X("centre:Q", title=short(param), scale=alt.Scale(type="log" if log_axis(s, param) else "linear")),
         y=alt.Y("ale:Q", title=f"Effect on {short(s.target)} (ALE, centred)"),
-        tooltip=[alt.Tooltip("low:Q", format=".4g"), alt.Tooltip("high:Q", format=".4g"), "count:Q",
-                 alt.Tooltip("ale:Q", format=".4g")],
+        tooltip=[alt.Tooltip("low:Q", format=tooltip_format(data["low"])),
+                 alt.Tooltip("high:Q", format=tooltip_format(data["high"])), "count:Q",
+                 alt.Tooltip("ale:Q", format=tooltip_format(data["ale"]))],
     ).properties(height=EFFECT_HEIGHT)
 
 
-def interaction_chart(s: hp.Surrogate, first: str, second: str) -> alt.Chart:
-    """Two params' joint partial dependence as a heatmap, ``first`` up the side, ``second`` along the bottom,
-    coloured so that the better predictions are the brighter."""
-    grid = hp.partial_dependence_2d(s, first, second, points=INTERACTION_POINTS)
-    grid = grid.rename(columns={first: "first", second: "second"}).astype({"first": str, "second": str})
+def interaction_chart(s: hp.Surrogate, first: str, second: str, grid: pd.DataFrame | None = None) -> alt.Chart:
+    """Two params' joint partial dependence (``grid``: :func:`~lens_core.insights.hyperparams.partial_dependence_2d`
+    with ``INTERACTION_POINTS``, computed here when not given) as a heatmap, ``first`` up the side, ``second``
+    along the bottom, coloured so that the better predictions are the brighter."""
+    if grid is None:
+        grid = hp.partial_dependence_2d(s, first, second, points=INTERACTION_POINTS)
+    grid = grid.rename(columns={first: "first", second: "second"})
+    grid = grid.assign(first=grid["first"].map(format_number), second=grid["second"].map(format_number))
 
-    def order(column: str) -> list[str]:
-        return [str(v) for v in hp.grid_of(s, column, INTERACTION_POINTS)]
+    def order(column: str) -> list[str]:  # values as the cells read them: depth 3, not "3.0"
+        return [format_number(v) for v in hp.grid_of(s, column, INTERACTION_POINTS)]
 
     return alt.Chart(grid).mark_rect().encode(
         x=alt.X("second:O", title=short(second), sort=order(second)),
@@ -103,15 +115,22 @@ def interaction_chart(s: hp.Surrogate, first: str, second: str) -> alt.Chart:
         color=alt.Color("prediction:Q", title=f"Predicted {short(s.target)}",
                         scale=alt.Scale(scheme="viridis", reverse=not s.higher_is_better)),
         tooltip=[alt.Tooltip("first:N", title=short(first)), alt.Tooltip("second:N", title=short(second)),
-                 alt.Tooltip("prediction:Q", format=".4g")],
+                 alt.Tooltip("prediction:Q", format=tooltip_format(grid["prediction"]))],
     ).properties(height=320)
 
 
 def suggestions_table(s: hp.Surrogate, top: pd.DataFrame) -> pd.DataFrame:
-    """The suggestions (:func:`~lens_core.insights.hyperparams.suggestions`) as shown: params by their short
+    """Suggestions (:class:`~lens_core.insights.hyperparams.NextSettings`' lists) as shown: params by their short
     names, missing values blank, the estimate as ``predicted <metric>``."""
     shown = top.replace({hp.MISSING: ""}).rename(columns={p: short(p) for p in s.params})
     return shown.rename(columns={"predicted": predicted_column(s)})
+
+
+def suggestion_formats(s: hp.Surrogate, table: pd.DataFrame) -> dict[str, str]:
+    """printf formats for the numeric columns of :func:`suggestions_table`: integers exact (a seed of 97531 is
+    not "97530"), other values with the digits that tell them apart."""
+    return {column: column_printf(table[column]) for column in table.columns
+            if pd.api.types.is_numeric_dtype(table[column])}
 
 
 def predicted_column(s: hp.Surrogate) -> str:

@@ -7,13 +7,27 @@ wires widgets to these functions.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from lens_core.runs.monitor import RunFilter, SummaryRule, constant_columns, describe, system_tag
+from lens_core.format import column_printf
+from lens_core.runs.defaults import default_metric
+from lens_core.runs.monitor import (
+    SUMMARY_RULES,
+    FilterKind,
+    RunFilter,
+    SummaryRule,
+    constant_columns,
+    describe,
+    filter_kind,
+    system_tag,
+)
 from lens_core.runs.parcoords import Filter as BrushFilter
+from lens_core.runs.pareto_chart import ParetoPoints
 from lens_core.trackers.runs_table import columns_of
 
 #: The column groups of the runs grid, in their order on the page, with the word a column's tooltip starts with.
@@ -52,6 +66,13 @@ def column_choice(runs: pd.DataFrame, options: TableOptions) -> ColumnChoice:
     hidden = set(constant_columns(runs, every)) if options.hide_constant else set()
     return ColumnChoice({g: tuple(c for c in columns if c not in hidden) for g, columns in groups.items()},
                         tuple(sorted(hidden)))
+
+
+def flag(text: str) -> bool:
+    """A switch as a link writes it ("1" / "0"); ValueError for anything else."""
+    if text not in ("1", "0"):
+        raise ValueError(text)
+    return text == "1"
 
 
 def short(column: str) -> str:
@@ -93,9 +114,9 @@ def highlighted(selected: Sequence[str], filtered: pd.DataFrame, runs: pd.DataFr
     return list(selected) or (list(filtered["run_id"]) if len(filtered) < len(runs) else [])
 
 
-def selection_summary(selected: Sequence[str], names: Mapping[str, str]) -> str:
-    """``**2 selected** · run-a, run-b``: the first few run names (the id's start for an unnamed run)."""
-    shown = ", ".join(names.get(r, r[:8]) for r in selected[:SHOWN_SELECTED])
+def selection_summary(selected: Sequence[str], labels: Mapping[str, str]) -> str:
+    """``**2 selected** · run-a, run-b``: the first few run labels (:func:`lens_core.format.labels_by_id`)."""
+    shown = ", ".join(labels.get(r, r[:8]) for r in selected[:SHOWN_SELECTED])
     return f"**{len(selected)} selected** · {shown}" + (" …" if len(selected) > SHOWN_SELECTED else "")
 
 
@@ -107,3 +128,111 @@ def compare_label(selected: int) -> str:
 def digest(parts: Sequence[str]) -> str:
     """A short stable digest of ``parts``, for widget keys that must change when what they show changes."""
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
+# ---- number formats of the grid --------------------------------------------------------------------------------
+def number_format(values: pd.Series, *, logged_text: bool) -> str:
+    """The printf format of a numeric grid column (:func:`lens_core.format.column_printf`: integers exact).
+
+    ``logged_text``: the column is a param MLflow stored as text and Home typed as a number; its format then has
+    as many digits as it takes for every value to read as logged (``0.123456`` is not "0.1235")."""
+    printf = column_printf(values)
+    if not logged_text or printf == "%d":
+        return printf
+    finite = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
+    digits = int(printf[2:-1])
+    while digits < 17 and any(float(f"%.{digits}g" % v) != v for v in finite):
+        digits += 1
+    return f"%.{digits}g"
+
+
+# ---- the view in the link: filters, shown columns, per-metric rules ---------------------------------------------
+FilterValue = tuple[float, float] | list[str] | str  # a slider's range, the values picked, the text typed
+
+
+def filters_for_link(values: Mapping[str, FilterValue]) -> dict[str, Any]:
+    """The filter widgets' values as the link holds them (column → [low, high] / [values] / text)."""
+    return {column: list(v) if isinstance(v, tuple | list) else v for column, v in values.items()}
+
+
+@dataclass(frozen=True)
+class LinkedFilters:
+    """Filter widget values a link asked for that fit the table (column → value), and the columns it named that
+    the table no longer has (or whose values no longer fit)."""
+
+    values: Mapping[str, FilterValue]
+    stale: tuple[str, ...]
+
+
+def filters_from_link(linked: object, table: pd.DataFrame, columns: Sequence[str]) -> LinkedFilters:
+    """Read a link's filters back against ``table``: ranges clamped to the values present, picked values kept
+    when present, text as it is. ``columns``: the columns Filters offers."""
+    if not isinstance(linked, Mapping):
+        return LinkedFilters({}, ())
+    values: dict[str, FilterValue] = {}
+    stale: list[str] = []
+    for column, value in linked.items():
+        if column not in columns or column not in table:
+            stale.append(str(column))
+            continue
+        read = _filter_value(filter_kind(table[column]), table[column], value)
+        if read is None:
+            stale.append(str(column))
+        else:
+            values[column] = read
+    return LinkedFilters(values, tuple(stale))
+
+
+def _filter_value(kind: FilterKind, present: pd.Series, value: object) -> FilterValue | None:
+    if kind == "range":
+        numbers = present.dropna()
+        if (not isinstance(value, list) or len(value) != 2 or numbers.empty
+                or not all(isinstance(v, int | float) for v in value)):
+            return None
+        low, high = float(numbers.min()), float(numbers.max())
+        return (min(max(float(value[0]), low), high), max(min(float(value[1]), high), low))
+    if kind == "values":
+        if not isinstance(value, list):
+            return None
+        kept = [v for v in value if v in set(value_options(present))]
+        return kept or None
+    return value if isinstance(value, str) else None
+
+
+def hidden_columns(choice: ColumnChoice, chosen: Sequence[str]) -> list[str]:
+    """The offered columns a user took out of the grid (what the link stores: usually none, so links stay short)."""
+    shown = set(chosen)
+    return [c for columns in choice.offered.values() for c in columns if c not in shown]
+
+
+def rule_exceptions(rules: Mapping[str, SummaryRule], default: SummaryRule) -> dict[str, SummaryRule]:
+    """The per-metric rules that differ from the sidebar's (the link's ``rules``), by short metric name."""
+    return {short(m): r for m, r in rules.items() if r != default}
+
+
+def rules_from_link(linked: object, metrics: Sequence[str]) -> dict[str, SummaryRule]:
+    """A link's per-metric rules (short name → rule) as metric column → rule, for the metrics that exist."""
+    if not isinstance(linked, Mapping):
+        return {}
+    known = {short(m): m for m in metrics}
+    return {known[name]: rule for name, rule in linked.items() if name in known and rule in SUMMARY_RULES}
+
+
+# ---- trade-offs: the Pareto front of two (or three) metrics -------------------------------------------------------
+def tradeoff_defaults(runs: pd.DataFrame, metrics: Sequence[str]) -> tuple[str | None, str | None]:
+    """The two metrics a trade-off opens on: the metric most runs have, then the most complete of the others."""
+    first = default_metric(runs, metrics)
+    return first, default_metric(runs, [m for m in metrics if m != first])
+
+
+def front_table(points: ParetoPoints) -> pd.DataFrame:
+    """The front's runs as listed under the chart: ``run_id``, ``run`` (label) and the objectives by short name,
+    best first on the x objective."""
+    front = points.points[points.points["on_front"]]
+    goal_x = points.directions[points.x]
+    front = front.sort_values("x", ascending=goal_x == "min", kind="stable")
+    table = pd.DataFrame({"run_id": front["run_id"], "run": front["label"], short(points.x): front["x"],
+                          short(points.y): front["y"]})
+    if points.colour is not None and "colour" in front:
+        table[short(points.colour)] = front["colour"]
+    return table.reset_index(drop=True)

@@ -1,7 +1,7 @@
 """The monitoring view's logic: typed params, constant columns, metric summary rules, filters, display labels.
 
-Everything here works on the wide runs table (:mod:`lens_core.trackers.runs_table`) and returns new frames; the page only
-wires widgets to these functions.
+Everything here works on the wide runs table (:mod:`lens_core.trackers.runs_table`) and returns new frames; the
+page only wires widgets to these functions.
 """
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
+from lens_core.format import INFINITY, NEGATIVE_INFINITY, format_duration, format_number, labels_by_id
 from lens_core.trackers.runs_table import columns_of
 
 SummaryRule = Literal["last", "min", "max"]
@@ -27,19 +27,13 @@ STATUS_LABELS = {
     "KILLED": "⚫ Killed",
 }
 RATING_TAG = "tags.lens.rating"
-PREFERRED_METRICS = ("auc", "acc", "f1", "r2", "loss", "rmse", "error")
-
-
-def preferred_metric(metrics: Sequence[str]) -> str | None:
-    """The metric a user most likely wants to see first: an evaluation score (AUC, accuracy, …), not a train one."""
-    for word in PREFERRED_METRICS:
-        if found := [m for m in metrics if word in m.lower() and "train" not in m.lower()]:
-            return min(found, key=len)
-    return metrics[0] if metrics else None
+#: Integers from here up are not exact as float64: a param holding one stays text, as logged.
+EXACT_INTEGER_LIMIT = 2**53
 
 
 def numeric_columns(frame: pd.DataFrame, columns: Iterable[str]) -> dict[str, pd.Series]:
-    """Typed twins of string columns whose every present value parses as a number (params are strings)."""
+    """Typed twins of string columns whose every present value parses as a number (params are strings) that a
+    float64 holds exactly — a seed or id beyond 2**53 would read as a neighbour, so such a column stays text."""
     out = {}
     for column in columns:
         values = frame[column]
@@ -48,9 +42,9 @@ def numeric_columns(frame: pd.DataFrame, columns: Iterable[str]) -> dict[str, pd
         present = values.notna()
         if not present.any():
             continue
-        parsed = pd.to_numeric(values.where(present), errors="coerce")
-        if parsed[present].notna().all():
-            out[column] = parsed.astype("float64")
+        parsed = pd.to_numeric(values.where(present), errors="coerce").astype("float64")
+        if parsed[present].notna().all() and not (parsed.abs() >= EXACT_INTEGER_LIMIT).any():
+            out[column] = parsed
     return out
 
 
@@ -150,8 +144,8 @@ def describe(f: RunFilter) -> str:
     """A short human description, e.g. ``lr ∈ [0.001, 0.1]``."""
     name = f.column.split(".", 1)[-1]
     if isinstance(f, RangeFilter):
-        low = "−∞" if f.low is None else f"{f.low:.4g}"
-        high = "∞" if f.high is None else f"{f.high:.4g}"
+        low = NEGATIVE_INFINITY if f.low is None else format_number(f.low)
+        high = INFINITY if f.high is None else format_number(f.high)
         return f"{name} ∈ [{low}, {high}]"
     if isinstance(f, ValuesFilter):
         shown = sorted(v or "(missing)" for v in f.values)
@@ -169,20 +163,26 @@ def stars(rating: object) -> str:
     return "★" * value + "☆" * (5 - value) if 1 <= value <= 5 else ""
 
 
-def display_table(runs: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """The frame the grid shows: run, status label, rating, start, duration (minutes), then ``columns``."""
+def durations(runs: pd.DataFrame) -> pd.Series:
+    """Each run's duration in seconds (NaN while it runs)."""
     # end_time is a column of None when no run has ended yet (as in mlflow.search_runs): coerce both
     end, start = (pd.to_datetime(runs[c], utc=True) for c in ("end_time", "start_time"))
-    duration = (end - start).dt.total_seconds() / 60 if len(runs) else []
+    return (end - start).dt.total_seconds().astype("float64") if len(runs) else pd.Series(dtype="float64")
+
+
+def display_table(runs: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The frame the grid shows: run label (name, else short id), status label, rating, start, duration as text
+    ("42 s", "3 min 10 s"; "—" while running), then ``columns``."""
     rating = runs[RATING_TAG].map(stars) if RATING_TAG in runs else pd.Series("", index=runs.index)
+    labels = labels_by_id(runs) if len(runs) else {}
     table = pd.DataFrame(
         {
             "run_id": runs["run_id"],
-            "run_name": runs["run_name"],
+            "run_name": runs["run_id"].astype(str).map(labels),
             "status": runs["status"].map(lambda s: STATUS_LABELS.get(s, s)),
             "rating": rating,
             "start_time": runs["start_time"],
-            "duration_min": np.asarray(duration, dtype="float64"),
+            "duration": durations(runs).map(format_duration).to_numpy(dtype=object) if len(runs) else [],
         },
         index=runs.index,
     )

@@ -136,7 +136,8 @@ def running_liveness(
 
     if latest is not None:
         ask = sorted((r for r in activity if quiet(r)),
-                     key=lambda r: activity[r] or pd.Timestamp.min.tz_localize("UTC"), reverse=True)[:max(0, max_lookups)]
+                     key=lambda r: activity[r] or pd.Timestamp.min.tz_localize("UTC"),
+                     reverse=True)[:max(0, max_lookups)]
         if ask:
             for run_id, when in latest(ask).items():
                 if when is None or pd.isna(when) or run_id not in activity:

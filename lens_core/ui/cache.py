@@ -7,6 +7,9 @@ their cache by its URI (the tracker itself is not hashed).
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +31,8 @@ from lens_core.trackers import Tracker, open_tracker
 from lens_core.ui.settings import secret_section
 
 if TYPE_CHECKING:
-    from lens_core.insights.hyperparams import Surrogate
+    from lens_core.insights.hyperparams import NextSettings, Progress, Study
+    from lens_core.runs.parcoords import ParcoordsData
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -54,12 +58,76 @@ def history(t: Tracker, run_ids: tuple[str, ...], keys: tuple[str, ...], max_poi
     return _history(t, t.uri, run_ids, keys, max_points)
 
 
-@st.cache_data(show_spinner="Fitting the surrogate model…", max_entries=16)
-def surrogate(training_runs: pd.DataFrame, target: str) -> Surrogate:
-    """The hyperparameter surrogate for these runs and metric (hashed by content, so new runs refit)."""
-    from lens_core.insights.hyperparams import fit_surrogate  # scikit-learn loads with the first fit
+# ---- Home's parallel coordinates ---------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def parcoords_spec(fingerprint: str, brush_key: str, _data: ParcoordsData, _brush: Mapping[str, Any] | None
+                   ) -> dict[str, Any]:
+    """The parallel-coordinates spec of ``_data`` (``fingerprint``) with the brush ``_brush`` (``brush_key``: its
+    JSON), built once: building and validating it was most of a warm Home view's CPU."""
+    from lens_core.runs.parcoords import chart_spec
 
-    return fit_surrogate(training_runs, target)
+    return chart_spec(_data, brush=_brush)
+
+
+# ---- hyperparameters: keyed by the training frame's digest (hyperparams.training_digest), computed once ----------
+#: Studies kept (least recently used go first).
+MAX_STUDIES = 16
+_studies_lock = threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def _studies() -> OrderedDict[tuple[str, str, tuple[str, ...]], Study]:
+    return OrderedDict()
+
+
+def hyperparams_study(digest: str, target: str, params: tuple[str, ...], training: pd.DataFrame,
+                      progress: Progress) -> Study:
+    """The surrogate, importance and correlations of these runs (``digest`` of ``training``), computed once and
+    shared, not copied (a forest is big to pickle): callers must not modify it. Kept in a shared store rather than
+    a ``st.cache_*`` function so that ``progress`` may draw while the work runs (Streamlit refuses elements drawn
+    into outside containers from inside a cached function)."""
+    from lens_core.insights.hyperparams import study  # scikit-learn loads with the first fit
+
+    key = (digest, target, params)
+    store = _studies()
+    with _studies_lock:
+        if (found := store.get(key)) is not None:
+            store.move_to_end(key)
+            return found
+    result = study(training, target, params=list(params), progress=progress)
+    with _studies_lock:
+        store[key] = result
+        while len(store) > MAX_STUDIES:
+            store.popitem(last=False)
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def hyperparams_next(digest: str, target: str, params: tuple[str, ...], direction: str, _study: Study
+                     ) -> NextSettings:
+    """Where to look next for the study of ``digest`` read with ``direction``."""
+    from lens_core.insights.hyperparams import look_next, oriented
+
+    return look_next(oriented(_study.surrogate, direction), n=8)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def hyperparams_effect(digest: str, target: str, params: tuple[str, ...], param: str, _study: Study
+                       ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """A param's partial dependence, and its accumulated local effects when it is numeric."""
+    from lens_core.insights.hyperparams import ale, partial_dependence
+
+    s = _study.surrogate
+    return partial_dependence(s, param), (ale(s, param) if param in s.numeric else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def hyperparams_pair(digest: str, target: str, params: tuple[str, ...], first: str, second: str, points: int,
+                     _study: Study) -> pd.DataFrame:
+    """Two params' joint partial dependence."""
+    from lens_core.insights.hyperparams import partial_dependence_2d
+
+    return partial_dependence_2d(_study.surrogate, first, second, points=points)
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)

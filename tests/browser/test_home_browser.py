@@ -118,3 +118,26 @@ def test_csv_export_of_the_filtered_view(page, serve_app, sqlite_store):
         page.get_by_role("button", name="CSV of this view").click()
     text = open(download.value.path(), encoding="utf-8").read().splitlines()
     assert text[0].startswith("run_name,status,rating") and len(text) == 15  # header + 14 runs
+
+
+def test_a_brushed_view_is_a_link(page, serve_app, demo_build):
+    """Issue 19: the brush travels in the URL (packed) and a teammate opening it sees the same filtered table."""
+    page.goto(serve_app(demo_build["uri"]))
+    settle(page)
+    chart = page.locator('[data-testid="stVegaLiteChart"] canvas').first
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.12)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.80, box["y"] + box["height"] * 0.55, steps=8)
+    page.mouse.up()
+    settle(page)
+    caption = page.get_by_text("(brushed)")
+    expect(caption).to_be_visible(timeout=20_000)
+    shown = caption.inner_text()
+    page.wait_for_url("**brush=**", timeout=20_000)
+    other = page.context.new_page()
+    other.goto(page.url)
+    settle(other)
+    expect(other.get_by_text("(brushed)")).to_have_text(shown, timeout=20_000)
+    screenshot(other, "home-brush-from-link")

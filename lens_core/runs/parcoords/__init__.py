@@ -52,7 +52,6 @@ from lens_core.runs.parcoords.axes import (
     ParcoordsData,
     build_axes,
     default_axes,
-    metric_higher_is_better,
     prepare,
     short_name,
 )
@@ -61,14 +60,15 @@ from lens_core.runs.parcoords.brush import (
     AxisCategories,
     AxisRange,
     Filter,
+    brush_of,
     brush_seed,
     filters_from_selection,
     mask,
 )
-from lens_core.runs.parcoords.chart import chart
+from lens_core.runs.parcoords.chart import chart, chart_spec
 
 __all__ = [
     "BRUSH", "LOG_SPAN", "MAX_DEFAULT_CATEGORIES", "MAX_LEVELS", "MISSING_LABEL", "MISSING_Y", "Axis",
-    "AxisCategories", "AxisRange", "Filter", "ParcoordsData", "brush_seed", "build_axes", "chart", "default_axes",
-    "filters_from_selection", "mask", "metric_higher_is_better", "prepare", "short_name",
+    "AxisCategories", "AxisRange", "Filter", "ParcoordsData", "brush_of", "brush_seed", "build_axes", "chart",
+    "chart_spec", "default_axes", "filters_from_selection", "mask", "prepare", "short_name",
 ]

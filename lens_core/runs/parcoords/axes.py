@@ -13,14 +13,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from lens_core.format import MLFLOW_INF, format_number, not_drawn_note
+
 MISSING_Y = -0.12  #: normalised position of the "missing" slot below every axis
 MISSING_LABEL = "missing"
 LOG_SPAN = 1e3  #: numeric axes of positive values with max/min above this use a log scale
 MAX_LEVELS = 12  #: numeric axes with at most this many distinct values label each value
 MAX_DEFAULT_CATEGORIES = 30  #: categorical params with more distinct values are not default axes
 _PREFIXES = ("params.", "metrics.", "tags.")
-_LOWER_IS_BETTER = re.compile(
-    r"loss|err|mse|mae|rmse|mape|smape|perplexity|latency|duration|time|cost|regret|brier|distance", re.IGNORECASE)
 _ID_LIKE = re.compile(r"(seed|random_state|uuid|(^|[._])id|path|dir|file)$", re.IGNORECASE)
 
 
@@ -32,7 +32,8 @@ class Axis:
     ``metrics.`` prefix unless that collides). Numeric axes have ``low``/``high`` (the finite extremes; NaN
     when there are none), ``log`` and, when they have at most ``MAX_LEVELS`` distinct values, those values in
     ``levels``; categorical axes list ``categories`` bottom to top. ``has_missing``: some run sits on the
-    missing slot.
+    missing slot; ``non_finite``: how many of those hold ±inf (or MLflow's ±1.8e308 sentinel) rather than
+    nothing — they are not drawn on the axis (which spans the finite values only) but on the missing slot.
     """
 
     column: str
@@ -44,6 +45,7 @@ class Axis:
     log: bool = False
     levels: tuple[float, ...] = ()
     has_missing: bool = False
+    non_finite: int = 0
 
     def position(self, values: pd.Series) -> np.ndarray:
         """Normalised y (0..1, or ``MISSING_Y``) of each value of this axis' column."""
@@ -68,7 +70,7 @@ class Axis:
         return self.low + y * (self.high - self.low)
 
     def _scale(self, v: np.ndarray) -> np.ndarray:
-        v = np.where(np.isfinite(v), v, np.nan)
+        v = np.where(_finite(v), v, np.nan)
         if not self.high > self.low:
             return np.where(np.isnan(v), np.nan, 0.5)
         if self.log:
@@ -106,13 +108,25 @@ class ParcoordsData:
     fingerprint: str
 
     @property
+    def non_finite(self) -> int:
+        """Non-finite values (±inf) among the axes' values: drawn on the missing slot, not on the axes."""
+        return sum(axis.non_finite for axis in self.axes)
+
+    @property
     def note(self) -> str | None:
-        """A caption for a sampled chart, e.g. "Showing 2,000 of 9,800 runs (sample incl. selected and best)"."""
-        if not self.sampled:
-            return None
-        keeps = (["selected"] if self.highlighted else []) + (["best"] if self.color else [])
-        incl = f" incl. {' and '.join(keeps)}" if keeps else ""
-        return f"Showing {self.shown:,} of {self.total:,} runs (sample{incl}); a brush filters all runs."
+        """A caption for a sampled chart, e.g. "Showing 2,000 of 9,800 runs (sample incl. selected and best)",
+        and for non-finite values ("2 non-finite values (±∞) not drawn on their axes: they sit on the missing
+        slot")."""
+        parts = []
+        if self.sampled:
+            keeps = (["selected"] if self.highlighted else []) + (["best"] if self.color else [])
+            incl = f" incl. {' and '.join(keeps)}" if keeps else ""
+            parts.append(f"Showing {self.shown:,} of {self.total:,} runs (sample{incl}); a brush filters all runs.")
+        if self.non_finite:
+            axes = [a.label for a in self.axes if a.non_finite]
+            parts.append(f"{not_drawn_note(self.non_finite)} on {'its axis' if len(axes) == 1 else 'the axes'} "
+                         f"({', '.join(axes)}): ±∞ sits on the missing slot.")
+        return " ".join(parts) or None
 
 def short_name(column: str) -> str:
     """``params.lr`` → ``lr``."""
@@ -120,11 +134,6 @@ def short_name(column: str) -> str:
         if column.startswith(prefix):
             return column[len(prefix):]
     return column
-
-
-def metric_higher_is_better(column: str) -> bool:
-    """Guess a metric's direction from its name: losses, errors, times and costs are lower-is-better."""
-    return not _LOWER_IS_BETTER.search(short_name(column))
 
 
 def default_axes(runs: pd.DataFrame, max_axes: int = 8) -> list[str]:
@@ -161,13 +170,13 @@ def build_axes(runs: pd.DataFrame, columns: Sequence[str]) -> list[Axis]:
         values = runs[column] if column in runs else pd.Series(np.nan, index=runs.index, dtype=float)
         if _is_numeric(values):
             v = _as_number(values).to_numpy(dtype=float, na_value=np.nan)
-            finite = v[np.isfinite(v)]
+            finite = v[_finite(v)]
             low, high = (float(finite.min()), float(finite.max())) if len(finite) else (math.nan, math.nan)
             distinct = np.unique(finite)
             axes.append(Axis(
                 column, label, "numeric", low=low, high=high, log=_wants_log(finite),
                 levels=tuple(float(x) for x in distinct) if len(distinct) <= MAX_LEVELS else (),
-                has_missing=bool(len(finite) < len(v)),
+                has_missing=bool(len(finite) < len(v)), non_finite=int((~np.isnan(v) & ~_finite(v)).sum()),
             ))
         else:
             text = _as_text(values)
@@ -185,7 +194,7 @@ def prepare(
     *,
     highlight_ids: Collection[str] = (),
     max_lines: int = 2000,
-    higher_is_better: bool | None = None,
+    higher_is_better: bool = True,
 ) -> ParcoordsData:
     """Normalise, sample and fold ``runs`` for :func:`chart`.
 
@@ -193,23 +202,22 @@ def prepare(
     column colouring the lines (None: one colour). ``highlight_ids``: run ids drawn on top and opaque, the
     others faded (e.g. the runs selected or filtered in the table). Above ``max_lines`` runs a stable sample
     is drawn that always contains the highlighted runs (up to ``max_lines``) and the best ``max_lines // 20``
-    runs by the colour metric (direction: ``higher_is_better``, else :func:`metric_higher_is_better`). Axes
-    are built from all runs, so the scales and the brush do not depend on the sample.
+    runs by the colour metric (direction: ``higher_is_better``; pages take it from
+    :mod:`lens_core.runs.direction`, the one rule every page uses). Axes are built from all runs, so the scales
+    and the brush do not depend on the sample.
     """
     axes = tuple(build_axes(runs, axis_columns))
     total = len(runs)
     colored = bool(color_metric) and color_metric in runs
-    if higher_is_better is None:
-        higher_is_better = metric_higher_is_better(color_metric) if color_metric else True
     run_ids = runs["run_id"].astype(str) if "run_id" in runs else pd.Series(runs.index.astype(str), index=runs.index)
     highlight = run_ids.isin(set(map(str, highlight_ids))).to_numpy()
     if colored:
         color = _as_number(runs[color_metric]).to_numpy(dtype=float, na_value=np.nan)
-        color = np.where(np.isfinite(color), color, np.nan)
+        color = np.where(_finite(color), color, np.nan)
     else:
         color = np.full(total, np.nan)
     rank = _rank_best(color, higher_is_better)  # 0 = best; NaN colour last
-    picked = _sample(run_ids, highlight, rank, int(np.isfinite(color).sum()), max_lines)
+    picked = _sample(run_ids, highlight, rank, int(_finite(color).sum()), max_lines)
     # drawing order: plain runs, then best-coloured on top, then highlighted on top of all
     order = picked[np.lexsort((-rank[picked], highlight[picked]))]
     if "run_name" in runs:
@@ -246,7 +254,7 @@ def prepare(
         axes=axes,
         color=color_metric if colored else None,
         color_label=_color_label(color_metric, axes) if colored else None,
-        color_log=_wants_log(color[np.isfinite(color)]),
+        color_log=_wants_log(color[_finite(color)]),
         higher_is_better=higher_is_better,
         shown=len(order),
         total=total,
@@ -257,6 +265,11 @@ def prepare(
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    """Finite and not MLflow's ±1.8e308 infinity sentinel (an axis spanning to 1.8e308 shows nothing)."""
+    return np.isfinite(values) & (np.abs(values) < MLFLOW_INF)
+
 
 def _wants_log(finite: np.ndarray) -> bool:
     """Positive values spanning more than ``LOG_SPAN`` whose median sits in the bottom tenth of the range."""
@@ -297,19 +310,12 @@ def _natural(text: str) -> tuple[int, float, str]:
     return (0, number, text) if math.isfinite(number) else (1, 0.0, text.casefold())
 
 
-def _fmt(v: float) -> str:
-    if v is None or not math.isfinite(v):
-        return str(v)
-    if v == int(v) and abs(v) < 1e6:
-        return str(int(v))
-    return f"{v:.3g}"
-
-
 def _display(axis: Axis, values: pd.Series) -> np.ndarray:
-    if axis.kind == "categorical":
+    """Tooltip values: the text a param was logged as; numbers exactly (``format_number``: "97,531", "∞")."""
+    if axis.kind == "categorical" or not pd.api.types.is_numeric_dtype(values):
         return _as_text(values).fillna(MISSING_LABEL).to_numpy(dtype=object)
-    numbers = _as_number(values).to_numpy(dtype=float, na_value=np.nan)
-    return np.array([_fmt(v) if not math.isnan(v) else MISSING_LABEL for v in numbers], dtype=object)
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    return np.array([format_number(v) if not math.isnan(v) else MISSING_LABEL for v in numbers], dtype=object)
 
 
 def _color_label(color_metric: str, axes: Sequence[Axis]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lens_core.format import MLFLOW_INF, format_number
 from lens_core.runs.parcoords.axes import (
     MISSING_LABEL,
     MISSING_Y,
@@ -18,7 +19,6 @@ from lens_core.runs.parcoords.axes import (
     ParcoordsData,
     _as_number,
     _as_text,
-    _fmt,
     short_name,
 )
 
@@ -37,7 +37,7 @@ class AxisRange:
     include_missing: bool = False
 
     def describe(self) -> str:
-        parts = [] if self.low is None else [f"{_fmt(self.low)} – {_fmt(self.high)}"]
+        parts = [] if self.low is None else [f"{format_number(self.low)} – {format_number(self.high)}"]
         parts += [MISSING_LABEL] if self.include_missing else []
         return f"{short_name(self.column)}: {' or '.join(parts) or 'nothing'}"
 
@@ -71,7 +71,7 @@ def brush_seed(memory: MutableMapping[str, Any], selection: Mapping[str, Any] | 
     """
     if memory.get("fingerprint") != data.fingerprint:
         memory["fingerprint"] = data.fingerprint
-        memory["seed"] = dict(_brush_of(selection)) or None
+        memory["seed"] = dict(brush_of(selection)) or None
     return memory.get("seed")
 
 
@@ -86,7 +86,7 @@ def filters_from_selection(selection: Mapping[str, Any] | None, axes: Sequence[A
     a categorical one an :class:`AxisCategories` of the categories inside the band; either takes the missing
     runs when the band reaches the missing slot.
     """
-    brush = _brush_of(selection)
+    brush = brush_of(selection)
     bx, by = brush.get("x"), brush.get("y")
     if not _pair(bx):
         return []
@@ -118,7 +118,7 @@ def mask(runs: pd.DataFrame, filters: Sequence[Filter]) -> pd.Series:
         column = runs[f.column] if f.column in runs else pd.Series(np.nan, index=runs.index, dtype=float)
         if isinstance(f, AxisRange):
             v = _as_number(column)
-            v = v.where(np.isfinite(v))
+            v = v.where(np.isfinite(v) & (v.abs() < MLFLOW_INF))
             ok = (v >= f.low) & (v <= f.high) if f.low is not None and f.high is not None else False
             missing = v.isna()
         else:
@@ -129,9 +129,11 @@ def mask(runs: pd.DataFrame, filters: Sequence[Filter]) -> pd.Series:
     return keep
 
 
-# -- helpers ---------------------------------------------------------------------------------------------------
+# -- reading a selection ----------------------------------------------------------------------------------------
 
-def _brush_of(selection: Mapping[str, Any] | None) -> Mapping[str, Any]:
+def brush_of(selection: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The brush rectangle (``{"x": [..], "y": [..]}``, or ``{}``) of a chart state, its ``selection`` entry or
+    the rectangle itself."""
     if not selection:
         return {}
     if "selection" in selection:

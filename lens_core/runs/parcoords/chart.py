@@ -10,10 +10,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lens_core.runs.parcoords.axes import MISSING_LABEL, MISSING_Y, Axis, ParcoordsData, _fmt
-from lens_core.runs.parcoords.brush import BRUSH, _brush_of, _pair
+from lens_core.format import format_number
+from lens_core.runs.parcoords.axes import MISSING_LABEL, MISSING_Y, Axis, ParcoordsData
+from lens_core.runs.parcoords.brush import BRUSH, _pair, brush_of
 
 _Y_DOMAIN = (MISSING_Y - 0.05, 1.0)
+_LABEL_GAP = 6  # px between an axis and the right end of its tick labels
+_CHAR_WIDTH = 6.4  # px per character of an 11 px label (digits and most letters), for the label backgrounds
 
 
 def chart(
@@ -57,7 +60,7 @@ def chart(
     tooltip = [alt.Tooltip("run_name:N", title="run"), alt.Tooltip("axis:N"), alt.Tooltip("value:N")]
     has_color = lines["color"].notna() if data.color is not None else pd.Series(True, index=lines.index)
 
-    init = _brush_of(brush)
+    init = brush_of(brush)
     bx, by = init.get("x"), init.get("y")
     value = ({"x": sorted(map(float, bx)), "y": sorted(map(float, by))}
              if _pair(bx) and _pair(by) else alt.Undefined)
@@ -85,13 +88,14 @@ def chart(
         if len(missing):
             layers.append(alt.Chart(missing[["x", "y"]]).mark_point(shape="circle", size=18, filled=True,
                                                                     color="#9a9a9a").encode(x=x, y=y))
-        text = {"align": "right", "baseline": "middle", "dx": -6, "fontSize": 11,
+        # tick labels on white boxes drawn over the lines: outlines alone left them unreadable where lines cross
+        text = {"align": "right", "baseline": "middle", "dx": -_LABEL_GAP, "fontSize": 11,
                 "limit": {"expr": f"max(30, {step} - 10)"}}
-        halo = {"stroke": "white", "strokeWidth": 3, "strokeOpacity": 0.9, "strokeJoin": "round", "color": "white"}
+        layers += _label_backgrounds(ticks, x, y)
         for part, style in ((ticks[~ticks["missing"]], {"color": "#333333"}),
                             (missing, {"color": "#8a8a8a", "fontStyle": "italic"})):
-            for extra in (halo, {}) if len(part) else ():  # a white outline under the text keeps it readable
-                layers.append(alt.Chart(part[["x", "y", "text"]]).mark_text(**(text | style | extra))
+            if len(part):
+                layers.append(alt.Chart(part[["x", "y", "text"]]).mark_text(**(text | style))
                               .encode(x=x, y=y, text="text:N"))
 
     # axis titles on top, alternating between two rows when axes are less than 110 px apart
@@ -109,10 +113,28 @@ def chart(
     props: dict[str, Any] = {"height": height, "usermeta": {"embedOptions": {"renderer": "canvas"}}}
     if width is not None:
         props["width"] = width
-    if data.note:
-        props["title"] = alt.TitleParams(data.note, anchor="start", fontSize=11, fontWeight="normal",
-                                         color="#8a8a8a", offset=8)
+    # data.note (sampling, non-finite values) is the page's caption under the chart, not a title: said once
     return alt.layer(*layers).properties(**props).configure_view(stroke=None)
+
+
+def _label_backgrounds(ticks: pd.DataFrame, x: alt.X, y: alt.Y) -> list[alt.Chart]:
+    """White boxes behind the tick labels, one layer per label length (a rect's pixel width is per mark)."""
+    lengths = ticks["text"].str.len()
+    layers = []
+    for length in sorted(lengths.unique()):
+        box = _CHAR_WIDTH * int(length) + 4
+        layers.append(alt.Chart(ticks.loc[lengths == length, ["x", "y"]]).mark_rect(
+            width=box, height=14, xOffset=-(_LABEL_GAP + box / 2 - 2), color="white", opacity=0.88, cornerRadius=2,
+        ).encode(x=x, y=y))
+    return layers
+
+
+def chart_spec(data: ParcoordsData, *, height: int = 360, brush: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`chart` as the Vega-Lite dict ``st.vega_lite_chart`` draws, without Altair's schema validation (the
+    spec is built here, always valid; validating it cost ~0.3 CPU-s per page view). Pages cache it by
+    ``data.fingerprint`` and the brush, so a rerun that changes neither builds nothing."""
+    with alt.data_transformers.disable_max_rows():  # Altair's 5,000-row guard: prepare() samples already
+        return chart(data, height=height, brush=brush).to_dict(validate=False)
 
 
 def _opacity(lines: int) -> float:
@@ -133,10 +155,11 @@ def _tick_frame(axes: Sequence[Axis], height: int) -> pd.DataFrame:
             marks = []
         elif axis.levels:
             pos = axis._scale(np.array(axis.levels))
-            marks = [(float(p), _fmt(v)) for p, v in zip(pos, axis.levels, strict=True)]
+            marks = [(float(p), format_number(v)) for p, v in zip(pos, axis.levels, strict=True)]
         else:
             values = _round_ticks(axis.low, axis.high, axis.log)
-            marks = [(float(p), _fmt(v)) for p, v in zip(axis._scale(np.array(values)), values, strict=True)]
+            marks = [(float(p), format_number(v))
+                     for p, v in zip(axis._scale(np.array(values)), values, strict=True)]
         for y, text in _thin(marks, gap):
             rows.append((float(i), y, text, False))
         if axis.has_missing:
