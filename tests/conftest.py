@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,17 +117,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(sqlite_store: tuple[str, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `mlflow server` on 127.0.0.1 serving a copy of the sqlite store; yields its URL."""
-    uri, _ = sqlite_store
-    root = tmp_path_factory.mktemp("server")
-    shutil.copy(uri.removeprefix("sqlite:///"), root / "mlflow.db")
+@contextmanager
+def serve_mlflow(db: Path) -> Iterator[str]:
+    """A real `mlflow server` on 127.0.0.1 over the sqlite file ``db`` (artifacts beside it); yields its URL and
+    stops it on exit."""
+    root = db.parent
     port = free_port()
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
     log = open(root / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{db}",
          "--default-artifact-root", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1"],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -153,6 +153,15 @@ def mlflow_server(sqlite_store: tuple[str, dict[str, str]], tmp_path_factory: py
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(sqlite_store: tuple[str, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `mlflow server` on 127.0.0.1 serving a copy of the sqlite store; yields its URL."""
+    root = tmp_path_factory.mktemp("server")
+    shutil.copy(sqlite_store[0].removeprefix("sqlite:///"), root / "mlflow.db")
+    with serve_mlflow(root / "mlflow.db") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,7 @@ Small stores and real ``mlflow server`` processes: the session's read-only serve
 from __future__ import annotations
 
 import http.server
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -24,47 +21,17 @@ from lens_core.errors import TrackerUnreachableError
 from lens_core.trackers import http_runs, mlflow_client, progress, shared_catalog
 from lens_core.trackers.base import INCREMENTAL
 from lens_core.trackers.http_runs import AdaptivePager, merge_runs
-from tests.conftest import free_port
+from tests.conftest import serve_mlflow
 from tests.test_trackers import assert_same_as_mlflow, search_runs
 
 
 # ---- a private, writable mlflow server ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def writable_server(sqlite_store, tmp_path_factory) -> Iterator[str]:
-    uri, _ = sqlite_store
     root = tmp_path_factory.mktemp("http-scale-server")
-    shutil.copy(uri.removeprefix("sqlite:///"), root / "mlflow.db")
-    port = free_port()
-    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-         "--default-artifact-root", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"mlflow server did not start:\n{(root / 'server.log').read_text()[-3000:]}")
-        time.sleep(0.5)
-    try:
+    shutil.copy(sqlite_store[0].removeprefix("sqlite:///"), root / "mlflow.db")
+    with serve_mlflow(root / "mlflow.db") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-        log.close()
 
 
 @pytest.fixture()
