@@ -444,7 +444,7 @@ def test_home_on_an_experiment_with_fifty_thousand_runs(monkeypatch, own_cache, 
     no_traceback(at)
     assert not at.error and not at.warning, shown(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Runs"] == str(FIFTY_K)
+    assert metrics["Runs"] == f"{FIFTY_K:,}"
     assert len(at.dataframe[0].value) == FIFTY_K
     assert f"Showing 2,000 of {FIFTY_K:,} runs" in "\n".join(c.value for c in at.caption)  # parcoords is sampled
     began = time.monotonic()
