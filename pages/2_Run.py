@@ -12,15 +12,21 @@ import streamlit as st
 
 from lens_core.confine import dataset_path, dataset_roots
 from lens_core.errors import ExperimentNotFoundError, LensError, OutsideRootsError, RunNotFoundError
+from lens_core.format import format_bytes, format_number, format_time, full_precision, plural, run_label
 from lens_core.model import ArtifactRef, Experiment, RunDetail
+from lens_core.runs import run_artifacts as ra
 from lens_core.runs import run_charts
+from lens_core.runs import run_datasets as rd
+from lens_core.runs import run_ratings as rr
 from lens_core.runs import run_view as rv
 from lens_core.runs import workflow as wf
 from lens_core.trackers import Tracker
 from lens_core.ui import cache as cached
 from lens_core.ui import explorer as explorer_ui
-from lens_core.ui import shell
+from lens_core.ui import links, shell
+from lens_core.ui.directions import direction_control
 from lens_core.ui.shell import COMPARE_PAGE, HOME_PAGE, INSIGHTS_PAGE, RUN_PAGE
+from lens_core.ui.tiles import Tile, tiles
 
 st.set_page_config(page_title="Run · ExperimentLens", page_icon=":material/science:", layout="wide")
 
@@ -34,7 +40,7 @@ SMALL_SECTION = 6  # tree sections this short stay open; longer ones open when t
 def logged_in_user() -> str | None:
     """The signed-in user when Streamlit authentication is configured."""
     claims = {k: st.user.get(k) for k in ("is_logged_in", "name", "email", "sub")}
-    return wf.rater_identity(claims)
+    return rr.rater_identity(claims)
 
 
 def current_user() -> str | None:
@@ -82,10 +88,10 @@ def save_feedback(tracker: Tracker, rid: str, field: str | None = None) -> None:
     try:
         current = tracker.run(rid).tags  # the tags as they are now: another person may have just rated
         rating = None if stars is None else stars + 1
-        changes = wf.rating_tags(
+        changes = rr.rating_tags(
             current,
-            rating=rating if "rating" in fields else wf.stored_rating(current),
-            note=note if "note" in fields else str(current.get(wf.NOTE_TAG, "") or ""),
+            rating=rating if "rating" in fields else rr.stored_rating(current),
+            note=note if "note" in fields else str(current.get(rr.NOTE_TAG, "") or ""),
             who=who, now=dt.datetime.now(dt.UTC),
         )
         if changes:
@@ -96,7 +102,7 @@ def save_feedback(tracker: Tracker, rid: str, field: str | None = None) -> None:
         return
     st.session_state.pop(problem_key(rid), None)
     if changes:
-        st.session_state["lens.saved_message"] = "Rating saved" if wf.RATING_TAG in changes else "Note saved"
+        st.session_state["lens.saved_message"] = "Rating saved" if rr.RATING_TAG in changes else "Note saved"
 
 
 def rating_panel(tracker: Tracker, run: RunDetail) -> None:
@@ -104,14 +110,14 @@ def rating_panel(tracker: Tracker, run: RunDetail) -> None:
     if st.session_state.get(problem_key(rid)) == NEEDS_NAME and current_user():
         save_feedback(tracker, rid)  # the name the save was waiting for has been given
         run = tracker.run(rid)
-    rating = wf.stored_rating(run.tags)
+    rating = rr.stored_rating(run.tags)
     with st.container(border=True):
         st.markdown("**Team rating**")
         st.feedback("stars", key=rating_key(rid), default=None if rating is None else rating - 1,
                     on_change=save_feedback, args=(tracker, rid, "rating"))
         st.text_area(
-            "Note", value=str(run.tags.get(wf.NOTE_TAG, "") or ""), key=note_key(rid), height=68,
-            max_chars=wf.MAX_NOTE_CHARS, placeholder="A note for the team (saved when you leave the box)",
+            "Note", value=str(run.tags.get(rr.NOTE_TAG, "") or ""), key=note_key(rid), height=68,
+            max_chars=rr.MAX_NOTE_CHARS, placeholder="A note for the team (saved when you leave the box)",
             on_change=save_feedback, args=(tracker, rid, "note"), label_visibility="collapsed",
         )
         problem = st.session_state.get(problem_key(rid))
@@ -134,7 +140,7 @@ def header(tracker: Tracker, run: RunDetail, experiment: Experiment | None, sibl
             st.page_link(HOME_PAGE, label=f"{experiment.name}", icon=":material/arrow_back:",
                          query_params={"experiment": experiment.experiment_id}, help="Back to the experiment's runs")
         colour, icon = wf.status_style(run.status)
-        st.title(f"{run.run_name or run.run_id[:8]} :{colour}-badge[{icon} {run.status.title()}]", anchor=False)
+        st.title(f"{run_label(run.run_name, run.run_id)} :{colour}-badge[{icon} {run.status.title()}]", anchor=False)
         st.markdown(rv.header_lines(run, pd.Timestamp.now(tz="UTC")))
         if (parent := run.parent_run_id) is not None:
             link_to_run(parent, f"Part of {siblings.label(parent)}", icon=":material/account_tree:",
@@ -219,24 +225,19 @@ def tree(tracker: Tracker, run: RunDetail, siblings: rv.Siblings, view: rv.Selec
 
 
 # ---- right side: a param --------------------------------------------------------------------------------------
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 def show_param(run: RunDetail, siblings: rv.Siblings, name: str) -> None:
     value = run.params[name]
     dist = wf.param_distribution(siblings.runs, name, value)
     st.subheader(f":material/tune: {name}", anchor=False)
-    cols = st.columns([2, 1, 1])
-    if len(value) <= 24:
-        cols[0].metric("Value", value)
-    else:
-        with cols[0]:
-            st.caption("Value")
-            st.code(value, language=None, wrap_lines=True)
+    long_value = len(value) > 40
+    if long_value:
+        st.caption("Value")
+        st.code(value, language=None, wrap_lines=True)
+    shown = [] if long_value else [Tile("Value", value, "As logged: MLflow keeps every param as text.")]
     if dist.total:
-        cols[1].metric("Runs with this value", f"{len(dist.same_value_run_ids)} of {dist.total}")
-        cols[2].metric("Runs without this param", dist.missing)
+        shown += [Tile("Runs with this value", f"{len(dist.same_value_run_ids):,} of {dist.total:,}"),
+                  Tile("Runs without this param", format_number(dist.missing))]
+    tiles(shown)
     if dist.table.empty:
         st.info("No other run of this experiment is available to compare this value with.")
         return
@@ -276,43 +277,48 @@ def show_metric(tracker: Tracker, run: RunDetail, siblings: rv.Siblings, key: st
     value = run.metrics.get(key)
     st.subheader(f":material/monitoring: {key}", anchor=False)
     standing = wf.metric_standing(siblings.runs, key, run.run_id, value)
-    direction = wf.better_direction(key)
+    direction = direction_control(tracker, run.experiment_id, key, key="run.direction")
     rank = rv.rank_summary(standing, direction)
-    cols = st.columns(5)
-    cols[0].metric("Latest value", wf.format_number(value))
-    cols[1].metric(rank.label, rank.value, help=rank.help)
-    cols[2].metric("Min", wf.format_number(standing.minimum))
-    cols[3].metric("Mean", wf.format_number(standing.mean))
-    cols[4].metric("Max", wf.format_number(standing.maximum))
+    tiles([Tile("Latest value", format_number(standing.value), full_precision(standing.value)),
+           Tile(rank.label, rank.value, rank.help),
+           *(Tile(label, format_number(number), full_precision(number)) for label, number in
+             (("Min", standing.minimum), ("Mean", standing.mean), ("Max", standing.maximum)))])
     if rank.caption:
         st.caption(rank.caption)
 
     try:
-        history = tracker.metric_history([run.run_id], [key], max_points=2000)
+        raw = tracker.metric_history([run.run_id], [key], max_points=2000)
     except LensError as exc:
         st.warning(f"The history of {key} could not be read: {exc}")
-        history = pd.DataFrame(columns=["step", "timestamp", "value"])
-    if len(history) > 1:
-        st.markdown(f"**History** · {len(history)} points"
-                    + (" (downsampled, extremes kept)" if len(history) >= 2000 else ""))
-        st.altair_chart(run_charts.metric_history_chart(history, key), width="stretch")
-    elif len(history) == 1:
-        st.caption(f"Logged once, at step {int(history['step'].iloc[0])}: no history to draw.")
+        raw = pd.DataFrame(columns=["step", "timestamp", "value"])
+    history = wf.metric_history(raw, key) if len(raw) else None
+    dropped = f" · {plural(history.non_finite, 'non-finite value')} not drawn" if history and history.non_finite else ""
+    if history is not None and len(history.points) > 1:
+        st.markdown(f"**History** · {plural(len(history.points), 'point')}"
+                    + (" (downsampled, extremes kept)" if len(raw) >= 2000 else "") + dropped)
+        st.altair_chart(run_charts.metric_history_chart(history), width="stretch")
+        if history.axis == "order":
+            first, last = history.points["time"].iloc[0], history.points["time"].iloc[-1]
+            st.caption(f"Every point was logged at step {history.step} (no `step=`), so they are drawn in the order "
+                       f"logged: from {format_time(first)} to {format_time(last, first)}.")
+    elif history is not None and history.single:
+        point = history.points.iloc[0]
+        st.markdown(f"**History** · logged once: **{format_number(point['value'])}** at step "
+                    f"{format_number(int(point['step']))}, {format_time(point['time'])}{dropped}. Where it stands "
+                    "among the other runs is drawn below.")
+    elif history is not None:
+        st.caption(f"Every logged value of {key} is ±inf or NaN: no history to draw.")
 
     if standing.count < 2:
         st.caption("Fewer than two runs of this experiment have a finite value of this metric: nothing to rank.")
         return
-    st.markdown(f"**Among the experiment's {standing.count} runs**"
-                + (f" · {standing.missing} without a value" if standing.missing else ""))
+    st.markdown(f"**Among the experiment's {plural(standing.count, 'run')} with a finite value**")
     st.altair_chart(run_charts.metric_strip_chart(standing, run.run_id), width="stretch")
-    if direction is not None:
-        ends = (("Best", standing.best_run_id(direction)), ("Worst", standing.worst_run_id(direction)))
-    else:
-        ends = (("Highest", standing.highest_run_id), ("Lowest", standing.lowest_run_id))
+    ends = (("Best", standing.best_run_id(direction)), ("Worst", standing.worst_run_id(direction)))
     values_by_run = dict(zip(standing.values["run_id"], standing.values["value"]))
     for column, (label, rid), icon in zip(st.columns(2), ends, (":material/trophy:", ":material/trending_down:")):
         with column:
-            text = f"{label}: {siblings.label(rid)} ({wf.format_number(values_by_run.get(rid))})"
+            text = f"{label}: {siblings.label(rid)} ({format_number(values_by_run.get(rid))})"
             if rid == run.run_id:
                 st.markdown(f"{icon} {text} — this run")
             else:
@@ -331,11 +337,11 @@ def show_folder(folder: str, listing: list[ArtifactRef] | None) -> None:
 
 
 def show_artifact(tracker: Tracker, run: RunDetail, path: str, ref: ArtifactRef | None) -> None:
-    kind = wf.artifact_kind(path)
+    kind = ra.artifact_kind(path)
     name = path.rsplit("/", 1)[-1]
     st.subheader(f":material/draft: {name}", anchor=False)
     size = ref.file_size if ref is not None else None
-    st.caption(" · ".join(x for x in (f"`{path}`", kind.label, wf.format_bytes(size)) if x))
+    st.caption(" · ".join(x for x in (f"`{path}`", kind.label, format_bytes(size)) if x))
     try:
         local = tracker.fetch_artifact(run.run_id, path)
     except LensError as exc:
@@ -346,23 +352,23 @@ def show_artifact(tracker: Tracker, run: RunDetail, path: str, ref: ArtifactRef 
     if explorer_ui.is_table_file(local):  # CSV / TSV / Parquet, and JSON holding records: the data explorer
         explorer_ui.explore(local, key=f"explore.{run.run_id}.{path}")
     elif preview == "image":
-        if size <= wf.IMAGE_PREVIEW_BYTES:
+        if size <= ra.IMAGE_PREVIEW_BYTES:
             st.image(str(local))
         else:
-            st.info(f"This image is {wf.format_bytes(size)}: too large to draw here. Download it instead.")
+            st.info(f"This image is {format_bytes(size)}: too large to draw here. Download it instead.")
     elif preview in ("markdown", "json", "yaml", "text"):
         text, cut = rv.read_text_preview(local)
         if preview == "markdown":
             with st.container(border=True, height=min(120 + 22 * text.count("\n"), 560)):
                 st.markdown(text)
         else:
-            body = wf.pretty_json(text) if preview == "json" and not cut else text
+            body = ra.pretty_json(text) if preview == "json" and not cut else text
             st.code(body, language=kind.language or None, line_numbers=body.count("\n") > 3, height=min(
                 60 + 21 * body.count("\n"), 560), wrap_lines=preview == "text")
         if cut:
-            st.caption(f"Showing the first {wf.format_bytes(wf.TEXT_PREVIEW_BYTES)} of {wf.format_bytes(size)}.")
+            st.caption(f"Showing the first {format_bytes(ra.TEXT_PREVIEW_BYTES)} of {format_bytes(size)}.")
     else:
-        st.info(f"No preview for this kind of file ({kind.label}, {wf.format_bytes(size)}). Download it to open it.",
+        st.info(f"No preview for this kind of file ({kind.label}, {format_bytes(size)}). Download it to open it.",
                 icon=":material/visibility_off:")
     st.download_button("Download", data=local.read_bytes if size <= 200 * 1024**2 else b"", file_name=name,
                        icon=":material/download:", on_click="ignore", disabled=size > 200 * 1024**2,
@@ -372,7 +378,7 @@ def show_artifact(tracker: Tracker, run: RunDetail, path: str, ref: ArtifactRef 
 # ---- right side: a dataset ------------------------------------------------------------------------------------
 def show_dataset(tracker: Tracker, run: RunDetail, name: str) -> None:
     dataset = run.inputs[wf.dataset_item_names(run.inputs).index(name)]
-    profile = wf.dataset_profile(dataset)
+    profile = rd.dataset_profile(dataset)
     st.subheader(f":material/dataset: {dataset.name}", anchor=False)
     cols = st.columns(4)
     cols[0].metric("Context", dataset.context or "—", help="The mlflow.data.context input tag (training, test, …)")
@@ -380,15 +386,15 @@ def show_dataset(tracker: Tracker, run: RunDetail, name: str) -> None:
     cols[2].metric("Rows", f"{profile['num_rows']:,}" if isinstance(profile.get("num_rows"), int) else "—")
     cols[3].metric("Source type", dataset.source_type or "—")
     st.markdown("**Source**")
-    st.code(wf.dataset_source(dataset), language=None, wrap_lines=True)
-    schema = wf.dataset_schema(dataset)
+    st.code(rd.dataset_source(dataset), language=None, wrap_lines=True)
+    schema = rd.dataset_schema(dataset)
     if schema is not None:
         st.markdown(f"**Schema** · {len(schema)} columns")
         st.dataframe(schema, hide_index=True, width="stretch", height=min(38 + 35 * len(schema), 420),
                      column_config={"required": st.column_config.CheckboxColumn("required")})
     elif dataset.schema:
         st.markdown("**Schema**")
-        st.code(wf.pretty_json(dataset.schema), language="json")
+        st.code(ra.pretty_json(dataset.schema), language="json")
     else:
         st.caption("No schema was logged with this dataset.")
     if extra := {k: v for k, v in profile.items() if k != "num_rows"}:
@@ -466,6 +472,8 @@ with tree_column:
 with view_column:
     if view.notice:
         st.warning(view.notice, icon=":material/link_off:")
+    links.fallback_notes()
+    links.copy_link_button(key="run.copy_link")
     if view.item.kind == "param":
         show_param(detail, siblings, view.item.name)
     elif view.item.kind == "metric":

@@ -398,3 +398,148 @@ def test_an_mlflow_3_logged_model_in_an_mlruns_folder(tmp_path, binary, data):
     inp = insights.load_inputs(open_tracker(str(root)), run_id)
     assert inp.source["model"] == f"logged model {logged.model_id}" and inp.task == "binary"
     np.testing.assert_array_equal(inp.model.predict(X), binary.predict(X))
+
+
+# ---- model-loading messages (issue 17): generated stores, no real keras or LFS needed --------------------------------
+LFS_POINTER = ("version https://git-lfs.github.com/spec/v1\n"
+               "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 1048576\n")
+
+
+def _run_with_folders(tmp_path, folders: dict[str, dict[str, str]], data=None):
+    """A run whose artifacts are ``{folder: {file: text}}`` (plus X_test / Y_test when ``data`` is given)."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.create_experiment("x", artifact_location=str(tmp_path / "artifacts"))
+    run_id = client.create_run(experiment).info.run_id
+    for folder, files in folders.items():
+        local = tmp_path / "src" / folder
+        local.mkdir(parents=True)
+        for name, text in files.items():
+            (local / name).write_text(text)
+        client.log_artifacts(run_id, str(local), folder)
+    if data is not None:
+        X, y = data
+        split = tmp_path / "split"
+        split.mkdir()
+        X.to_csv(split / "X_test.csv", index=False)
+        y.to_frame().to_csv(split / "Y_test.csv", index=False)
+        client.log_artifacts(run_id, str(split), "explainability")
+    return open_tracker(uri), run_id
+
+
+SKLEARN_MLMODEL = ("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    model_path: model.pkl\n"
+                   "  sklearn:\n    pickled_model: model.pkl\n    serialization_format: cloudpickle\n")
+
+
+def test_a_model_that_is_a_git_lfs_pointer_says_so_and_what_to_do(tmp_path, data):
+    from lens_core.insights.inputs import ModelLoadError, availability, load_model
+
+    X, y, _, _ = data
+    tracker, run_id = _run_with_folders(tmp_path, {"model": {"MLmodel": SKLEARN_MLMODEL, "model.pkl": LFS_POINTER}},
+                                        (X, y))
+    with pytest.raises(ModelLoadError, match="git lfs pull") as caught:
+        load_model(tracker, run_id)
+    assert "Git LFS pointer" in str(caught.value) and "invalid load key" not in str(caught.value)
+    assert caught.value.snippet == "git lfs pull"
+    found = availability(tracker, tracker.run(run_id))
+    assert not found.ready and "git lfs pull" in found.problem
+
+
+def test_a_pickled_model_that_is_a_git_lfs_pointer_says_so(tmp_path, data):
+    from lens_core.insights.inputs import ModelLoadError, availability, load_model
+
+    X, y, _, _ = data
+    tracker, run_id = _run_with_folders(tmp_path, {"explainability": {"model.pkl": LFS_POINTER}}, (X, y))
+    with pytest.raises(ModelLoadError, match="Git LFS pointer.*git lfs pull"):
+        load_model(tracker, run_id)
+    assert "git lfs pull" in availability(tracker, tracker.run(run_id)).problem
+
+
+def test_an_explainer_folder_next_to_the_model_does_not_stop_it(tmp_path, regressor, data):
+    import mlflow.sklearn
+
+    from lens_core.insights.inputs import availability
+
+    X, _, _, y = data
+    saved = tmp_path / "saved"
+    mlflow.sklearn.save_model(regressor, str(saved), serialization_format="cloudpickle",
+                              pip_requirements=["scikit-learn"])
+    explainer = {"MLmodel": "flavors:\n  python_function:\n    loader_module: mlflow.shap\n  shap:\n"
+                            "    shap_version: 0.45.0\n    underlying_model_flavor: sklearn\n"}
+    files = {p.name: p.read_text() for p in saved.iterdir() if p.suffix != ".pkl"}
+    tracker, run_id = _run_with_folders(tmp_path, {"explainer": explainer, "model": files}, (X, y))
+    from mlflow import MlflowClient
+
+    MlflowClient(tracking_uri=tracker.uri).log_artifact(run_id, str(saved / "model.pkl"), "model")
+    inp = insights.load_inputs(tracker, run_id)
+    assert inp.source["model"] == "model artifact model/"
+    np.testing.assert_allclose(inp.model.predict(inp.X_test), regressor.predict(X))
+    found = availability(tracker, tracker.run(run_id))
+    assert found.ready and found.model == "model artifact model/"
+
+
+@pytest.mark.parametrize(("files", "install"), [
+    ({"requirements.txt": "mlflow==2.14.1\nkeras==3.4.1\nnumpy<2\n"}, "pip install keras==3.4.1"),
+    ({"conda.yaml": "dependencies:\n- python=3.11\n- pip:\n  - mlflow==2.14.1\n  - keras==3.4.1\n"},
+     "pip install keras==3.4.1"),
+    ({}, "pip install keras"),  # no requirements logged: the package, without a version
+])
+def test_a_keras_model_names_the_exact_package_and_version(tmp_path, data, files, install):
+    from lens_core.insights.inputs import ModelLoadError, availability, load_model
+
+    X, y, _, _ = data
+    mlmodel = ("flavors:\n  keras:\n    keras_version: 3.4.1\n    save_format: keras\n    data: data\n"
+               "  python_function:\n    loader_module: mlflow.keras\n    data: data\n")
+    tracker, run_id = _run_with_folders(tmp_path, {"model": {"MLmodel": mlmodel, **files}}, (X, y))
+    with pytest.raises(ModelLoadError) as caught:
+        load_model(tracker, run_id)
+    assert f"`{install}`" in str(caught.value) and caught.value.snippet == install
+    assert "'keras'" in str(caught.value) and "keras flavor" in str(caught.value)
+    assert install in availability(tracker, tracker.run(run_id)).problem
+
+
+# ---- explanations in parts, so the page can show progress (issue 19) --------------------------------------------------
+def test_shap_in_batches_equals_shap_at_once(binary, data):
+    from lens_core.insights.explain import concat_shap, shap_plan
+
+    X = data[0]
+    whole = insights.shap_values(binary, X, max_rows=60, background=X)
+    method, rows = shap_plan(binary, X, max_rows=60, background=X)
+    assert method == "structured" and rows == list(whole.values.index)
+    parts = [insights.shap_values(binary, X.loc[rows[i:i + 25]], max_rows=None, background=X) for i in range(0, 60, 25)]
+    joined = concat_shap(parts)
+    pd.testing.assert_frame_equal(joined.values, whole.values)
+    np.testing.assert_allclose(joined.prediction, whole.prediction)
+    assert joined.base_value == whole.base_value and joined.output == whole.output
+
+
+def test_partial_dependence_in_pieces_of_its_grid_equals_at_once(binary, regressor, data):
+    from lens_core.insights.explain import concat_partial_dependence, pdp_grid
+
+    X = data[0]
+    whole = insights.partial_dependence(binary, X, "charges", ice=True, max_rows=200)
+    grid = pdp_grid(binary, X, "charges", max_rows=200)
+    parts = [insights.partial_dependence(binary, X, "charges", grid=grid[i:i + 4], ice=True, max_rows=200)
+             for i in range(0, len(grid), 4)]
+    joined = concat_partial_dependence(parts)
+    pd.testing.assert_frame_equal(joined.average, whole.average)
+    pd.testing.assert_frame_equal(joined.ice.sort_values(["value", "row"]).reset_index(drop=True),
+                                  whole.ice.sort_values(["value", "row"]).reset_index(drop=True))
+    two = insights.partial_dependence_2d(regressor, X, ("tenure", "charges"))
+    g1 = pdp_grid(regressor, X, "tenure", grid_resolution=10, max_rows=300)
+    pieces = pd.concat([insights.partial_dependence_2d(regressor, X, ("tenure", "charges"), first_values=g1[i:i + 2])
+                        for i in range(0, len(g1), 2)], ignore_index=True)
+    pd.testing.assert_frame_equal(pieces, two)
+
+
+def test_permutation_importance_repeat_by_repeat(regressor, data):
+    from lens_core.insights.explain import importance_table, permutation_repeat
+
+    X, _, _, y = data
+    repeats = [permutation_repeat(regressor, X, y, r, max_rows=200) for r in range(3)]
+    table = importance_table(list(X.columns), np.column_stack([d for d, _ in repeats]), repeats[0][1])
+    assert table["metric"].iloc[0] == "r2" and table["feature"].iloc[0] == "tenure"
+    first = insights.permutation_importance(regressor, X, y, n_repeats=1, random_state=0, max_rows=200)
+    np.testing.assert_allclose(first.set_index("feature").loc[list(X.columns), "importance"], repeats[0][0])

@@ -31,15 +31,25 @@ def test_many_numeric_values_are_a_histogram():
 
 def test_history_against_steps_with_dots_when_short():
     history = pd.DataFrame({"step": [0, 1, 2], "timestamp": [1000, 2000, 3000], "value": [0.9, 0.5, 0.4]})
-    spec = run_charts.metric_history_chart(history, "loss").to_dict()
+    spec = run_charts.metric_history_chart(wf.metric_history(history, "loss")).to_dict()
     assert spec["encoding"]["x"]["field"] == "step" and spec["encoding"]["y"]["title"] == "loss"
     assert spec["mark"]["point"]["color"] == run_charts.THIS_RUN
+    assert "~g" not in spec["encoding"]["y"]["axis"]["format"]
 
 
-def test_history_logged_at_one_step_is_drawn_against_time():
-    history = pd.DataFrame({"step": [0] * 80, "timestamp": range(1000, 81000, 1000), "value": [0.5] * 80})
-    spec = run_charts.metric_history_chart(history, "loss").to_dict()
-    assert spec["encoding"]["x"]["field"] == "time" and spec["mark"]["point"] is False
+def test_history_logged_at_step_zero_is_drawn_in_the_order_logged_not_against_time():
+    history = pd.DataFrame({"step": [0] * 80, "timestamp": range(1000, 1080), "value": [0.5] * 80})
+    spec = run_charts.metric_history_chart(wf.metric_history(history, "loss")).to_dict()
+    assert spec["encoding"]["x"]["field"] == "order" and "step 0" in spec["encoding"]["x"]["title"]
+    assert spec["mark"]["point"] is False
+
+
+def test_strip_ticks_read_plainly_with_the_sentinel_left_out():
+    runs = _runs({"a": "1", "b": "1", "c": "1"}).assign(**{"metrics.loss": [1.3, 0.5, 1.7976931348623157e308]})
+    spec = run_charts.metric_strip_chart(wf.metric_standing(runs, "loss", "a"), "a").to_dict()
+    assert spec["encoding"]["x"]["axis"]["format"] == ",~r"
+    data = spec["datasets"][spec["data"]["name"]]
+    assert sorted(d["value"] for d in data) == [0.5, 1.3] and {d["run"] for d in data} == {"n-a", "n-b"}
 
 
 def test_strip_puts_this_run_in_the_middle_and_keeps_ties_apart():

@@ -54,7 +54,7 @@ def test_reference_run_header_tree_and_default_metric(monkeypatch, sqlite_store)
     assert_clean(at)
     assert at.title[0].value.startswith("run-00 ") and "Finished" in at.title[0].value
     header = texts(at.markdown)
-    assert "started Nov 14 2023" in header and "30.0 s" in header
+    assert "started Nov 14 2023" in header and "**30 s**" in header
     assert ids["first_run"] in texts(at.code)  # the run id, copyable, in the sidebar
 
     # the tree: params with values, metrics, the dataset with its context, the artifact root, the children
@@ -109,7 +109,8 @@ def test_metric_history_chart(monkeypatch, sqlite_store):
     charts = at.get("vega_lite_chart")
     assert len(charts) == 2  # history and standing
     assert "History" in texts(at.markdown) and "4 points" in texts(at.markdown)
-    assert "Lower is better" in texts(at.caption)
+    direction = at.button_group[0]
+    assert direction.value == "min" and direction.label == "Better train/loss"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Latest value"] == "0.25" and metrics["Rank of 14"] == "12"
 
@@ -419,3 +420,85 @@ def test_rating_round_trip_to_mlflow_and_home(monkeypatch, demo_build, tmp_path)
     home.run()
     table = home.dataframe[0].value.set_index("run_id")
     assert table.loc[run_id, "rating"] == "★★★★☆"
+
+
+# ---- issue 17 on a store with the oddities public stores have -------------------------------------------------------
+@pytest.fixture(scope="module")
+def odd_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """Five runs: two unnamed (legacy), one logging loss = +inf (MLflow stores its 1.8e308 sentinel), one without
+    loss; integer params above 10⁴ and 10⁹; a metric logged at step 0 only, three times; rmse = 6.6043219."""
+    import sqlite3
+
+    from mlflow import MlflowClient
+
+    db = tmp_path_factory.mktemp("odd") / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.create_experiment("odd", artifact_location=str(db.parent / "artifacts"))
+    t0 = int(datetime(2024, 5, 1, 12, tzinfo=UTC).timestamp() * 1000)
+    ids: dict[str, str] = {"experiment": exp}
+    for i, (name, loss) in enumerate([("alpha", 1.3), ("beta", 0.5), (None, 0.7), ("inf-run", float("inf")),
+                                      (None, None)]):
+        run = client.create_run(exp, run_name=name or f"legacy-{i}", start_time=t0 + i)
+        rid = run.info.run_id
+        ids[name or f"legacy-{i}"] = rid
+        client.log_param(rid, "seed", str(97531 + i))
+        client.log_param(rid, "size", "1234567890")
+        if loss is not None:
+            client.log_metric(rid, "loss", loss, timestamp=t0 + i, step=3)
+        client.log_metric(rid, "rmse", 6.6043219 + i, timestamp=t0, step=0)
+        for k, value in enumerate((0.2, 0.4, 0.3)):
+            client.log_metric(rid, "score", value + i, timestamp=t0 + 5 * k, step=0)
+        client.set_terminated(rid, end_time=t0 + 42_000)
+    with sqlite3.connect(db) as con:  # legacy runs: no name at all
+        legacy = [ids["legacy-2"], ids["legacy-4"]]
+        con.executemany("UPDATE runs SET name = '' WHERE run_uuid = ?", [(r,) for r in legacy])
+        con.executemany("DELETE FROM tags WHERE key = 'mlflow.runName' AND run_uuid = ?", [(r,) for r in legacy])
+    return uri, ids
+
+
+def test_infinite_values_are_left_out_and_counted_not_shown_as_numbers(monkeypatch, odd_store):
+    uri, ids = odd_store
+    at = open_page(monkeypatch, uri, run=ids["inf-run"], item="metric:loss")
+    assert_clean(at)
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Latest value"] == "∞" and tiles["Rank"] == "—"
+    assert (tiles["Min"], tiles["Mean"], tiles["Max"]) == ("0.5", "0.8333", "1.3")
+    assert "1 run logged ±inf or NaN and 1 run never logged it" in texts(at.caption)
+    page = texts(at.markdown) + texts(at.caption) + "\n".join(links(at))
+    assert "1.798" not in page and "e+308" not in page
+    assert "Worst: alpha (1.3)" in "\n".join(links(at))  # loss: lower is better
+
+
+def test_unnamed_runs_read_as_their_short_id_and_tiles_keep_full_values(monkeypatch, odd_store):
+    uri, ids = odd_store
+    at = open_page(monkeypatch, uri, run=ids["legacy-2"], item="metric:rmse")
+    assert_clean(at)
+    assert at.title[0].value.startswith(ids["legacy-2"][:8])
+    tiles = {m.label: m for m in at.metric}
+    assert tiles["Latest value"].value == "8.604" and tiles["Latest value"].help == "8.6043219"
+    at = open_page(monkeypatch, uri, run=ids["legacy-2"], item="param:seed")
+    assert {m.label: m.value for m in at.metric}["Value"] == "97533"
+
+
+def test_a_history_logged_at_step_zero_is_drawn_in_the_order_logged(monkeypatch, odd_store):
+    uri, ids = odd_store
+    at = open_page(monkeypatch, uri, run=ids["alpha"], item="metric:score")
+    assert_clean(at)
+    history = at.get("vega_lite_chart")[0]
+    assert '"field": "order"' in history.proto.spec and "all at step 0" in history.proto.spec
+    assert "drawn in the order logged: from May 01 2024, 12:00 UTC to 12:00:00 UTC" in texts(at.caption)
+    at = open_page(monkeypatch, uri, run=ids["alpha"], item="metric:rmse")  # once: the value and when, as text
+    assert "logged once: **6.604** at step 0, May 01 2024, 12:00 UTC" in texts(at.markdown)
+
+
+def test_the_view_is_restored_from_its_link_and_stale_items_fall_back(monkeypatch, odd_store):
+    uri, ids = odd_store
+    at = open_page(monkeypatch, uri, run=ids["beta"], item="param:size")
+    assert_clean(at)
+    assert radio(at, "param").value == "param:size" and at.subheader[0].value.endswith("size")
+    assert {m.label: m.value for m in at.metric}["Value"] == "1234567890"
+    assert any("item=param%3Asize" in c.value or "item=param:size" in c.value for c in at.code)  # the Copy link
+    at = open_page(monkeypatch, uri, run=ids["beta"], item="metric:gone")
+    assert_clean(at)
+    assert "no 'metric:gone'" in at.warning[0].value and radio(at, "metric").value == "metric:loss"

@@ -4,6 +4,8 @@ from __future__ import annotations
 import pandas as pd
 
 from lens_core.model import ArtifactRef, DatasetInput, RunDetail
+from lens_core.runs import run_artifacts as ra
+from lens_core.runs import run_ratings as rr
 from lens_core.runs import run_view as rv
 from lens_core.runs import workflow as wf
 
@@ -17,23 +19,25 @@ LISTING = [ArtifactRef("plots", True), ArtifactRef("notes.txt", False, 1200)]
 
 
 def test_siblings_name_runs_and_fall_back_to_the_id():
-    runs = pd.DataFrame({"run_id": ["r1", "r2"], "run_name": [None, "second"], "status": ["FINISHED", "FAILED"]})
+    runs = pd.DataFrame({"run_id": ["r1", "r2", "r3" * 16], "run_name": ["first", "second", None],
+                         "status": ["FINISHED", "FAILED", "FINISHED"]})
     siblings = rv.Siblings.of(runs, RUN)
     assert siblings.label("r1") == "first" and siblings.label("r2") == "second"
+    assert siblings.label("r3" * 16) == "r3r3r3r3"
     assert siblings.label("0123456789") == "01234567" and siblings.statuses["r2"] == "FAILED"
     assert rv.Siblings.of(pd.DataFrame(), RUN).label("r1") == "first"
 
 
 def test_header_lines_say_when_who_and_from_where():
     text = rv.header_lines(RUN, pd.Timestamp("2024-01-02", tz="UTC"))
-    assert "started Jan 01 2024, 10:00 UTC · ended 10:05:00 UTC" in text and "**5 min 00 s**" in text
+    assert "started Jan 01 2024, 10:00 UTC · ended 10:05:00 UTC" in text and "**5 min**" in text
     assert ":material/person: ann" in text and "`train.py` @ `abcdef01`" in text
 
 
 def test_rating_caption():
     assert rv.rating_caption({}).startswith("Not rated yet")
-    assert rv.rating_caption({wf.RATING_TAG: "4"}).startswith("Rated before")
-    assert rv.rating_caption({wf.RATED_BY_TAG: "ann"}) == "Last rated by ann"
+    assert rv.rating_caption({rr.RATING_TAG: "4"}).startswith("Rated before")
+    assert rv.rating_caption({rr.RATED_BY_TAG: "ann"}) == "Last rated by ann"
 
 
 def test_tree_entries():
@@ -66,12 +70,20 @@ def test_selection_follows_the_link_or_falls_back_with_a_notice():
 
 def test_rank_summary():
     runs = pd.DataFrame({"run_id": ["a", "b", "c"], "run_name": ["a", "b", "c"], "metrics.val/loss": [0.3, 0.1, 0.2]})
-    lower = rv.rank_summary(wf.metric_standing(runs, "val/loss", "c"), "lower")
-    assert (lower.label, lower.value) == ("Rank of 3", "2") and "Lower is better" in lower.caption
-    unknown = rv.rank_summary(wf.metric_standing(runs, "val/loss", "c"), None)
-    assert unknown.value == wf.ordinal(2) and "cannot be told" in unknown.caption
-    alone = rv.rank_summary(wf.metric_standing(runs.head(1), "val/loss", "a"), None)
+    lower = rv.rank_summary(wf.metric_standing(runs, "val/loss", "c"), "min")
+    assert (lower.label, lower.value) == ("Rank of 3", "2") and "Lower is better" in lower.help and not lower.caption
+    higher = rv.rank_summary(wf.metric_standing(runs, "val/loss", "c"), "max")
+    assert higher.value == "2" and "Higher is better" in higher.help
+    alone = rv.rank_summary(wf.metric_standing(runs.head(1), "val/loss", "a"), "min")
     assert alone.value == "—"
+
+
+def test_rank_summary_says_which_runs_the_statistics_leave_out():
+    runs = pd.DataFrame({"run_id": list("abcd"), "run_name": list("abcd"),
+                         "metrics.loss": [0.3, float("inf"), 0.2, float("nan")]})
+    inf_run = rv.rank_summary(wf.metric_standing(runs, "loss", "b"), "min")
+    assert inf_run.value == "—" and "∞" in inf_run.help
+    assert "1 run logged ±inf or NaN and 1 run never logged it" in inf_run.caption
 
 
 def test_artifact_previews(tmp_path):
@@ -80,6 +92,6 @@ def test_artifact_previews(tmp_path):
     (tmp_path / "blob.bin").write_bytes(b"\x00\x01")
     assert rv.preview_kind("run.out2", tmp_path / "run.out2", 11) == "text"
     assert rv.preview_kind("blob.bin", tmp_path / "blob.bin", 2) == "other"
-    (tmp_path / "big.txt").write_text("x" * (wf.TEXT_PREVIEW_BYTES + 5))
+    (tmp_path / "big.txt").write_text("x" * (ra.TEXT_PREVIEW_BYTES + 5))
     text, cut = rv.read_text_preview(tmp_path / "big.txt")
-    assert cut and len(text) == wf.TEXT_PREVIEW_BYTES
+    assert cut and len(text) == ra.TEXT_PREVIEW_BYTES

@@ -1,8 +1,5 @@
-"""The workflow page's pure logic: items, metric standing, param distributions, artifacts, datasets, rating tags."""
+"""The Run page's pure logic: items, metric standing and history, param distributions, status, children."""
 from __future__ import annotations
-
-import json
-from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -83,32 +80,17 @@ def test_dataset_item_names_disambiguate_repeats():
     assert wf.dataset_item_names(inputs) == ["train@training", "train@evaluation", "test", "train@training#2"]
 
 
-# ---- metrics --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("name", "direction"),
-    [
-        ("train/loss", "lower"), ("val_loss", "lower"), ("test_log_loss", "lower"), ("logloss", "lower"),
-        ("rmse", "lower"), ("eval/mae", "lower"), ("error_rate", "lower"), ("val-error", "lower"),
-        ("eval.acc", "higher"), ("test_accuracy", "higher"), ("roc_auc", "higher"), ("f1_class_0", "higher"),
-        ("r2", "higher"), ("best_roc_auc", "higher"),
-        ("neg_mean_squared_error", "higher"), ("neg_log_loss", "higher"),
-        ("weird", None), ("train_time_s", None), ("epoch", None),
-    ],
-)
-def test_better_direction_guess(name, direction):
-    assert wf.better_direction(name) == direction
-
-
+# ---- metrics ------------------------------------------------------------------------------------------------
 def test_metric_standing_ranks_and_extremes():
     runs = runs_table(metrics__loss=[0.5, 0.2, np.nan, 0.9, 0.2, np.inf])
     s = wf.metric_standing(runs, "loss", "r0")
-    assert s.value == 0.5 and s.count == 4 and s.missing == 2  # NaN and inf are not ranked
+    assert s.value == 0.5 and s.count == 4 and s.missing == 1 and s.non_finite == 1  # NaN and inf are not ranked
     assert (s.minimum, s.maximum) == (0.2, 0.9) and s.mean == pytest.approx(0.45)
     assert s.rank_lowest == 3 and s.rank_highest == 2
-    assert s.rank("lower") == 3 and s.rank("higher") == 2
+    assert s.rank("min") == 3 and s.rank("max") == 2
     assert s.lowest_run_id == "r1" and s.highest_run_id == "r3"  # first of a tie wins
-    assert s.best_run_id("lower") == "r1" and s.worst_run_id("lower") == "r3"
-    assert s.best_run_id("higher") == "r3" and s.worst_run_id("higher") == "r1"
+    assert s.best_run_id("min") == "r1" and s.worst_run_id("min") == "r3"
+    assert s.best_run_id("max") == "r3" and s.worst_run_id("max") == "r1"
     assert list(s.values["run_id"]) == ["r0", "r1", "r3", "r4"]
     tied = wf.metric_standing(runs, "loss", "r4")
     assert tied.rank_lowest == 1 and tied.rank_highest == 3  # ties share the better rank
@@ -125,12 +107,31 @@ def test_metric_standing_without_a_value_or_column():
     assert wf.metric_standing(pd.DataFrame(), "loss", "r0").count == 0
 
 
-def test_history_axis():
-    steps = pd.DataFrame({"step": [0, 1, 2], "timestamp": [1, 2, 3], "value": [1.0, 2.0, 3.0]})
-    assert wf.history_axis(steps) == "step"
-    same_step = steps.assign(step=0)
-    assert wf.history_axis(same_step) == "timestamp"
-    assert wf.history_axis(steps.head(1)) == "step"
+def test_mlflow_inf_sentinel_is_left_out_of_the_statistics_and_counted():
+    runs = runs_table(metrics__loss=[1.3, 0.5, 1.7976931348623157e308, -1.7976931348623157e308, 0.7])
+    s = wf.metric_standing(runs, "loss", "r2")
+    assert s.value == float("inf") and not s.own_is_finite and s.rank("min") is None
+    assert (s.count, s.non_finite, s.missing) == (3, 2, 0)
+    assert (s.minimum, s.maximum) == (0.5, 1.3) and s.mean == pytest.approx(2.5 / 3)
+    assert list(s.values["run"]) == ["run-0", "run-1", "run-4"]
+
+
+def test_unnamed_runs_are_labelled_by_their_short_id():
+    runs = runs_table(metrics__acc=[0.1, 0.2]).assign(run_id=["a" * 32, "b" * 32], run_name=[None, ""])
+    assert list(wf.metric_standing(runs, "acc", "a" * 32).values["run"]) == ["aaaaaaaa", "bbbbbbbb"]
+
+
+def test_history_against_steps_or_in_the_order_logged():
+    steps = pd.DataFrame({"step": [2, 0, 1], "timestamp": [3, 1, 2], "value": [3.0, 1.0, float("inf")]})
+    h = wf.metric_history(steps, "loss")
+    assert h.axis == "step" and list(h.points["step"]) == [0, 2] and h.non_finite == 1
+    step_zero = pd.DataFrame({"step": [0, 0, 0], "timestamp": [1_700_000_000_005, 1_700_000_000_001,
+                                                                1_700_000_000_003], "value": [3.0, 1.0, 2.0]})
+    h = wf.metric_history(step_zero, "loss")
+    assert h.axis == "order" and h.step == 0 and list(h.points["value"]) == [1.0, 2.0, 3.0]
+    assert list(h.points["order"]) == [1, 2, 3]
+    once = wf.metric_history(step_zero.head(1), "loss")
+    assert once.single and once.axis == "step"
 
 
 # ---- params ---------------------------------------------------------------------------------------------------
@@ -202,127 +203,13 @@ def test_param_distribution_without_the_param():
 
 
 # ---- artifacts --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("path", "kind", "language"),
-    [
-        ("plots/roc.PNG", "image", None), ("a.jpeg", "image", None), ("README.md", "markdown", "markdown"),
-        ("metrics.json", "json", "json"), ("conda.yaml", "yaml", "yaml"), ("model/MLmodel", "yaml", "yaml"),
-        ("notes/readme.txt", "text", None), ("train.py", "text", "python"), ("data/table.csv", "table", None),
-        ("x.parquet", "table", None), ("x.tsv", "table", None), ("model.pkl", "other", None),
-        ("noextension", "other", None),
-    ],
-)
-def test_artifact_kind(path, kind, language):
-    found = wf.artifact_kind(path)
-    assert (found.kind, found.language) == (kind, language) and found.label
-
-
-def test_looks_like_text():
-    assert wf.looks_like_text("héllo\nworld".encode())
-    assert not wf.looks_like_text(b"\x89PNG\r\n\x1a\n\x00\x00")
-    assert wf.looks_like_text("ab€".encode()[:-1])  # a character cut by the sample's end
-    assert not wf.looks_like_text(b"\xff\xfe plain")
-
-
-def test_format_bytes_and_pretty_json():
-    assert wf.format_bytes(None) == "" and wf.format_bytes(999) == "999 B"
-    assert wf.format_bytes(28_004) == "28.0 kB" and wf.format_bytes(3_500_000) == "3.5 MB"
-    assert wf.pretty_json('{"a":[1,2]}') == json.dumps({"a": [1, 2]}, indent=2)
-    assert wf.pretty_json("not json") == "not json"
-
-
-# ---- datasets ---------------------------------------------------------------------------------------------------
-def test_dataset_metadata_helpers():
-    schema = json.dumps({"mlflow_colspec": [{"type": "double", "name": "x", "required": True},
-                                            {"type": "long", "name": "y", "required": False}]})
-    ds = DatasetInput(name="train", digest="abc", source_type="local", source='{"uri": "/data/train.csv"}',
-                      context="training", schema=schema, profile='{"num_rows": 2, "num_elements": 4}')
-    assert wf.dataset_source(ds) == "/data/train.csv"
-    table = wf.dataset_schema(ds)
-    assert list(table["column"]) == ["x", "y"] and list(table["type"]) == ["double", "long"]
-    assert list(table["required"]) == [True, False]
-    assert wf.dataset_profile(ds) == {"num_rows": 2, "num_elements": 4}
-    odd = DatasetInput(name="t", digest="", source_type="delta", source="not json", schema="{bad", profile="[1]")
-    assert wf.dataset_source(odd) == "not json" and wf.dataset_schema(odd) is None and wf.dataset_profile(odd) == {}
-    tensors = DatasetInput(name="t", digest="", source_type="x", source='{"table_name": "db.t"}',
-                           schema=json.dumps({"mlflow_tensorspec": {"features": json.dumps(
-                               [{"name": "img", "type": "tensor", "tensor-spec": {"dtype": "float32"}}])}}))
-    assert wf.dataset_source(tensors) == "db.t" and list(wf.dataset_schema(tensors)["column"]) == ["img"]
-
-
 # ---- header -----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(0.35, "350 ms"), (4.2, "4.2 s"), (59.94, "59.9 s"), (200, "3 min 20 s"), (3725, "1 h 02 min"),
-     (190_000, "2 d 4 h"), (None, "—"), (float("nan"), "—"), (-1, "—")],
-)
-def test_format_duration(seconds, text):
-    assert wf.format_duration(seconds) == text
-
-
 def test_run_duration_and_times():
     start = pd.Timestamp("2026-01-02 10:00:00", tz="UTC")
     assert wf.run_duration(start, start + pd.Timedelta(seconds=90)) == 90
     assert wf.run_duration(start, None, start + pd.Timedelta(minutes=5)) == 300  # still running
     assert wf.run_duration(None, start) is None and wf.run_duration(start, None) is None
-    assert wf.format_time(start) == "Jan 02 2026, 10:00 UTC"
-    assert wf.format_time(start + pd.Timedelta(seconds=30), start) == "10:00:30 UTC"
-    assert wf.format_time(None) == "—"
     assert wf.status_style("FAILED")[0] == "red" and wf.status_style("weird")[0] == "gray"
-
-
-def test_format_number_and_ordinal():
-    assert wf.format_number(0.123456) == "0.1235" and wf.format_number(12345.6) == "12,346"
-    assert wf.format_number(None) == "—" and wf.format_number(float("nan")) == "—"
-    assert wf.format_number(float("inf")) == "∞" and wf.format_number(0.0) == "0"
-    assert wf.format_number(1.5e-5) == "1.500e-05"
-    assert [wf.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 102)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "102nd"]
-
-
-# ---- rating -----------------------------------------------------------------------------------------------------
-NOW = datetime(2026, 11, 27, 14, 5, 9, 123456, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(("text", "rating"), [("4", 4), ("4.0", 4), (" 5 ", 5), ("", None), ("0", None),
-                                              ("6", None), ("3.5", None), ("good", None)])
-def test_stored_rating(text, rating):
-    assert wf.stored_rating({"lens.rating": text}) == rating
-    assert wf.stored_rating({}) is None
-
-
-def test_rating_tags_write_only_what_changed():
-    current = {"lens.rating": "4", "lens.note": "good baseline", "team": "nlp"}
-    assert wf.rating_tags(current, rating=4, note="good baseline", who="ada", now=NOW) == {}
-    assert wf.rating_tags(current, rating=4, note=" good baseline \n", who="ada", now=NOW) == {}
-    assert wf.rating_tags(current, rating=5, note="good baseline", who="ada", now=NOW) == {
-        "lens.rating": "5", "lens.rated_by": "ada", "lens.rated_at": "2026-11-27T14:05:09Z"}
-    assert wf.rating_tags(current, rating=4, note="better", who="bo", now=NOW) == {
-        "lens.note": "better", "lens.rated_by": "bo", "lens.rated_at": "2026-11-27T14:05:09Z"}
-    assert wf.rating_tags(current, rating=None, note="good baseline", who="ada", now=NOW)["lens.rating"] == ""
-    assert wf.rating_tags({}, rating=None, note="", who="ada", now=NOW) == {}
-    first = wf.rating_tags({}, rating=2, note="meh", who="ada", now=NOW)
-    assert set(first) == {"lens.rating", "lens.note", "lens.rated_by", "lens.rated_at"}
-    with pytest.raises(ValueError):
-        wf.rating_tags({}, rating=6, note="", who="ada", now=NOW)
-
-
-def test_rating_tags_cap_the_note_and_time_in_utc():
-    tags = wf.rating_tags({}, rating=None, note="x" * 9000, who="ada", now=NOW)
-    assert len(tags["lens.note"]) == wf.MAX_NOTE_CHARS
-    paris = NOW.astimezone(timezone(timedelta(hours=1)))
-    assert wf.iso_utc(paris) == "2026-11-27T14:05:09Z"
-    assert wf.iso_utc(datetime(2026, 1, 1, 8, 0)) == "2026-01-01T08:00:00Z"
-    assert datetime.fromisoformat(wf.iso_utc(NOW)) == NOW.replace(microsecond=0)
-
-
-def test_rater_identity():
-    assert wf.rater_identity({}) is None
-    assert wf.rater_identity({"is_logged_in": False, "name": "Ada"}) is None
-    assert wf.rater_identity({"is_logged_in": True, "name": "Ada L", "email": "ada@x.org"}) == "Ada L <ada@x.org>"
-    assert wf.rater_identity({"is_logged_in": True, "email": "ada@x.org"}) == "ada@x.org"
-    assert wf.rater_identity({"is_logged_in": True, "sub": "123"}) == "123"
-    assert wf.rater_identity({"is_logged_in": True}) is None
 
 
 def test_children_dot_escapes_names_and_caps_children():

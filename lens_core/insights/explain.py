@@ -73,9 +73,25 @@ def permutation_importance(model: Any, X: pd.DataFrame, y: pd.Series, *, n_repea
             scoring = "roc_auc" if len(classes) == 2 else "accuracy"
     result = sk_permutation_importance(model, X, np.asarray(y), n_repeats=n_repeats, random_state=random_state,
                                        scoring=scoring, n_jobs=1)
-    frame = pd.DataFrame({"feature": list(X.columns), "importance": result.importances_mean,
-                          "std": result.importances_std, "metric": scoring})
+    return importance_table(list(X.columns), result.importances, scoring)
+
+
+def importance_table(features: list[str], importances: np.ndarray, metric: str) -> pd.DataFrame:
+    """``feature, importance, std, metric`` (largest first) from a features × repeats array of score drops, as
+    :func:`permutation_importance` returns it; repeats computed apart (one per call, for progress) join here."""
+    importances = np.asarray(importances, dtype=float).reshape(len(features), -1)
+    frame = pd.DataFrame({"feature": features, "importance": importances.mean(axis=1),
+                          "std": importances.std(axis=1), "metric": metric})
     return frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def permutation_repeat(model: Any, X: pd.DataFrame, y: pd.Series, repeat: int, *, random_state: int = 0,
+                       max_rows: int | None = PERMUTATION_ROWS) -> tuple[np.ndarray, str]:
+    """One repeat of :func:`permutation_importance` (its own seed ``random_state + repeat``): the score drop per
+    feature and the score's name. ``importance_table`` joins repeats."""
+    one = permutation_importance(model, X, y, n_repeats=1, random_state=random_state + repeat, max_rows=max_rows)
+    drops = one.set_index("feature").loc[list(X.columns), "importance"].to_numpy()
+    return drops, str(one["metric"].iloc[0])
 
 
 # ---------------------------------------------------------------------------------------------- partial dependence
@@ -131,14 +147,32 @@ def partial_dependence(model: Any, X: pd.DataFrame, feature: str, *, grid: Any =
     return PartialDependence(feature, is_categorical(X[feature]), output_label(model, target), average, lines)
 
 
+def pdp_grid(model: Any, X: pd.DataFrame, feature: str, *, grid_resolution: int = 20, max_rows: int | None = PDP_ROWS,
+             random_state: int = 0) -> np.ndarray:
+    """The grid :func:`partial_dependence` uses for ``feature`` on the same rows (to compute it in parts)."""
+    return feature_grid(_sample(X, max_rows, random_state).reset_index(drop=True), feature, grid_resolution)
+
+
+def concat_partial_dependence(parts: list[PartialDependence]) -> PartialDependence:
+    """One partial dependence from parts computed on consecutive pieces of one grid (same rows)."""
+    first = parts[0]
+    ice = None if first.ice is None else pd.concat([p.ice for p in parts if p.ice is not None], ignore_index=True)
+    return PartialDependence(first.feature, first.categorical, first.output,
+                             pd.concat([p.average for p in parts], ignore_index=True), ice)
+
+
 def partial_dependence_2d(model: Any, X: pd.DataFrame, features: tuple[str, str], *, grid_resolution: int = 10,
-                          target: Any = None, max_rows: int | None = 300, random_state: int = 0) -> pd.DataFrame:
-    """Average output over a grid of two features: columns ``<f1>, <f2>, average``."""
+                          target: Any = None, max_rows: int | None = 300, random_state: int = 0,
+                          first_values: Any = None) -> pd.DataFrame:
+    """Average output over a grid of two features: columns ``<f1>, <f2>, average``. ``first_values``: only these
+    values of the first feature's grid (to compute the grid in parts)."""
     f1, f2 = features
     if f1 == f2:
         raise ExplanationError("A two-feature partial dependence needs two different features.")
     X = _sample(X, max_rows, random_state).reset_index(drop=True)
     g1, g2 = feature_grid(X, f1, grid_resolution), feature_grid(X, f2, grid_resolution)
+    if first_values is not None:
+        g1 = np.asarray(first_values)
     a, b = np.repeat(g1, len(g2)), np.tile(g2, len(g1))
     output = output_of(model, _stacked(X, {f1: a, f2: b}), target).reshape(len(a), len(X))
     return pd.DataFrame({f1: a, f2: b, "average": output.mean(axis=1)})
@@ -278,6 +312,32 @@ def shap_values(model: Any, X: pd.DataFrame, *, max_rows: int | None = SHAP_TREE
             raise ExplanationError(f"The {method} explainer does not apply to this model; use method='auto'.")
     return _shap_kernel(model, _sample(X, agnostic_rows, random_state), _sample(background, min(background_rows, 30),
                         random_state), class_index, classes, nsamples)
+
+
+def shap_plan(model: Any, X: pd.DataFrame, *, max_rows: int | None = SHAP_TREE_ROWS,
+              agnostic_rows: int | None = SHAP_AGNOSTIC_ROWS, background: pd.DataFrame | None = None,
+              random_state: int = 0) -> tuple[str, list[Any]]:
+    """The explainer :func:`shap_values` uses for this model ("structured": tree or linear; else "kernel") and the
+    index labels of the rows of ``X`` it explains, so the rows can be explained in batches (each row's values do
+    not depend on the other rows) and progress shown. Tries the structured explainer on one row."""
+    background = X if background is None else background
+    classes = getattr(model, "classes_", None)
+    class_index = len(classes) - 1 if classes is not None and hasattr(model, "predict_proba") else None
+    try:
+        probe = _shap_structured(model, X.iloc[:1], _sample(background, 20, random_state), class_index, classes,
+                                 "auto")
+    except Exception:  # noqa: BLE001 - whatever fails here, the model-agnostic explainer is the answer
+        probe = None
+    if probe is not None:
+        return "structured", list(_sample(X, max_rows, random_state).index)
+    return "kernel", list(_sample(X, agnostic_rows, random_state).index)
+
+
+def concat_shap(parts: list[ShapResult]) -> ShapResult:
+    """One :class:`ShapResult` from batches of rows explained apart (same model, background and output)."""
+    first = parts[0]
+    return ShapResult(pd.concat([p.values for p in parts]), first.base_value, pd.concat([p.data for p in parts]),
+                      np.concatenate([p.prediction for p in parts]), first.output, first.method)
 
 
 def _split_pipeline(model: Any) -> tuple[Any, Any]:

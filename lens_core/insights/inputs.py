@@ -20,8 +20,10 @@ from the tracker you configured.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import pickle
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -151,15 +153,26 @@ def model_features(model: Any) -> list[str] | None:
 
 
 def load_model(tracker: Any, run_id: str) -> tuple[Any, str]:
-    """The run's model and a sentence saying where it came from."""
+    """The run's model and a sentence saying where it came from: the first model folder that loads (an
+    ``explainer/`` logged by ``mlflow.shap.log_explainer`` next to ``model/`` is tried last, not in its way), else
+    ``explainability/model.pkl``. When nothing loads, the first folder's problem is raised."""
+    first_problem: ModelLoadError | None = None
     for folder, label in _mlflow_model_folders(tracker, run_id):
-        return _load_mlflow_model(folder, label), label
+        try:
+            return _load_mlflow_model(folder, label), label
+        except ModelLoadError as exc:
+            first_problem = first_problem or exc
     try:
         path = tracker.fetch_artifact(run_id, f"{FOLDER}/model.pkl")
     except Exception:  # noqa: BLE001 - absent, whatever the adapter raises
         path = None
     if path is not None:
-        return _unpickle(path), f"artifact {FOLDER}/model.pkl"
+        try:
+            return _unpickle(path), f"artifact {FOLDER}/model.pkl"
+        except ModelLoadError as exc:
+            first_problem = first_problem or exc
+    if first_problem is not None:
+        raise first_problem
     raise InsightInputsError(
         f"Run {run_id} has no model ExperimentLens can load: no MLflow logged model (mlflow.sklearn.log_model / "
         f"mlflow.pyfunc.log_model) and no {FOLDER}/model.pkl artifact.",
@@ -237,10 +250,19 @@ def _mlflow_model_folders(tracker: Any, run_id: str) -> Iterator[tuple[Path, str
             continue
         if (folder / "MLmodel").is_file():
             yield folder, f"logged model {logged.model_id}"
-    try:
-        top = tracker.artifacts(run_id)
-    except Exception:  # noqa: BLE001
-        top = []
+    for path in _artifact_model_paths(tracker, run_id):
+        yield tracker.fetch_artifact(run_id, path), f"model artifact {path}/"
+
+
+def _artifact_model_paths(tracker: Any, run_id: str, top: list[Any] | None = None) -> list[str]:
+    """Top-level artifact folders holding an ``MLmodel`` file, explainers (a folder named like one) last. ``top``:
+    the run's top-level listing when the caller has it."""
+    if top is None:
+        try:
+            top = tracker.artifacts(run_id)
+        except Exception:  # noqa: BLE001
+            top = []
+    found: list[str] = []
     for ref in top:
         if not ref.is_dir or ref.path == FOLDER:
             continue
@@ -249,15 +271,21 @@ def _mlflow_model_folders(tracker: Any, run_id: str) -> Iterator[tuple[Path, str
         except Exception:  # noqa: BLE001, S112
             continue
         if "MLmodel" in names:
-            yield tracker.fetch_artifact(run_id, ref.path), f"model artifact {ref.path}/"
+            found.append(ref.path)
+    return sorted(found, key=lambda path: "explainer" in path.lower())
 
 
 def _load_mlflow_model(folder: Path, label: str) -> Any:
-    import yaml
-
-    flavors = (yaml.safe_load((folder / "MLmodel").read_text()) or {}).get("flavors", {})
+    if pointer := lfs_pointer_in(folder):
+        raise ModelLoadError(lfs_message(label, pointer), missing=("the model's files (Git LFS)",),
+                             snippet="git lfs pull")
+    flavors = read_flavors(folder / "MLmodel")
+    if is_explainer(flavors):
+        raise ModelLoadError(explainer_message(label), missing=("a model",))
     if unsupported := unsupported_flavors(flavors):
         raise ModelLoadError(unsupported_message(label, unsupported), missing=("a sklearn or pyfunc model",))
+    if package := missing_package(flavors):
+        raise _missing_package_error(label, flavors, package, folder)
     try:
         if "sklearn" in flavors:
             import mlflow.sklearn
@@ -274,14 +302,129 @@ def _load_mlflow_model(folder: Path, label: str) -> Any:
             return raw
         return PyfuncModel(pyfunc)
     except ModuleNotFoundError as exc:
-        raise ModelLoadError(
-            f"The {label} ({', '.join(f for f in flavors if f != 'python_function') or 'pyfunc'} flavor) needs the "
-            f"Python package {exc.name!r}, which is not installed here: pip install {exc.name}",
-            missing=(f"package {exc.name}",), snippet=f"pip install {exc.name}",
-        ) from exc
+        raise _missing_package_error(label, flavors, exc.name or "", folder) from exc
     except Exception as exc:
         raise ModelLoadError(f"The {label} could not be loaded: {type(exc).__name__}: {hide_paths(str(exc))}",
                              missing=("a loadable model",)) from exc
+
+
+def _missing_package_error(label: str, flavors: dict[str, Any], module: str, folder: Path) -> ModelLoadError:
+    flavor = ", ".join(f for f in flavors if f != "python_function") or "pyfunc"
+    install = install_command(module, model_requirements(folder))
+    return ModelLoadError(
+        f"The {label} ({flavor} flavor) needs the Python package {module!r}, which is not installed here: "
+        f"`{install}`" + (" (the version the model was logged with)" if "==" in install else ""),
+        missing=(f"package {module}",), snippet=install,
+    )
+
+
+# ---- what a model folder says about itself ------------------------------------------------------------------------
+#: The first line of a Git LFS pointer file: a clone without ``git lfs pull`` holds these in place of the files.
+LFS_POINTER_START = b"version https://git-lfs.github.com/spec/v1"
+_LFS_POINTER_MAX_BYTES = 1024
+#: Python package (pip name) of the module an MLflow flavor's loader imports, where the names differ.
+_PIP_NAMES = {"sklearn": "scikit-learn", "torch": "torch", "cv2": "opencv-python", "yaml": "pyyaml"}
+#: The package each non-pyfunc flavor needs.
+_FLAVOR_MODULES = {"keras": "keras", "tensorflow": "tensorflow", "pytorch": "torch", "xgboost": "xgboost",
+                   "lightgbm": "lightgbm", "catboost": "catboost", "onnx": "onnxruntime", "statsmodels": "statsmodels",
+                   "prophet": "prophet", "spacy": "spacy", "transformers": "transformers"}
+
+
+def is_explainer(flavors: dict[str, Any]) -> bool:
+    """Whether an MLmodel describes a SHAP explainer (``mlflow.shap.log_explainer``), which sits next to the model
+    it explains and is not itself the model."""
+    return "shap" in flavors
+
+
+def explainer_message(label: str) -> str:
+    return (f"The {label} is a SHAP explainer (mlflow.shap.log_explainer), not a model: ExperimentLens computes its "
+            "own explanations from the model.")
+
+
+def is_lfs_pointer(path: Path) -> bool:
+    """Whether a file is a Git LFS pointer (a ~130-byte text file naming the real file's hash and size)."""
+    try:
+        if not path.is_file() or path.stat().st_size > _LFS_POINTER_MAX_BYTES:
+            return False
+        with path.open("rb") as handle:
+            return handle.read(len(LFS_POINTER_START)) == LFS_POINTER_START
+    except OSError:
+        return False
+
+
+def lfs_pointer_in(location: Path) -> Path | None:
+    """A Git LFS pointer file standing for a model file: ``location`` itself, or a file in its folder (its first
+    levels)."""
+    if location.is_file():
+        return location if is_lfs_pointer(location) else None
+    for path in sorted(location.rglob("*")) if location.is_dir() else []:
+        if len(path.relative_to(location).parts) <= 3 and is_lfs_pointer(path):
+            return path
+    return None
+
+
+def lfs_message(label: str, pointer: Path) -> str:
+    size = pointer.stat().st_size
+    return (f"The {label} is a Git LFS pointer, not the model: `{pointer.name}` is a {size}-byte text file that names "
+            "the real file, which was never downloaded (the store was cloned without Git LFS). Run `git lfs pull` in "
+            "the store's repository (after `git lfs install`), then reopen this page.")
+
+
+def read_flavors(mlmodel: Path) -> dict[str, Any]:
+    """The ``flavors`` of an MLmodel file; empty when the file is unreadable or not a mapping."""
+    import yaml
+
+    try:
+        content = yaml.safe_load(mlmodel.read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    flavors = content.get("flavors") if isinstance(content, dict) else None
+    return flavors if isinstance(flavors, dict) else {}
+
+
+def missing_package(flavors: dict[str, Any]) -> str | None:
+    """The module a model's flavors need that is not installed here (its loader module's package, or the
+    flavor's library), else None."""
+    loader = str(((flavors or {}).get("python_function") or {}).get("loader_module") or "")
+    if "sklearn" in flavors:
+        return None
+    wanted = [_FLAVOR_MODULES[f] for f in flavors if f in _FLAVOR_MODULES]
+    if loader and not loader.startswith("mlflow."):
+        wanted.insert(0, loader.split(".")[0])
+    return next((m for m in wanted if importlib.util.find_spec(m) is None), None)
+
+
+def model_requirements(folder: Path) -> dict[str, str]:
+    """Package (lower case, ``_`` as ``-``) → its requirement line, from the model folder's ``requirements.txt``,
+    else the pip section of ``conda.yaml``: ``{"keras": "keras==3.4.1"}``."""
+    import yaml
+
+    lines: list[str] = []
+    try:
+        lines = (folder / "requirements.txt").read_text().splitlines()
+    except OSError:
+        try:
+            conda = yaml.safe_load((folder / "conda.yaml").read_text()) or {}
+            for dep in conda.get("dependencies", []) if isinstance(conda, dict) else []:
+                if isinstance(dep, dict) and isinstance(dep.get("pip"), list):
+                    lines += [str(x) for x in dep["pip"]]
+        except (OSError, ValueError, yaml.YAMLError):
+            return {}
+    out: dict[str, str] = {}
+    for line in lines:
+        text = line.split("#", 1)[0].strip()
+        name = re.split(r"[<>=!~;\[ ]", text, maxsplit=1)[0].strip()
+        if name and not text.startswith("-"):
+            out[name.lower().replace("_", "-")] = text
+    return out
+
+
+def install_command(module: str, requirements: dict[str, str]) -> str:
+    """``pip install <requirement>`` for a missing module: the model's own requirement line (with its version)
+    when it lists the package, else the package name."""
+    package = _PIP_NAMES.get(module, module)
+    key = package.lower().replace("_", "-")
+    return f"pip install {requirements.get(key, package)}"
 
 
 def unsupported_flavors(flavors: Any) -> tuple[str, ...]:
@@ -308,6 +451,9 @@ class PyfuncModel:
 
 
 def _unpickle(path: Path) -> Any:
+    if is_lfs_pointer(path):
+        raise ModelLoadError(lfs_message(f"artifact {FOLDER}/model.pkl", path),
+                             missing=("the model's files (Git LFS)",), snippet="git lfs pull")
     try:
         with open(path, "rb") as handle:
             return pickle.load(handle)
@@ -422,45 +568,51 @@ def availability(tracker: Any, detail: Any) -> Availability:
     except Exception:  # noqa: BLE001
         top = []
     names = {ref.path for ref in top}
-    layout = set()
+    layout: dict[str, int | None] = {}  # file name -> size in explainability/
     if FOLDER in names:
         try:
-            layout = {ref.path.rsplit("/", 1)[-1] for ref in tracker.artifacts(run_id, FOLDER)}
+            layout = {ref.path.rsplit("/", 1)[-1]: ref.file_size for ref in tracker.artifacts(run_id, FOLDER)}
         except Exception:  # noqa: BLE001
-            layout = set()
-    for ref in top:
-        if model is None and ref.is_dir and ref.path != FOLDER:
+            layout = {}
+    if model is None or problem is not None:  # the first model folder that loads wins, as in load_model
+        for path in _artifact_model_paths(tracker, run_id, top):
             try:
-                if any(r.path.endswith("/MLmodel") for r in tracker.artifacts(run_id, ref.path)):
-                    model = f"model artifact {ref.path}/"
-                    problem = _flavor_problem(tracker.fetch_artifact(run_id, f"{ref.path}/MLmodel"), model)
+                found = _flavor_problem(tracker.fetch_artifact(run_id, f"{path}/MLmodel"), f"model artifact {path}/")
             except Exception:  # noqa: BLE001, S112
                 continue
+            if model is None or found is None:
+                model, problem = f"model artifact {path}/", found
+            if found is None:
+                break
     if model is None and "model.pkl" in layout:
         model = f"{FOLDER}/model.pkl"
+        size = layout["model.pkl"]
+        if size is not None and size <= _LFS_POINTER_MAX_BYTES:  # small enough to be a Git LFS pointer: look
+            with contextlib.suppress(Exception):
+                pointer = lfs_pointer_in(tracker.fetch_artifact(run_id, f"{FOLDER}/model.pkl"))
+                problem = lfs_message(f"artifact {model}", pointer) if pointer else None
     roots = dataset_roots(tracker, getattr(detail, "artifact_uri", ""))
     test = next((f"dataset input {d.name!r}" for d in detail.inputs if (d.context or "").lower() in TEST_CONTEXTS
                  and dataset_path(d.source, roots, quiet=True) is not None), None)
-    if test is None and {"X_test.csv", "Y_test.csv"} <= layout:
+    if test is None and {"X_test.csv", "Y_test.csv"} <= layout.keys():
         test = f"{FOLDER}/X_test.csv"
     return Availability(model, test, problem)
 
 
 def _flavor_problem(mlmodel: Path | None, label: str) -> str | None:
-    """What is wrong with the model an MLmodel file describes, when its flavors are none ExperimentLens loads."""
-    import yaml
-
-    if mlmodel is None or not mlmodel.is_file():
+    """What keeps the model an MLmodel file describes from loading here, read from its folder: Git LFS pointers in
+    place of its files, flavors ExperimentLens does not load, a package that is not installed."""
+    if mlmodel is None:
         return None
-    try:
-        flavors = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors", {})
-    except (OSError, ValueError, yaml.YAMLError, AttributeError):
+    if pointer := lfs_pointer_in(mlmodel.parent if mlmodel.name == "MLmodel" else mlmodel):
+        return lfs_message(label, pointer)
+    if not mlmodel.is_file():
         return None
+    flavors = read_flavors(mlmodel)
+    if is_explainer(flavors):
+        return explainer_message(label)
     if unsupported := unsupported_flavors(flavors):
         return unsupported_message(label, unsupported)
-    loader = str(((flavors or {}).get("python_function") or {}).get("loader_module") or "")
-    package = loader.split(".")[0]
-    if "sklearn" not in flavors and package and importlib.util.find_spec(package) is None:
-        return (f"The {label} (pyfunc) needs the Python package {package!r}, which is not installed here: "
-                f"pip install {package}")
+    if package := missing_package(flavors):
+        return str(_missing_package_error(label, flavors, package, mlmodel.parent))
     return None

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from lens_core.format import format_bytes, format_duration, format_number, format_time, labels_by_id, plural, run_label
 from lens_core.model import ArtifactRef, RunDetail
+from lens_core.runs import run_artifacts as ra
+from lens_core.runs import run_ratings as rr
 from lens_core.runs import workflow as wf
+from lens_core.runs.direction import Direction
 
 #: Tree entries are cut to this many characters.
 TREE_WIDTH = 26
@@ -17,33 +21,33 @@ TREE_WIDTH = 26
 
 @dataclass(frozen=True, slots=True)
 class Siblings:
-    """The runs of a run's experiment: the wide runs table (empty when it could not be read) and each run's name
-    and status by id."""
+    """The runs of a run's experiment: the wide runs table (empty when it could not be read), each run's label
+    (:func:`lens_core.format.run_labels`: name, else short id; unique) and status by id."""
 
     runs: pd.DataFrame
-    names: Mapping[str, str]
+    labels: Mapping[str, str]
     statuses: Mapping[str, str]
 
     @staticmethod
     def of(runs: pd.DataFrame, run: RunDetail) -> Siblings:
-        names = dict(zip(runs["run_id"], runs["run_name"].fillna(""))) if len(runs) else {}
+        labels = labels_by_id(runs) if len(runs) else {}
         statuses = dict(zip(runs["run_id"], runs["status"])) if len(runs) else {}
-        return Siblings(runs, {**names, run.run_id: run.run_name}, statuses)
+        return Siblings(runs, {run.run_id: run_label(run.run_name, run.run_id), **labels}, statuses)
 
     def label(self, run_id: str) -> str:
-        """The run's name, else the start of its id."""
-        return self.names.get(run_id) or run_id[:8]
+        """The run's label: its name, else the start of its id."""
+        return self.labels.get(run_id) or run_label(None, run_id)
 
 
 # ---- header ---------------------------------------------------------------------------------------------------
 def header_lines(run: RunDetail, now: pd.Timestamp) -> str:
     """When the run started, ended and how long it took; who ran it and from which source (Markdown)."""
     seconds = wf.run_duration(run.start_time, run.end_time, now)
-    ended = (f"ended {wf.format_time(run.end_time, run.start_time)}" if run.end_time is not None
+    ended = (f"ended {format_time(run.end_time, run.start_time)}" if run.end_time is not None
              else "still running" if run.status in ("RUNNING", "SCHEDULED") else "no end time")
     when = [
-        f":material/schedule: started {wf.format_time(run.start_time)} · {ended}",
-        f":material/timer: **{wf.format_duration(seconds)}**" + (" so far" if run.end_time is None else ""),
+        f":material/schedule: started {format_time(run.start_time)} · {ended}",
+        f":material/timer: **{format_duration(seconds)}**" + (" so far" if run.end_time is None else ""),
     ]
     who = [f":material/person: {run.user_id}"] if run.user_id else []
     if source := run.tags.get("mlflow.source.name"):
@@ -54,10 +58,10 @@ def header_lines(run: RunDetail, now: pd.Timestamp) -> str:
 
 def rating_caption(tags: Mapping[str, str]) -> str:
     """Who rated last and when, or what the rating is when nobody has yet."""
-    if by := tags.get(wf.RATED_BY_TAG):
-        when = pd.to_datetime(tags.get(wf.RATED_AT_TAG, ""), errors="coerce", utc=True)
-        return f"Last rated by {by}" + ("" if pd.isna(when) else f" · {wf.format_time(when)}")
-    if wf.stored_rating(tags) is not None or tags.get(wf.NOTE_TAG):
+    if by := tags.get(rr.RATED_BY_TAG):
+        when = pd.to_datetime(tags.get(rr.RATED_AT_TAG, ""), errors="coerce", utc=True)
+        return f"Last rated by {by}" + ("" if pd.isna(when) else f" · {format_time(when)}")
+    if rr.stored_rating(tags) is not None or tags.get(rr.NOTE_TAG):
         return "Rated before ExperimentLens recorded who rated and when."
     return "Not rated yet. Ratings and notes are saved as run tags any MLflow tool can read."
 
@@ -73,26 +77,22 @@ class RankSummary:
     caption: str = ""
 
 
-def rank_summary(standing: wf.MetricStanding, direction: wf.Direction | None) -> RankSummary:
-    """Where the run ranks: 1 = best when the metric's name says which way is better, else counted from the
-    highest value; a dash when this run or every other run lacks a finite value."""
-    if standing.value is None or standing.count <= 1:
+def rank_summary(standing: wf.MetricStanding, direction: Direction) -> RankSummary:
+    """Where the run ranks among the runs with a finite value (1 = best in ``direction``), a dash when this run or
+    every other run lacks one; the caption says which runs the statistics leave out."""
+    better = "Higher" if direction == "max" else "Lower"
+    if standing.value is not None and not standing.own_is_finite:
+        rank = RankSummary("Rank", "—", f"This run logged {format_number(standing.value)}: only finite values "
+                           "are ranked.")
+    elif standing.value is None or standing.count <= 1:
         rank = RankSummary("Rank", "—", "Ranks need a finite value on this run and on at least one other run.")
-    elif direction is not None:
+    else:
         rank = RankSummary(f"Rank of {standing.count:,}", f"{standing.rank(direction):,}",
-                           f"{direction.title()} is better, guessed from the name. 1 = best.")
-    else:
-        rank = RankSummary(f"Rank of {standing.count:,}", wf.ordinal(standing.rank_highest),
-                           f"Counted from the highest value ({wf.ordinal(standing.rank_lowest)} from the lowest). "
-                           "Whether higher or lower is better cannot be told from the name.")
-    if direction is not None:
-        caption = (f":material/info: {direction.title()} is better, guessed from the name {standing.metric!r}; "
-                   "ranks count 1 as the best run.")
-    elif standing.count:
-        caption = (":material/info: Whether higher or lower is better cannot be told from the name: the rank "
-                   "counts from the highest value.")
-    else:
-        caption = ""
+                           f"{better} is better. 1 = the best run.")
+    left_out = [plural(standing.non_finite, "run") + " logged ±inf or NaN"] if standing.non_finite else []
+    left_out += [plural(standing.missing, "run") + " never logged it"] if standing.missing else []
+    caption = (":material/info: Min, mean, max, ranks and the chart use finite values only: "
+               + " and ".join(left_out) + ".") if left_out else ""
     return RankSummary(rank.label, rank.value, rank.help, caption)
 
 
@@ -116,7 +116,7 @@ def param_entries(run: RunDetail) -> dict[str, str]:
 
 def metric_entries(run: RunDetail) -> dict[str, str]:
     """Item id → tree label (name · latest value) of each metric, by name."""
-    return {wf.Item("metric", k).id: tree_label(k, wf.format_number(v)) for k, v in sorted(run.metrics.items())}
+    return {wf.Item("metric", k).id: tree_label(k, format_number(v)) for k, v in sorted(run.metrics.items())}
 
 
 def dataset_entries(run: RunDetail) -> tuple[dict[str, str], list[str]]:
@@ -139,7 +139,7 @@ def artifact_entries(folder: str, listing: list[ArtifactRef] | None) -> dict[str
         if ref.is_dir:
             entries[wf.Item("artifact", ref.path.rstrip("/") + "/").id] = f":material/folder: {name}"
         else:
-            label = tree_label(name, wf.format_bytes(ref.file_size), TREE_WIDTH - 3)
+            label = tree_label(name, format_bytes(ref.file_size), TREE_WIDTH - 3)
             entries[wf.Item("artifact", ref.path).id] = f":material/draft: {label}"
     return entries
 
@@ -149,18 +149,18 @@ def folder_table(listing: list[ArtifactRef]) -> pd.DataFrame:
     """``name, kind, size`` of a folder's entries (folders end with "/")."""
     return pd.DataFrame({
         "name": [r.path.rstrip("/").rsplit("/", 1)[-1] + ("/" if r.is_dir else "") for r in listing],
-        "kind": ["folder" if r.is_dir else wf.artifact_kind(r.path).label for r in listing],
-        "size": ["" if r.is_dir else wf.format_bytes(r.file_size) for r in listing],
+        "kind": ["folder" if r.is_dir else ra.artifact_kind(r.path).label for r in listing],
+        "size": ["" if r.is_dir else format_bytes(r.file_size) for r in listing],
     })
 
 
-def preview_kind(path: str, local: Path, size: int) -> wf.ArtifactKindName:
+def preview_kind(path: str, local: Path, size: int) -> ra.ArtifactKindName:
     """How to preview a fetched artifact: its kind by name, or "text" for a small file of unknown kind whose
     first bytes read as text."""
-    kind = wf.artifact_kind(path).kind
-    if kind == "other" and size <= wf.TEXT_PREVIEW_BYTES * 4:
+    kind = ra.artifact_kind(path).kind
+    if kind == "other" and size <= ra.TEXT_PREVIEW_BYTES * 4:
         with local.open("rb") as fh:
-            if wf.looks_like_text(fh.read(8192)):
+            if ra.looks_like_text(fh.read(8192)):
                 return "text"
     return kind
 
@@ -168,8 +168,8 @@ def preview_kind(path: str, local: Path, size: int) -> wf.ArtifactKindName:
 def read_text_preview(local: Path) -> tuple[str, bool]:
     """The first ``TEXT_PREVIEW_BYTES`` of a text file, decoded, and whether the file is longer."""
     with local.open("rb") as fh:
-        raw = fh.read(wf.TEXT_PREVIEW_BYTES + 1)
-    return raw[: wf.TEXT_PREVIEW_BYTES].decode("utf-8", errors="replace"), len(raw) > wf.TEXT_PREVIEW_BYTES
+        raw = fh.read(ra.TEXT_PREVIEW_BYTES + 1)
+    return raw[: ra.TEXT_PREVIEW_BYTES].decode("utf-8", errors="replace"), len(raw) > ra.TEXT_PREVIEW_BYTES
 
 
 # ---- the selection --------------------------------------------------------------------------------------------

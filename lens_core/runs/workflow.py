@@ -1,25 +1,24 @@
-"""The workflow (run) page's logic, free of Streamlit: what a run's tree holds, where a metric stands among the
-experiment's runs, how a param is distributed, how an artifact is previewed, and which tags a rating writes.
+"""The Run page's logic, free of Streamlit: what a run's tree holds, where a metric stands among the experiment's
+runs, how its history is drawn, how a param is distributed, and the run's status and children. Artifacts, datasets
+and ratings have their own modules (:mod:`run_artifacts`, :mod:`run_datasets`, :mod:`run_ratings`).
 
 Everything here takes plain values (a :class:`~lens_core.model.RunDetail`, the wide runs table, tag mappings)
 and returns plain values, so the page only lays them out.
 """
 from __future__ import annotations
 
-import json
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from lens_core.confine import source_location
+from lens_core.format import finite_only, from_mlflow_sentinel, labels_by_id, run_label, short_id
 from lens_core.model import DatasetInput, RunDetail
+from lens_core.runs.direction import Direction
 
 # ---- tree items -------------------------------------------------------------------------------------------------
 #: The kinds of item the tree offers, in the order the tree shows them.
@@ -111,48 +110,16 @@ def parent_folder(folder: str) -> str:
     return "" if parent in ("", ".") else f"{parent}/"
 
 
-# ---- metrics ------------------------------------------------------------------------------------------------
-Direction = Literal["lower", "higher"]
-_LOWER = {
-    "loss", "error", "err", "errors", "rmse", "mse", "mae", "mape", "smape", "rmsle", "msle", "nll", "logloss",
-    "perplexity", "ppl", "wer", "cer", "latency", "fpr", "fnr", "brier", "deviance",
-}
-_HIGHER = {
-    "acc", "accuracy", "auc", "roc", "f1", "f2", "fscore", "precision", "recall", "r2", "score", "iou", "miou",
-    "dice", "bleu", "rouge", "ndcg", "map", "mrr", "hit", "hits", "tpr", "tnr", "specificity", "sensitivity",
-    "kappa", "mcc", "top1", "top5", "reward", "return",
-}
-
-
-def better_direction(metric: str) -> Direction | None:
-    """A guess from the metric's name of which direction is better: "lower" for losses and errors
-    (``train/loss``, ``val_rmse``, ``error_rate``), "higher" for accuracies and scores (``test_roc_auc``), None
-    when the name says nothing. sklearn's ``neg_…`` scorers flip the guess."""
-    tokens = [t for t in re.split(r"[^a-z0-9]+|_", metric.lower()) if t]
-    flip = "neg" in tokens or "negative" in tokens
-    guess: Direction | None = None
-    for token in reversed(tokens):  # the last word usually names the quantity: "loss_acc" is rare, "acc_loss" too
-        if token in _LOWER or token.endswith("loss"):
-            guess = "lower"
-            break
-        if token in _HIGHER:
-            guess = "higher"
-            break
-    if guess is None:
-        return None
-    if flip:
-        return "higher" if guess == "lower" else "lower"
-    return guess
-
-
 @dataclass(frozen=True, slots=True)
 class MetricStanding:
-    """Where one run's latest value of a metric stands among the experiment's runs (finite values only)."""
+    """Where one run's latest value of a metric stands among the experiment's runs. Statistics, ranks and the strip
+    chart use finite values only; ``non_finite`` says how many runs were left out for logging ±inf (or NaN)."""
 
     metric: str
-    value: float | None  # this run's latest value, None when it has none in the table
+    value: float | None  # this run's latest value (±inf included), None when it has none
     count: int  # runs with a finite value
-    missing: int  # runs of the experiment without one (never logged, NaN or ±inf)
+    missing: int  # runs of the experiment that never logged the metric
+    non_finite: int = 0  # runs whose value is ±inf or NaN: left out of the statistics, ranks and chart
     minimum: float | None = None
     mean: float | None = None
     maximum: float | None = None
@@ -160,66 +127,103 @@ class MetricStanding:
     highest_run_id: str | None = None
     rank_lowest: int | None = None  # 1 = this run has the lowest value (ties share a rank)
     rank_highest: int | None = None  # 1 = this run has the highest value
-    values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["run_id", "run_name", "value"]))
+    values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["run_id", "run", "value"]))
 
     def rank(self, direction: Direction) -> int | None:
-        return self.rank_lowest if direction == "lower" else self.rank_highest
+        return self.rank_lowest if direction == "min" else self.rank_highest
 
     def best_run_id(self, direction: Direction) -> str | None:
-        return self.lowest_run_id if direction == "lower" else self.highest_run_id
+        return self.lowest_run_id if direction == "min" else self.highest_run_id
 
     def worst_run_id(self, direction: Direction) -> str | None:
-        return self.highest_run_id if direction == "lower" else self.lowest_run_id
+        return self.highest_run_id if direction == "min" else self.lowest_run_id
+
+    @property
+    def own_is_finite(self) -> bool:
+        return self.value is not None and math.isfinite(self.value)
 
 
 def metric_standing(runs: pd.DataFrame, metric: str, run_id: str, value: float | None = None) -> MetricStanding:
-    """Rank, min / mean / max and the extreme runs of ``metrics.<metric>`` in a wide runs table.
+    """Rank, min / mean / max and the extreme runs of ``metrics.<metric>`` in a wide runs table, over finite values
+    (MLflow's ±1.8e308 sentinel counts as infinite).
 
     ``value`` is this run's own latest value (from its RunDetail); it is used when the run is not in the table
-    (a deleted run), so the rank still says where it would stand."""
+    (a deleted run), so the rank still says where it would stand. ``values`` holds ``run_id, run, value`` of the
+    finite runs, ``run`` being :func:`lens_core.format.run_label`."""
     column = f"metrics.{metric}"
+    own_value = None if value is None else float(from_mlflow_sentinel(float(value)))
     if column not in runs or runs.empty:
-        own = value if value is not None and math.isfinite(value) else None
+        own = None if own_value is not None and math.isnan(own_value) else own_value
         return MetricStanding(metric, own, 0, len(runs))
-    frame = pd.DataFrame({
-        "run_id": runs["run_id"].astype(str).to_numpy(),
-        "run_name": runs["run_name"].fillna("").astype(str).to_numpy() if "run_name" in runs else "",
-        "value": pd.to_numeric(runs[column], errors="coerce").astype(float).to_numpy(),
-    })
-    finite = frame[np.isfinite(frame["value"])].reset_index(drop=True)
-    mine = frame.loc[frame["run_id"] == run_id, "value"]
-    own = float(mine.iloc[0]) if len(mine) else value
-    if own is not None and not math.isfinite(own):
+    raw = pd.to_numeric(runs[column], errors="coerce").astype(float).reset_index(drop=True)
+    finite = finite_only(raw)
+    missing = int(raw.isna().sum())  # the wide table holds NaN where a run never logged the metric
+    labels = labels_by_id(runs) if "run_name" in runs else {}
+    ids = runs["run_id"].astype(str).reset_index(drop=True)
+    table = pd.DataFrame({"run_id": ids[finite.values.index].to_numpy(),
+                          "value": finite.values.to_numpy()})
+    table["run"] = table["run_id"].map(lambda r: labels.get(r) or short_id(r))
+    table = table[["run_id", "run", "value"]]
+    mine = raw[ids == run_id]
+    own = float(from_mlflow_sentinel(float(mine.iloc[0]))) if len(mine) and pd.notna(mine.iloc[0]) else own_value
+    if own is not None and math.isnan(own):
         own = None
-    base = MetricStanding(metric, own, len(finite), len(frame) - len(finite), values=finite)
-    if finite.empty:
+    base = MetricStanding(metric, own, len(table), missing, finite.dropped - missing, values=table)
+    if table.empty:
         return base
-    values = finite["value"].to_numpy()
+    values = table["value"].to_numpy()
     rank_lowest = rank_highest = None
-    if own is not None:
+    if own is not None and math.isfinite(own):
         rank_lowest = int((values < own).sum()) + 1
         rank_highest = int((values > own).sum()) + 1
     return MetricStanding(
-        metric=metric,
-        value=own,
-        count=len(finite),
-        missing=len(frame) - len(finite),
-        minimum=float(values.min()),
-        mean=float(values.mean()),
-        maximum=float(values.max()),
-        lowest_run_id=str(finite.loc[int(np.argmin(values)), "run_id"]),
-        highest_run_id=str(finite.loc[int(np.argmax(values)), "run_id"]),
-        rank_lowest=rank_lowest,
-        rank_highest=rank_highest,
-        values=finite,
+        metric=metric, value=own, count=base.count, missing=base.missing, non_finite=base.non_finite,
+        minimum=float(values.min()), mean=float(values.mean()), maximum=float(values.max()),
+        lowest_run_id=str(table.loc[int(np.argmin(values)), "run_id"]),
+        highest_run_id=str(table.loc[int(np.argmax(values)), "run_id"]),
+        rank_lowest=rank_lowest, rank_highest=rank_highest, values=table,
     )
 
 
-def history_axis(history: pd.DataFrame) -> Literal["step", "timestamp"]:
-    """Plot a history against its steps, unless every point has the same step (then against time)."""
-    if len(history) > 1 and history["step"].nunique() == 1 and history["timestamp"].nunique() > 1:
-        return "timestamp"
-    return "step"
+# ---- a metric's history ------------------------------------------------------------------------------------------
+HistoryAxis = Literal["step", "order"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricHistory:
+    """A run's history of one metric, ready to draw: ``points`` (``step, time, order, value``: finite values only,
+    ``order`` 1, 2, … as logged), the x axis to draw them on, and how many points were left out as ±inf / NaN.
+
+    ``axis`` is "step", or "order" when every point has the same step (``log_metric`` without ``step=`` logs at
+    step 0): a time axis over points milliseconds apart is unreadable, the order they were logged in is not."""
+
+    metric: str
+    points: pd.DataFrame
+    axis: HistoryAxis
+    non_finite: int
+    step: int | None = None  # the one step every point has, when ``axis`` is "order"
+
+    @property
+    def single(self) -> bool:
+        """One finite point: a value and when it was logged, nothing to draw a line through."""
+        return len(self.points) == 1
+
+
+def metric_history(history: pd.DataFrame, metric: str) -> MetricHistory:
+    """``step, timestamp, value`` rows (timestamp in epoch ms, as trackers return them) as a :class:`MetricHistory`."""
+    ordered = history.sort_values(["step", "timestamp"], kind="stable").reset_index(drop=True) \
+        if history["step"].nunique() > 1 else history.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    finite = finite_only(pd.to_numeric(ordered["value"], errors="coerce"))
+    kept = ordered.loc[finite.values.index]
+    points = pd.DataFrame({
+        "step": kept["step"].astype("int64").to_numpy(),
+        "time": pd.to_datetime(kept["timestamp"], unit="ms", utc=True).to_numpy(),
+        "order": np.arange(1, len(kept) + 1),
+        "value": finite.values.to_numpy(),
+    })
+    one_step = len(points) > 1 and points["step"].nunique() == 1
+    return MetricHistory(metric, points, "order" if one_step else "step", finite.dropped,
+                         int(points["step"].iloc[0]) if one_step else None)
 
 
 # ---- params -------------------------------------------------------------------------------------------------
@@ -321,137 +325,6 @@ def _histogram(numbers: np.ndarray, own: float | None, bins: int = 20) -> tuple[
     return table, log_scale
 
 
-# ---- artifacts ----------------------------------------------------------------------------------------------
-ArtifactKindName = Literal["image", "markdown", "json", "yaml", "text", "table", "other"]
-#: Text artifacts are previewed up to this many bytes.
-TEXT_PREVIEW_BYTES = 256 * 1024
-#: Images above this size are not drawn.
-IMAGE_PREVIEW_BYTES = 20 * 1024**2
-
-_IMAGE = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
-_TEXT_LANGUAGE = {
-    ".txt": None, ".log": None, ".out": None, ".err": None, ".rst": None,
-    ".py": "python", ".sh": "bash", ".toml": "toml", ".ini": "ini", ".cfg": "ini", ".sql": "sql",
-    ".html": "html", ".xml": "xml", ".r": "r", ".ipynb": "json", ".jsonl": "json", ".ndjson": "json",
-}
-_KNOWN_NAMES = {"mlmodel": "yaml", "dockerfile": "text", "license": "text", "readme": "text"}
-
-
-@dataclass(frozen=True, slots=True)
-class ArtifactKind:
-    kind: ArtifactKindName
-    language: str | None = None  # for st.code
-    label: str = ""  # "PNG image", "CSV table", …
-
-
-def artifact_kind(path: str) -> ArtifactKind:
-    """How to preview an artifact, from its file name."""
-    name = PurePosixPath(path).name
-    suffix = PurePosixPath(name).suffix.lower()
-    upper = suffix.lstrip(".").upper()
-    if suffix in _IMAGE:
-        return ArtifactKind("image", None, f"{upper} image")
-    if suffix in (".md", ".markdown"):
-        return ArtifactKind("markdown", "markdown", "Markdown")
-    if suffix == ".json":
-        return ArtifactKind("json", "json", "JSON")
-    if suffix in (".yaml", ".yml"):
-        return ArtifactKind("yaml", "yaml", "YAML")
-    if suffix in (".csv", ".tsv", ".parquet", ".pq"):
-        return ArtifactKind("table", None, "Parquet table" if suffix in (".parquet", ".pq") else f"{upper} table")
-    if suffix in _TEXT_LANGUAGE:
-        return ArtifactKind("text", _TEXT_LANGUAGE[suffix], f"{upper} text" if upper else "text")
-    known = _KNOWN_NAMES.get(name.lower())
-    if known == "yaml":
-        return ArtifactKind("yaml", "yaml", f"{name} (YAML)")
-    if known:
-        return ArtifactKind("text", None, "text")
-    return ArtifactKind("other", None, f"{upper} file" if upper else "file")
-
-
-def looks_like_text(sample: bytes) -> bool:
-    """Whether bytes from the start of a file of unknown type read as UTF-8 text."""
-    if b"\x00" in sample:
-        return False
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start >= len(sample) - 3  # a character cut at the end of the sample
-    return True
-
-
-def format_bytes(size: int | None) -> str:
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover
-
-
-def pretty_json(text: str) -> str:
-    """Indented JSON, or the text unchanged when it is not valid JSON."""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (ValueError, TypeError):
-        return text
-
-
-# ---- datasets -----------------------------------------------------------------------------------------------
-def dataset_source(dataset: DatasetInput) -> str:
-    """Where the data lives (:func:`lens_core.confine.source_location`), or the source's raw text."""
-    return source_location(dataset.source) or dataset.source
-
-
-def dataset_schema(dataset: DatasetInput) -> pd.DataFrame | None:
-    """The columns of an MLflow schema (``mlflow_colspec`` or ``mlflow_tensorspec``) as a table ``column,
-    type, required``; None when the schema is empty or in another shape."""
-    try:
-        schema = json.loads(dataset.schema) if dataset.schema else None
-    except ValueError:
-        return None
-    if not isinstance(schema, dict):
-        return None
-    spec = schema.get("mlflow_colspec")
-    if isinstance(spec, str):  # some writers double-encode
-        try:
-            spec = json.loads(spec)
-        except ValueError:
-            spec = None
-    if isinstance(spec, list) and all(isinstance(c, dict) for c in spec):
-        return pd.DataFrame({
-            "column": [str(c.get("name", f"#{i}")) for i, c in enumerate(spec)],
-            "type": [str(c.get("type", "")) for c in spec],
-            "required": [bool(c.get("required", True)) for c in spec],
-        })
-    tensors = schema.get("mlflow_tensorspec")
-    if isinstance(tensors, dict):
-        features = tensors.get("features")
-        if isinstance(features, str):
-            try:
-                features = json.loads(features)
-            except ValueError:
-                features = None
-        if isinstance(features, list):
-            return pd.DataFrame({
-                "column": [str(f.get("name", f"#{i}")) for i, f in enumerate(features)],
-                "type": [f"{f.get('type', '')} {f.get('tensor-spec', '')}".strip() for f in features],
-                "required": [True] * len(features),
-            })
-    return None
-
-
-def dataset_profile(dataset: DatasetInput) -> dict[str, object]:
-    """MLflow's profile (``{"num_rows": …, "num_elements": …}``) as a dict; empty when absent or unreadable."""
-    try:
-        profile = json.loads(dataset.profile) if dataset.profile else {}
-    except ValueError:
-        return {}
-    return profile if isinstance(profile, dict) else {}
-
-
 # ---- run header ---------------------------------------------------------------------------------------------
 STATUS_STYLE: dict[str, tuple[str, str]] = {
     "FINISHED": ("green", ":material/check_circle:"),
@@ -467,26 +340,6 @@ def status_style(status: str) -> tuple[str, str]:
     return STATUS_STYLE.get(str(status).upper(), ("gray", ":material/help:"))
 
 
-def format_duration(seconds: float | None) -> str:
-    """``0.35`` → "350 ms", ``4.2`` → "4.2 s", ``200`` → "3 min 20 s", ``3725`` → "1 h 02 min",
-    ``190000`` → "2 d 4 h"."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "—"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    whole = round(seconds)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s"
-
-
 def run_duration(start: pd.Timestamp | None, end: pd.Timestamp | None, now: pd.Timestamp | None = None) -> float | None:
     """Seconds from start to end, or to ``now`` while the run has no end; None without a start."""
     if start is None or pd.isna(start):
@@ -496,100 +349,6 @@ def run_duration(start: pd.Timestamp | None, end: pd.Timestamp | None, now: pd.T
         return None
     return (pd.Timestamp(stop) - pd.Timestamp(start)).total_seconds()
 
-
-def format_time(ts: pd.Timestamp | None, reference: pd.Timestamp | None = None) -> str:
-    """"Nov 14 2023, 22:13 UTC"; only the time when ``reference`` is on the same day."""
-    if ts is None or pd.isna(ts):
-        return "—"
-    ts = pd.Timestamp(ts)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    if reference is not None and not pd.isna(reference):
-        ref = pd.Timestamp(reference)
-        ref = ref.tz_localize("UTC") if ref.tzinfo is None else ref.tz_convert("UTC")
-        if ref.date() == ts.date():
-            return f"{ts:%H:%M:%S} UTC"
-    return f"{ts:%b %d %Y, %H:%M} UTC"
-
-
-def format_number(value: float | None) -> str:
-    """A metric value for people: 4 significant digits, thousands separated, "—" when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    if value != 0 and abs(value) >= 1e4:
-        return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.3e}"
-    if value != 0 and abs(value) < 1e-3:
-        return f"{value:.3e}"
-    return f"{value:.4g}"
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-# ---- rating -------------------------------------------------------------------------------------------------
-RATING_TAG, NOTE_TAG, RATED_BY_TAG, RATED_AT_TAG = "lens.rating", "lens.note", "lens.rated_by", "lens.rated_at"
-#: MLflow keeps at most 5,000 characters in a tag value on older servers (8,000 on newer ones).
-MAX_NOTE_CHARS = 5000
-
-
-def stored_rating(tags: Mapping[str, str]) -> int | None:
-    """The 1–5 rating in a run's tags (``"4"``, ``"4.0"``), None when absent, empty or out of range."""
-    text = str(tags.get(RATING_TAG, "") or "").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if not value.is_integer() or not 1 <= value <= 5:
-        return None
-    return int(value)
-
-
-def rating_tags(
-    current: Mapping[str, str],
-    *,
-    rating: int | None,
-    note: str,
-    who: str,
-    now: datetime,
-) -> dict[str, str]:
-    """The tags to write for a rating and note: only what changed against ``current`` (the run's tags as
-    the tracker has them now), plus who and when; empty when nothing changed. A cleared rating is written as
-    an empty ``lens.rating`` (tags cannot be deleted through every tracker)."""
-    if rating is not None and not 1 <= int(rating) <= 5:
-        raise ValueError(f"A rating is 1 to 5 stars, not {rating!r}.")
-    changes: dict[str, str] = {}
-    had_rating = bool(str(current.get(RATING_TAG, "") or ""))
-    if rating != stored_rating(current) and (rating is not None or had_rating):
-        changes[RATING_TAG] = "" if rating is None else str(int(rating))
-    new_note = (note or "").strip()
-    if new_note != str(current.get(NOTE_TAG, "") or "").strip():
-        changes[NOTE_TAG] = new_note[:MAX_NOTE_CHARS]
-    if changes:
-        changes[RATED_BY_TAG] = who
-        changes[RATED_AT_TAG] = iso_utc(now)
-    return changes
-
-
-def iso_utc(moment: datetime) -> str:
-    """``2026-11-27T14:05:09Z`` (naive datetimes are taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def rater_identity(user: Mapping[str, object]) -> str | None:
-    """Who is rating, from Streamlit's ``st.user`` claims when a user is logged in: "Name <email>", the name,
-    the email or the subject; None when nobody is logged in (authentication not configured)."""
-    if not user.get("is_logged_in"):
-        return None
-    name = str(user.get("name") or "").strip()
-    email = str(user.get("email") or "").strip()
-    if name and email:
-        return f"{name} <{email}>"
-    return name or email or (str(user.get("sub") or "").strip() or None)
 
 
 #: Node fill of a run status in the child-run DAG.
@@ -607,7 +366,8 @@ def children_dot(parent: tuple[str, str, str], children: Sequence[tuple[str, str
 
     def node(run_id: str, name: str, status: str, shape: str) -> str:
         fill = DAG_FILL.get(status.upper(), "#f1f3f5")
-        return (f"  {quoted(run_id)} [label={quoted(name or run_id[:8])}, shape={shape}, style=\"rounded,filled\", "
+        label = quoted(run_label(name, run_id))
+        return (f"  {quoted(run_id)} [label={label}, shape={shape}, style=\"rounded,filled\", "
                 f"fillcolor=\"{fill}\", tooltip={quoted(f'{name} · {status.lower()}')}];")
 
     lines = ["digraph runs {", "  rankdir=LR; bgcolor=transparent;",

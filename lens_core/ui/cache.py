@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,10 @@ from lens_core.ui.settings import secret_section
 if TYPE_CHECKING:
     from lens_core.insights.hyperparams import NextSettings, Progress, Study
     from lens_core.runs.parcoords import ParcoordsData
+
+#: ``progress(done, total)``: how a long computation below reports its steps to the page's progress bar (called
+#: outside the cached functions: a cached function may not draw into the page's containers).
+StepProgress = Callable[[int, int], None]
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -212,32 +216,81 @@ def evaluation(t: Tracker, inputs: InsightInputs, threshold: float | None = None
     return _evaluation(inputs, t.uri, inputs.run_id, inputs.digest, threshold)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _importance(_inputs: InsightInputs, uri: str, run_id: str, digest: str, repeats: int, rows: int) -> pd.DataFrame:
+def _report(progress: StepProgress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _importance_repeat(_inputs: InsightInputs, uri: str, run_id: str, digest: str, rows: int, repeat: int
+                       ) -> tuple[np.ndarray, str]:
     from lens_core.insights import explain
 
-    return explain.permutation_importance(_inputs.model, _inputs.X_test, _inputs.y_test, n_repeats=repeats,
-                                          max_rows=rows)
+    return explain.permutation_repeat(_inputs.model, _inputs.X_test, _inputs.y_test, repeat, max_rows=rows)
 
 
-def permutation_importance(t: Tracker, inputs: InsightInputs, repeats: int, rows: int) -> pd.DataFrame:
-    """:func:`lens_core.insights.explain.permutation_importance` on ``rows`` test rows."""
-    return _importance(inputs, t.uri, inputs.run_id, inputs.digest, repeats, rows)
+def permutation_importance(t: Tracker, inputs: InsightInputs, repeats: int, rows: int,
+                           progress: StepProgress | None = None) -> pd.DataFrame:
+    """:func:`lens_core.insights.explain.permutation_importance` on ``rows`` test rows, one cached repeat (every
+    feature shuffled once) at a time; ``progress(done, total)`` after each repeat."""
+    from lens_core.insights import explain
+
+    drops, metric = [], ""
+    for repeat in range(repeats):
+        drop, metric = _importance_repeat(inputs, t.uri, inputs.run_id, inputs.digest, rows, repeat)
+        drops.append(drop)
+        _report(progress, repeat + 1, repeats)
+    return explain.importance_table(list(inputs.X_test.columns), np.column_stack(drops), metric)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _shap(_inputs: InsightInputs, uri: str, run_id: str, digest: str, target: Any, rows: int, agnostic_rows: int
-          ) -> ShapResult:
+def _shap_plan(_inputs: InsightInputs, uri: str, run_id: str, digest: str, rows: int, agnostic_rows: int
+               ) -> tuple[str, list[Any]]:
     from lens_core.insights import explain
 
-    return explain.shap_values(_inputs.model, _inputs.X_test, max_rows=rows, target=target,
-                               agnostic_rows=agnostic_rows, background=_inputs.X_train)
+    return explain.shap_plan(_inputs.model, _inputs.X_test, max_rows=rows, agnostic_rows=agnostic_rows,
+                             background=_background(_inputs))
 
 
-def shap_values(t: Tracker, inputs: InsightInputs, target: Any, rows: int, agnostic_rows: int) -> ShapResult:
+@st.cache_data(show_spinner=False, max_entries=512)
+def _shap_batch(_inputs: InsightInputs, uri: str, run_id: str, digest: str, target: Any, method: str,
+                rows: tuple[Any, ...]) -> ShapResult:
+    from lens_core.insights import explain
+
+    return explain.shap_values(_inputs.model, _inputs.X_test.loc[list(rows)], max_rows=None, agnostic_rows=None,
+                               target=target, background=_background(_inputs),
+                               method="auto" if method == "structured" else "kernel")
+
+
+def _background(inputs: InsightInputs) -> pd.DataFrame:
+    return inputs.X_train if inputs.X_train is not None else inputs.X_test
+
+
+#: Rows explained per cached batch: the tree / linear explainers take ~50 rows a second on a forest, the
+#: model-agnostic one a few seconds per row.
+SHAP_BATCH_ROWS = {"structured": 50, "kernel": 4}
+
+
+def shap_plan(t: Tracker, inputs: InsightInputs, rows: int, agnostic_rows: int) -> tuple[str, int]:
+    """The explainer SHAP uses ("structured" or "kernel") and how many test rows it explains."""
+    method, index = _shap_plan(inputs, t.uri, inputs.run_id, inputs.digest, rows, agnostic_rows)
+    return method, len(index)
+
+
+def shap_values(t: Tracker, inputs: InsightInputs, target: Any, rows: int, agnostic_rows: int,
+                progress: StepProgress | None = None) -> ShapResult:
     """SHAP values of ``rows`` test rows (``agnostic_rows`` for models without a fast explainer) against the
-    training data (else a sample of the test data)."""
-    return _shap(inputs, t.uri, inputs.run_id, inputs.digest, target, rows, agnostic_rows)
+    training data (else the test data), explained in cached batches; ``progress(rows done, rows)`` after each."""
+    from lens_core.insights import explain
+
+    method, index = _shap_plan(inputs, t.uri, inputs.run_id, inputs.digest, rows, agnostic_rows)
+    size = SHAP_BATCH_ROWS[method]
+    parts = []
+    for start in range(0, len(index), size):
+        batch = tuple(index[start:start + size])
+        parts.append(_shap_batch(inputs, t.uri, inputs.run_id, inputs.digest, target, method, batch))
+        _report(progress, min(start + size, len(index)), len(index))
+    return explain.concat_shap(parts)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -253,30 +306,64 @@ def row_shap(t: Tracker, inputs: InsightInputs, row: int, target: Any) -> ShapRe
     return _row_shap(inputs, t.uri, inputs.run_id, inputs.digest, row, target)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def _pdp(_inputs: InsightInputs, uri: str, run_id: str, digest: str, feature: str, target: Any, rows: int
-         ) -> PartialDependence:
+#: Grid points per cached piece of a partial dependence (each piece is one predict call over rows × points).
+PDP_CHUNK = 4
+PDP_2D_CHUNK = 2  # values of the first feature (× its 10 partners)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _pdp_part(_inputs: InsightInputs, uri: str, run_id: str, digest: str, feature: str, target: Any, rows: int,
+              grid: tuple[Any, ...]) -> PartialDependence:
     from lens_core.insights import explain
 
-    return explain.partial_dependence(_inputs.model, _inputs.X_test, feature, ice=True, target=target, max_rows=rows)
+    return explain.partial_dependence(_inputs.model, _inputs.X_test, feature, grid=list(grid), ice=True,
+                                      target=target, max_rows=rows)
 
 
-def partial_dependence(t: Tracker, inputs: InsightInputs, feature: str, target: Any, rows: int) -> PartialDependence:
-    """One feature's partial dependence over ``rows`` test rows, with ICE curves."""
-    return _pdp(inputs, t.uri, inputs.run_id, inputs.digest, feature, target, rows)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _pdp_2d(_inputs: InsightInputs, uri: str, run_id: str, digest: str, features: tuple[str, str], target: Any
-            ) -> pd.DataFrame:
+def pdp_grid_size(inputs: InsightInputs, feature: str, rows: int) -> int:
+    """How many grid points the partial dependence of ``feature`` evaluates."""
     from lens_core.insights import explain
 
-    return explain.partial_dependence_2d(_inputs.model, _inputs.X_test, features, target=target)
+    return len(explain.pdp_grid(inputs.model, inputs.X_test, feature, max_rows=rows))
 
 
-def partial_dependence_2d(t: Tracker, inputs: InsightInputs, features: tuple[str, str], target: Any) -> pd.DataFrame:
-    """The partial dependence of two features on a grid: ``<f1>, <f2>, average``."""
-    return _pdp_2d(inputs, t.uri, inputs.run_id, inputs.digest, features, target)
+def partial_dependence(t: Tracker, inputs: InsightInputs, feature: str, target: Any, rows: int,
+                       progress: StepProgress | None = None) -> PartialDependence:
+    """One feature's partial dependence over ``rows`` test rows, with ICE curves, a few grid points per cached
+    piece; ``progress(points done, points)`` after each."""
+    from lens_core.insights import explain
+
+    grid = explain.pdp_grid(inputs.model, inputs.X_test, feature, max_rows=rows).tolist()
+    parts = []
+    for start in range(0, len(grid), PDP_CHUNK):
+        parts.append(_pdp_part(inputs, t.uri, inputs.run_id, inputs.digest, feature, target, rows,
+                               tuple(grid[start:start + PDP_CHUNK])))
+        _report(progress, min(start + PDP_CHUNK, len(grid)), len(grid))
+    return explain.concat_partial_dependence(parts)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _pdp_2d_part(_inputs: InsightInputs, uri: str, run_id: str, digest: str, features: tuple[str, str], target: Any,
+                 first_values: tuple[Any, ...]) -> pd.DataFrame:
+    from lens_core.insights import explain
+
+    return explain.partial_dependence_2d(_inputs.model, _inputs.X_test, features, target=target,
+                                         first_values=list(first_values))
+
+
+def partial_dependence_2d(t: Tracker, inputs: InsightInputs, features: tuple[str, str], target: Any,
+                          progress: StepProgress | None = None) -> pd.DataFrame:
+    """The partial dependence of two features on a grid: ``<f1>, <f2>, average``, a few rows of the grid per cached
+    piece; ``progress(first-feature values done, values)`` after each."""
+    from lens_core.insights import explain
+
+    grid = explain.pdp_grid(inputs.model, inputs.X_test, features[0], grid_resolution=10, max_rows=300).tolist()
+    parts = []
+    for start in range(0, len(grid), PDP_2D_CHUNK):
+        parts.append(_pdp_2d_part(inputs, t.uri, inputs.run_id, inputs.digest, features, target,
+                                  tuple(grid[start:start + PDP_2D_CHUNK])))
+        _report(progress, min(start + PDP_2D_CHUNK, len(grid)), len(grid))
+    return pd.concat(parts, ignore_index=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

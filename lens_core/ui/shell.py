@@ -26,9 +26,9 @@ from lens_core.errors import (
     TrackerAuthError,
     TrackerUnreachableError,
 )
+from lens_core.format import format_time, run_label
 from lens_core.model import Experiment
 from lens_core.runs.summary import newest_experiment, short_uri
-from lens_core.runs.workflow import format_time
 from lens_core.trackers import Tracker, faults
 from lens_core.ui import cache
 from lens_core.ui.settings import configured_uri, secret_section
@@ -268,7 +268,7 @@ def run_picker(t: Tracker, *, key: str, finished_only: bool = False) -> None:
         right.selectbox("Run", [], placeholder=f"This experiment has no {kind} yet", disabled=True, key=f"{key}run")
         return
     labels = {
-        r.run_id: f"{r.run_name or r.run_id[:8]}  ·  {str(r.status).lower()}  ·  {format_time(r.start_time)}"
+        r.run_id: f"{run_label(r.run_name, r.run_id)}  ·  {str(r.status).lower()}  ·  {format_time(r.start_time)}"
         for r in table[["run_id", "run_name", "status", "start_time"]].itertuples(index=False)
     }
 
