@@ -1,7 +1,8 @@
 """Workflow page: one run — what it was, what it used, how it did among its siblings, and what the team thinks.
 
 URL: ``?run=<run id>&item=<kind>:<name>`` (``item=metric:train/loss``, ``param:lr``, ``dataset:train``,
-``artifact:plots/`` for a folder, ``artifact:plots/roc.png`` for a file). Without ``run`` the page offers a picker.
+``artifact:plots/`` for a folder, ``artifact:plots/roc.png`` for a file) and, for a table, ``data`` (the data
+explorer's view, packed: filters, columns, sort, chart and map picks). Without ``run`` the page offers a picker.
 """
 from __future__ import annotations
 
@@ -160,6 +161,7 @@ def nav_key(rid: str, kind: str) -> str:
 def select_from(key: str) -> None:
     if (value := st.session_state.get(key)) is not None:
         st.query_params["item"] = value
+        st.query_params.pop("data", None)  # the data view belonged to the item left
 
 
 def section(rid: str, kind: str, title: str, options: dict[str, str], selected: wf.Item | None, *, icon: str,
@@ -350,7 +352,7 @@ def show_artifact(tracker: Tracker, run: RunDetail, path: str, ref: ArtifactRef 
     size = local.stat().st_size if size is None else size
     preview = rv.preview_kind(path, local, size)
     if explorer_ui.is_table_file(local):  # CSV / TSV / Parquet, and JSON holding records: the data explorer
-        explorer_ui.explore(local, key=f"explore.{run.run_id}.{path}")
+        explorer_ui.explore(local, key=f"explore.{run.run_id}.{path}", link="data")
     elif preview == "image":
         if size <= ra.IMAGE_PREVIEW_BYTES:
             st.image(str(local))
@@ -407,7 +409,7 @@ def show_dataset(tracker: Tracker, run: RunDetail, name: str) -> None:
         return
     if data is not None and explorer_ui.is_table_file(data):
         st.markdown("**Data**")
-        explorer_ui.explore(data, key=f"explore.{run.run_id}.dataset.{name}")
+        explorer_ui.explore(data, key=f"explore.{run.run_id}.dataset.{name}", link="data")
     else:
         st.caption("MLflow keeps a dataset's metadata, not its data; the data opens here when the source is a "
                    "local CSV, TSV, Parquet or JSON file this app can read.")

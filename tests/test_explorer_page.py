@@ -93,6 +93,54 @@ def test_filters_narrow_the_table(monkeypatch, fleet_run):
     assert "(filtered from 6,000)" in captions(at)
 
 
+def test_the_view_is_a_link_and_stale_parts_fall_back(monkeypatch, fleet_run):
+    """Filters, chart picks and map picks go into ``?data=``; opening that link in a new session shows the same
+    view; a link naming a column this file does not have falls back with a note."""
+    at = open_item(monkeypatch, fleet_run, "artifact:data/trajectories.parquet")
+    key = next(m.key for m in at.multiselect if str(m.key).endswith(".filter_on"))
+    at.multiselect(key=key).set_value(["vehicle_type", "speed_kmh"]).run()
+    at.multiselect(key=key.replace("filter_on", "filter.vehicle_type")).set_value(["bus"]).run()
+    speed = at.slider(key=key.replace("filter_on", "filter.speed_kmh"))
+    top = speed.max
+    speed.set_value((30.0, top)).run()
+    radio(at, ".view").set_value("Chart").run()
+    radio(at, ".chart").set_value("Bar").run()
+    at.selectbox(key=next(s.key for s in at.selectbox if str(s.key).endswith(".bar.agg"))).set_value("max").run()
+    assert_clean(at)
+    link = at.query_params["data"]
+    assert link and at.query_params["item"] == "artifact:data/trajectories.parquet"
+
+    uri, run_id = fleet_run
+    again = AppTest.from_file(HOME, default_timeout=90)
+    again.query_params.update(run=run_id, item="artifact:data/trajectories.parquet", data=link)
+    again.switch_page(RUN_PAGE)
+    again.run()
+    assert_clean(again)
+    assert radio(again, ".view").value == "Chart" and radio(again, ".chart").value == "Bar"
+    assert next(s for s in again.selectbox if str(s.key).endswith(".bar.agg")).value == "max"
+    assert next(m for m in again.multiselect if str(m.key).endswith(".filter.vehicle_type")).value == ["bus"]
+    assert next(s for s in again.slider if str(s.key).endswith(".filter.speed_kmh")).value == (30.0, top)
+    assert "(filtered" in captions(again) or "computed in DuckDB over the filtered" in captions(again)
+    assert not again.info
+
+    from lens_core.links import pack
+    stale = AppTest.from_file(HOME, default_timeout=90)
+    stale.query_params.update(run=run_id, item="artifact:data/trajectories.parquet",
+                              data=pack({"view": "Chart", "chart": "Scatter", "sc.x": "no_such_column",
+                                         "filter_on": ["speed_kmh", "gone"], "filter.speed_kmh": [-1e9, 5]}))
+    stale.switch_page(RUN_PAGE)
+    stale.run()
+    assert not stale.exception and not stale.error
+    assert radio(stale, ".chart").value == "Scatter"
+    notes = " ".join(str(i.value) for i in stale.info)
+    assert "no_such_column" in notes and "speed_kmh" in notes and "gone" in notes
+    stale = AppTest.from_file(HOME, default_timeout=90)
+    stale.query_params.update(run=run_id, item="artifact:data/trajectories.parquet", data="~not-a-packed-view")
+    stale.switch_page(RUN_PAGE)
+    stale.run()
+    assert not stale.exception and "data view could not be read" in " ".join(str(i.value) for i in stale.info)
+
+
 @pytest.mark.parametrize("kind", ["Scatter", "Line", "Bar", "Histogram", "Heatmap"])
 def test_each_chart_renders(monkeypatch, fleet_run, kind):
     at = open_item(monkeypatch, fleet_run, "artifact:data/trajectories.parquet")

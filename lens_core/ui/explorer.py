@@ -7,7 +7,9 @@ capped rows; a caption says whenever what is shown is sampled or capped.
 """
 from __future__ import annotations
 
+import datetime as dt
 import html
+import json
 import math
 import time
 from collections.abc import Callable
@@ -20,6 +22,7 @@ import streamlit as st
 from lens_core.explorer import extracts, views
 from lens_core.explorer import profile as pr
 from lens_core.explorer import query as q
+from lens_core.ui import links
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,6 +33,8 @@ AGGS: tuple[q.AggFunc, ...] = ("avg", "sum", "min", "max", "median", "std", "cou
 PAGE_SIZES = (25, 50, 100, 250)
 EXPORT_ROWS = 1_000_000
 NONE = "—"
+MATCHES = {"contains": "contains", "starts with": "starts", "ends with": "ends", "equals": "eq"}  # label -> op
+EMPTIES = ("keep empty", "drop empty", "only empty")
 
 
 # ---- cached calls ------------------------------------------------------------------------------------------------
@@ -77,9 +82,95 @@ def _suggestion(p: pr.Profile, chart: str) -> pr.Suggestion | None:
     return next((s for s in p.suggestions if s.chart == chart), None)
 
 
+# ---- the view as a link -----------------------------------------------------------------------------------------
+def _jsonable(value: Any) -> Any:
+    """A widget value as JSON: tuples as lists, times as ISO text, missing values as null, numpy scalars as
+    Python numbers."""
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+        return pd.Timestamp(value).isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return value
+
+
+class ViewLink:
+    """The explorer's view (view, filters, table columns and order, chart and map picks) packed into one query
+    parameter, so a link reopens the same view. Each widget is seeded through :meth:`seed` just before it is
+    drawn: a value from a link new to this session replaces the default when it still fits the data (an option
+    that exists, a number in range), else the default stays and a note says so. :meth:`publish` writes the values
+    that differ from their defaults."""
+
+    def __init__(self, key: str, param: str | None) -> None:
+        self.key, self.param = key, param
+        self.pending = (links.restore_packed(param, label="data view") or {}) if param else {}
+        self.defaults: dict[str, Any] = {}
+
+    def seed(self, name: str, default: Any, *, options: list | None = None, bounds: tuple[Any, Any] | None = None,
+             multi: bool = False, label: str | None = None) -> str:
+        """The widget key of ``name``; seeds its value from the link. ``options``: the choices (every one for
+        ``multi``); ``bounds``: (low, high) of a number, a time, or a (low, high) pair."""
+        wkey = f"{self.key}.{name}"
+        self.defaults[name] = _jsonable(default)
+        if name not in self.pending:
+            return wkey
+        raw = self.pending.pop(name)
+        try:
+            value = self._fit(raw, options, bounds, multi)
+        except (ValueError, TypeError, KeyError):
+            links.note(f"The link's {label or name.rsplit('.', 1)[-1]} “{raw}” no longer fits this data; "
+                       "showing the default.")
+        else:
+            st.session_state[wkey] = value
+        return wkey
+
+    @staticmethod
+    def _fit(raw: Any, options: list | None, bounds: tuple[Any, Any] | None, multi: bool) -> Any:
+        if options is not None:
+            by_json = {json.dumps(_jsonable(o)): o for o in options}
+            chosen = [by_json[json.dumps(v)] for v in raw] if multi else by_json[json.dumps(raw)]
+            return chosen
+        if bounds is None:
+            if not isinstance(raw, (str, bool)):
+                raise TypeError(raw)
+            return raw
+        low, high = bounds
+        convert: Callable[[Any], Any]
+        if isinstance(low, dt.datetime):
+            def convert(v: Any) -> Any:
+                return pd.Timestamp(v).to_pydatetime()
+        else:
+            kind = type(low)
+
+            def convert(v: Any) -> Any:
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise TypeError(v)
+                return kind(v)
+        values = [convert(v) for v in raw] if isinstance(raw, list) else [convert(raw)]
+        if isinstance(raw, list) and len(values) != 2:
+            raise ValueError(raw)
+        if not all(low <= v <= high for v in values):
+            raise ValueError(raw)
+        return tuple(values) if isinstance(raw, list) else values[0]
+
+    def publish(self) -> None:
+        if not self.param:
+            return
+        current = {}
+        for name, default in self.defaults.items():
+            wkey = f"{self.key}.{name}"
+            if wkey in st.session_state and (value := _jsonable(st.session_state[wkey])) != default:
+                current[name] = value
+        links.publish({self.param: current}, packed=(self.param,))
+
+
 # ---- the component ---------------------------------------------------------------------------------------------
-def explore(path: Path, *, key: str) -> None:
-    """The explorer for one local data file. ``key`` keeps its widgets apart from others on the page."""
+def explore(path: Path, *, key: str, link: str | None = None) -> None:
+    """The explorer for one local data file. ``key`` keeps its widgets apart from others on the page; ``link``:
+    the query parameter that holds the view, so a link reopens it (one explorer per page may have one)."""
     path = Path(path)
     try:
         source = q.Source.of(path)
@@ -101,6 +192,8 @@ def explore(path: Path, *, key: str) -> None:
         return
 
     query = CachedViews(p, stamp)
+    view_link = ViewLink(key, link)
+    notes_slot = st.empty()  # what of an opened link no longer fits this data, once the widgets have said
     shown_views = ["Table", "Chart"] + (["Map"] if p.geo else []) + ["Columns"]
     facts = [_plural(p.rows, "row"), _plural(len(p.column_names), "column")]
     if p.geo:
@@ -114,26 +207,31 @@ def explore(path: Path, *, key: str) -> None:
     elif copy == "ready":
         facts.append(":material/bolt: fast local copy")
     top = st.columns([3, 2], vertical_alignment="center")
-    view = top[0].radio("View", shown_views, horizontal=True, key=f"{key}.view", label_visibility="collapsed")
+    view = top[0].radio("View", shown_views, horizontal=True, label_visibility="collapsed",
+                        key=view_link.seed("view", shown_views[0], options=shown_views, label="view"))
     top[1].caption(" · ".join(facts))
     if p.partial:
         _note(f"Profiled {len(p.columns):,} of {len(p.column_names):,} columns (the first ones, to keep this fast): "
               "filters, charts and maps use those; the table's column chooser and the Columns view list all "
               f"{len(p.column_names):,}.")
-    filters = _filters(p, key, query)
+    filters = _filters(p, view_link, query)
     try:
         if view == "Table":
-            _table(p, key, filters, query)
+            _table(p, view_link, filters, query)
         elif view == "Chart":
-            _chart(p, key, filters, query)
+            _chart(p, view_link, filters, query)
         elif view == "Map":
-            _map(p, key, filters, query)
+            _map(p, view_link, filters, query)
         else:
             _columns(p)
     except q.QueryTimeoutError as exc:
         st.error(f"**Too slow.** {exc}", icon=":material/timer_off:")
     except q.QueryError as exc:
         st.error(f"**The query failed.** {exc}", icon=":material/error:")
+    view_link.publish()
+    if link:
+        with notes_slot.container():
+            links.fallback_notes()
 
 
 def _profile_failed(source: q.Source, exc: pr.ProfileFailedError, key: str) -> None:
@@ -150,56 +248,61 @@ def _profile_failed(source: q.Source, exc: pr.ProfileFailedError, key: str) -> N
 
 
 # ---- filters ---------------------------------------------------------------------------------------------------
-def _filters(p: pr.Profile, key: str, query: CachedViews) -> tuple[q.Filter, ...]:
-    chosen = st.session_state.get(f"{key}.filter_on") or []
+def _filters(p: pr.Profile, link: ViewLink, query: CachedViews) -> tuple[q.Filter, ...]:
+    names = [c.name for c in p.columns]
+    on_key = link.seed("filter_on", [], options=names, multi=True, label="filter columns")
+    chosen = st.session_state.get(on_key) or []
     label = "Filters" + (f" · {len(chosen)}" if chosen else "")
     out: list[q.Filter] = []
     with st.expander(label, icon=":material/filter_alt:", expanded=bool(chosen)):
-        names = [c.name for c in p.columns]
-        chosen = st.multiselect("Filter on", names, key=f"{key}.filter_on", placeholder="Choose columns to filter on")
+        chosen = st.multiselect("Filter on", names, key=on_key, placeholder="Choose columns to filter on")
         for name in chosen:
             c = p.column(name)
             left, right = st.columns([4, 1], vertical_alignment="bottom")
-            wkey = f"{key}.filter.{name}"
+            wkey = f"{link.key}.filter.{name}"
             with left:
                 if c.kind == "numeric" and not c.all_null:
                     lo, hi = float(pr._num(c.minimum) or 0), float(pr._num(c.maximum) or 0)
                     if hi > lo:
                         step = None if not c.integer else 1.0
-                        a, b = st.slider(name, lo, hi, (lo, hi), step=step, key=wkey)
+                        a, b = st.slider(name, lo, hi, (lo, hi), step=step,
+                                         key=link.seed(f"filter.{name}", (lo, hi), bounds=(lo, hi), label=name))
                         if (a, b) != (lo, hi):
                             out.append(q.Filter(name, "between", a, b))
                     else:
                         st.caption(f"{name}: every value is {lo:g}")
                 elif c.kind in ("categorical", "boolean") and not c.all_null:
                     values = query(views.top_values, name, limit=200)["value"].tolist()
-                    picked = st.multiselect(name, values, key=wkey, placeholder="Any value",
+                    picked = st.multiselect(name, values, placeholder="Any value",
+                                            key=link.seed(f"filter.{name}", [], options=values, multi=True,
+                                                          label=name),
                                             format_func=lambda v: "(empty)" if v is None or v is pd.NA else str(v))
                     if picked:
                         out.append(q.Filter(name, "in", tuple(None if v is pd.NA else v for v in picked)))
                 elif c.kind == "datetime" and c.time_encoding == "typed" and not c.all_null:
                     lo_t, hi_t = pd.Timestamp(str(c.minimum)), pd.Timestamp(str(c.maximum))
                     if hi_t > lo_t:
-                        a, b = st.slider(name, lo_t.to_pydatetime(), hi_t.to_pydatetime(),
-                                         (lo_t.to_pydatetime(), hi_t.to_pydatetime()), key=wkey)
+                        span = (lo_t.to_pydatetime(), hi_t.to_pydatetime())
+                        a, b = st.slider(name, *span, span, key=link.seed(f"filter.{name}", span, bounds=span,
+                                                                           label=name))
                         if (pd.Timestamp(a), pd.Timestamp(b)) != (lo_t, hi_t):
                             out.append(q.Filter(name, "between", pd.Timestamp(a).to_pydatetime(),
                                                 pd.Timestamp(b).to_pydatetime()))
                     else:
                         st.caption(f"{name}: a single time")
                 else:
-                    mode = st.session_state.get(f"{wkey}.mode", "contains")
-                    text = st.text_input(f"{name} {mode}", key=wkey, placeholder="text")
+                    mode_key = link.seed(f"filter.{name}.mode", "contains", options=list(MATCHES), label="match")
+                    mode = st.session_state.get(mode_key, "contains")
+                    text = st.text_input(f"{name} {mode}", key=link.seed(f"filter.{name}", ""), placeholder="text")
                     if text:
-                        out.append(q.Filter(name, {"contains": "contains", "starts with": "starts",
-                                                   "ends with": "ends", "equals": "eq"}[mode], text))
+                        out.append(q.Filter(name, MATCHES[mode], text))
             with right:
                 if c.kind not in ("numeric", "categorical", "boolean", "datetime") or c.all_null or (
                         c.kind == "datetime" and c.time_encoding != "typed"):
-                    st.selectbox("match", ["contains", "starts with", "ends with", "equals"], key=f"{wkey}.mode",
-                                 label_visibility="collapsed")
-                nulls = st.selectbox("Empty values", ["keep empty", "drop empty", "only empty"],
-                                     key=f"{wkey}.nulls", label_visibility="collapsed",
+                    st.selectbox("match", list(MATCHES), key=f"{wkey}.mode", label_visibility="collapsed")
+                nulls = st.selectbox("Empty values", list(EMPTIES), label_visibility="collapsed",
+                                     key=link.seed(f"filter.{name}.nulls", EMPTIES[0], options=list(EMPTIES),
+                                                   label="empty values"),
                                      help=f"Rows where {name} has no value")
                 if nulls == "drop empty":
                     out.append(q.Filter(name, "not_null"))
@@ -209,19 +312,21 @@ def _filters(p: pr.Profile, key: str, query: CachedViews) -> tuple[q.Filter, ...
 
 
 # ---- table -----------------------------------------------------------------------------------------------------
-def _table(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: CachedViews) -> None:
+def _table(p: pr.Profile, link: ViewLink, filters: tuple[q.Filter, ...], query: CachedViews) -> None:
     names = p.column_names  # every column, also those a wide file's profile left out
     default = names if len(names) <= 40 else names[:40]
     with st.expander("Columns and order", icon=":material/view_column:",
                      expanded=False):
-        shown = st.multiselect("Columns", names, default=default, key=f"{key}.columns",
-                               placeholder="All columns")
+        shown = st.multiselect("Columns", names, default=default, placeholder="All columns",
+                               key=link.seed("columns", default, options=names, multi=True, label="columns"))
         a, b = st.columns([3, 1], vertical_alignment="bottom")
-        sort = a.selectbox("Sort by", [NONE] + names, key=f"{key}.sort")
-        descending = b.toggle("Descending", key=f"{key}.desc")
+        sort = a.selectbox("Sort by", [NONE] + names,
+                           key=link.seed("sort", NONE, options=[NONE] + names, label="sort column"))
+        descending = b.toggle("Descending", key=link.seed("desc", False, options=[False, True]))
     shown = shown or names
     order = (q.Order(sort, descending),) if sort != NONE else ()
-    size_key, page_key = f"{key}.page_size", f"{key}.page"
+    size_key = link.seed("page_size", 50, options=list(PAGE_SIZES), label="rows per page")
+    page_key = link.seed("page", 1, bounds=(1, 10**9), label="page")
     page_size = int(st.session_state.get(size_key, 50))
     page = int(st.session_state.get(page_key, 1) or 1)
     res = query(views.table_page, tuple(shown), filters, order, page, page_size)
@@ -245,7 +350,7 @@ def _table(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: Cached
     cols[3].download_button(
         "CSV", data=lambda: q.export_csv(request, max_rows=EXPORT_ROWS),
         file_name=f"{Path(p.source.path).stem}{'-filtered' if filters else ''}.csv", mime="text/csv",
-        icon=":material/download:", on_click="ignore", key=f"{key}.export",
+        icon=":material/download:", on_click="ignore", key=f"{link.key}.export",
         help=f"The filtered rows and chosen columns ({total:,} rows)" + (
             f"; the first {EXPORT_ROWS:,} only" if capped else ""))
 
@@ -258,7 +363,7 @@ def _columns(p: pr.Profile) -> None:
 
 
 # ---- charts ----------------------------------------------------------------------------------------------------
-def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: CachedViews) -> None:
+def _chart(p: pr.Profile, link: ViewLink, filters: tuple[q.Filter, ...], query: CachedViews) -> None:
     numeric = p.names("numeric")
     cats = p.names("categorical", "boolean")
     times = list(p.times)
@@ -266,17 +371,21 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: Cached
     first = next((s for s in p.suggestions if s.chart in ("line", "scatter", "bar", "histogram", "heatmap")), None)
     default_kind = first.chart.title() if first else "Bar"
     kind = st.radio("Chart", CHARTS, index=_index(list(CHARTS), default_kind), horizontal=True,
-                    key=f"{key}.chart", label_visibility="collapsed")
+                    key=link.seed("chart", default_kind, options=list(CHARTS), label="chart"),
+                    label_visibility="collapsed")
     s = _suggestion(p, kind.lower())
     c = st.columns([1, 2, 1, 1] if kind == "Line" else 4)  # several y columns need room for their chips
     if kind == "Scatter":
         if len(numeric) < 2:
             st.info("A scatter chart needs two numeric columns.")
             return
-        x = c[0].selectbox("x", numeric, index=_index(numeric, s.x if s else None), key=f"{key}.sc.x")
-        y = c[1].selectbox("y", numeric, index=_index(numeric, s.y[0] if s and s.y else None, 1), key=f"{key}.sc.y")
+        x = c[0].selectbox("x", numeric, index=(i := _index(numeric, s.x if s else None)),
+                           key=link.seed("sc.x", numeric[i], options=numeric, label="x"))
+        y = c[1].selectbox("y", numeric, index=(i := _index(numeric, s.y[0] if s and s.y else None, 1)),
+                           key=link.seed("sc.y", numeric[i], options=numeric, label="y"))
         opts = [NONE] + everything
-        color = c[2].selectbox("colour", opts, index=_index(opts, s.color if s else None), key=f"{key}.sc.color")
+        color = c[2].selectbox("colour", opts, index=(i := _index(opts, s.color if s else None)),
+                               key=link.seed("sc.color", opts[i], options=opts, label="colour"))
         color = None if color == NONE else color
         cd = query(views.scatter_data, x, y, color, filters)
         st.altair_chart(views.scatter_chart(cd, x, y, color, p), width="stretch")
@@ -285,11 +394,14 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: Cached
         if not xs or not numeric:
             st.info("A line chart needs a time or numeric axis and a numeric column.")
             return
-        x = c[0].selectbox("x (time)", xs, index=_index(xs, s.x if s else None), key=f"{key}.ln.x")
-        ys = c[1].multiselect("y", [n for n in numeric if n != x],
-                              default=[y for y in (s.y if s else numeric[:1]) if y in numeric and y != x],
-                              key=f"{key}.ln.y")
-        agg = c[2].selectbox("aggregate", AGGS, key=f"{key}.ln.agg")
+        x = c[0].selectbox("x (time)", xs, index=(i := _index(xs, s.x if s else None)),
+                           key=link.seed("ln.x", xs[i], options=xs, label="x"))
+        y_options = [n for n in numeric if n != x]
+        y_default = [y for y in (s.y if s else numeric[:1]) if y in numeric and y != x]
+        ys = c[1].multiselect("y", y_options, default=y_default,
+                              key=link.seed("ln.y", y_default, options=y_options, multi=True, label="y"))
+        agg = c[2].selectbox("aggregate", AGGS,
+                             key=link.seed("ln.agg", AGGS[0], options=list(AGGS), label="aggregate"))
         if not ys:
             st.info("Choose one or more y columns.")
             return
@@ -297,9 +409,10 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: Cached
         st.altair_chart(views.line_chart(cd, x, tuple(ys), x in times, agg), width="stretch")
     elif kind == "Bar":
         groups = cats + [n for n in everything if n not in cats]
-        x = c[0].selectbox("group by", groups, index=_index(groups, s.x if s else None), key=f"{key}.bar.x")
-        agg = c[1].selectbox("aggregate", AGGS, index=_index(list(AGGS), s.agg if s else "count"),
-                             key=f"{key}.bar.agg")
+        x = c[0].selectbox("group by", groups, index=(i := _index(groups, s.x if s else None)),
+                           key=link.seed("bar.x", groups[i], options=groups, label="group by"))
+        agg = c[1].selectbox("aggregate", AGGS, index=(i := _index(list(AGGS), s.agg if s else "count")),
+                             key=link.seed("bar.agg", AGGS[i], options=list(AGGS), label="aggregate"))
         ys = [n for n in numeric if n != x]
         y = None
         if agg != "count":
@@ -307,7 +420,8 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: Cached
                 st.info("No numeric column to aggregate: showing row counts.")
                 agg = "count"
             else:
-                y = c[2].selectbox("of", ys, index=_index(ys, s.y[0] if s and s.y else None), key=f"{key}.bar.y")
+                y = c[2].selectbox("of", ys, index=(i := _index(ys, s.y[0] if s and s.y else None)),
+                                   key=link.seed("bar.y", ys[i], options=ys, label="of"))
         cd = query(views.bar_data, x, y, agg, filters)
         st.altair_chart(views.bar_chart(cd, x, y, agg), width="stretch")
     elif kind == "Histogram":
@@ -315,21 +429,26 @@ def _chart(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: Cached
         if not xs:
             st.info("A histogram needs a numeric or time column.")
             return
-        x = c[0].selectbox("column", xs, index=_index(xs, s.x if s else None), key=f"{key}.hist.x")
-        bins = c[1].slider("bins", 5, 100, 30, key=f"{key}.hist.bins")
+        x = c[0].selectbox("column", xs, index=(i := _index(xs, s.x if s else None)),
+                           key=link.seed("hist.x", xs[i], options=xs, label="column"))
+        bins = c[1].slider("bins", 5, 100, 30, key=link.seed("hist.bins", 30, bounds=(5, 100), label="bins"))
         opts = [NONE] + cats
-        color = c[2].selectbox("stack by", opts, key=f"{key}.hist.color")
+        color = c[2].selectbox("stack by", opts, key=link.seed("hist.color", NONE, options=opts, label="stack by"))
         color = None if color == NONE or x in times else color
         cd = query(views.histogram_data, x, bins, filters, color=color)
         st.altair_chart(views.histogram_chart(cd, x, color), width="stretch")
     else:
-        x = c[0].selectbox("x", everything, index=_index(everything, s.x if s else None), key=f"{key}.hm.x")
+        x = c[0].selectbox("x", everything, index=(i := _index(everything, s.x if s else None)),
+                           key=link.seed("hm.x", everything[i], options=everything, label="x"))
         rest = [n for n in everything if n != x]
-        y = c[1].selectbox("y", rest, index=_index(rest, s.y[0] if s and s.y else None), key=f"{key}.hm.y")
-        agg = c[2].selectbox("aggregate", ("count",) + AGGS[:-1], key=f"{key}.hm.agg")
+        y = c[1].selectbox("y", rest, index=(i := _index(rest, s.y[0] if s and s.y else None)),
+                           key=link.seed("hm.y", rest[i], options=rest, label="y"))
+        heat_aggs = ["count", *AGGS[:-1]]
+        agg = c[2].selectbox("aggregate", heat_aggs,
+                             key=link.seed("hm.agg", "count", options=heat_aggs, label="aggregate"))
         z = None
         if agg != "count" and numeric:
-            z = c[3].selectbox("of", numeric, key=f"{key}.hm.z")
+            z = c[3].selectbox("of", numeric, key=link.seed("hm.z", numeric[0], options=numeric, label="of"))
         elif agg != "count":
             agg = "count"
         cd = query(views.heatmap_data, x, y, agg, z, filters)
@@ -360,40 +479,47 @@ def _legend(legend: dict[str, Any], label: str | None) -> None:
             unsafe_allow_html=True)
 
 
-def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: CachedViews) -> None:
+def _map(p: pr.Profile, link: ViewLink, filters: tuple[q.Filter, ...], query: CachedViews) -> None:
     assert p.geo is not None
     everything = [c.name for c in p.columns]
     numeric = [n for n in p.names("numeric") if n not in (p.geo.lat, p.geo.lon)]
     can_trace = bool(p.times and p.entities)
-    kind = st.radio("Map", MAPS, horizontal=True, key=f"{key}.map", label_visibility="collapsed",
-                    captions=None)
+    kind = st.radio("Map", MAPS, horizontal=True, label_visibility="collapsed",
+                    key=link.seed("map", MAPS[0], options=list(MAPS), label="map"))
     c = st.columns([1, 2, 1, 1] if kind == "Points" else 4)  # room for the tooltip columns' chips
     if kind == "Points":
         s = _suggestion(p, "points")
         opts = [NONE] + [n for n in everything if n not in (p.geo.lat, p.geo.lon)]
-        color = c[0].selectbox("colour by", opts, index=_index(opts, s.color if s else None), key=f"{key}.pt.color")
+        color = c[0].selectbox("colour by", opts, index=(i := _index(opts, s.color if s else None)),
+                               key=link.seed("pt.color", opts[i], options=opts, label="colour by"))
         color = None if color == NONE else color
         tip_default = [n for n in (p.entity, p.time) if n]
-        tips = c[1].multiselect("tooltip", [n for n in everything if n not in (p.geo.lat, p.geo.lon)],
-                                default=tip_default, key=f"{key}.pt.tips")
+        tip_options = [n for n in everything if n not in (p.geo.lat, p.geo.lon)]
+        tips = c[1].multiselect("tooltip", tip_options, default=tip_default,
+                                key=link.seed("pt.tips", tip_default, options=tip_options, multi=True,
+                                              label="tooltip"))
         cd = query(views.points_data, color, tuple(tips), filters)
         deck, legend = views.points_deck(cd, p, color, tuple(tips))
-        st.pydeck_chart(deck, height=540, key=f"{key}.deck.points")
+        st.pydeck_chart(deck, height=540, key=f"{link.key}.deck.points")
         _legend(legend, color)
     elif kind == "Density":
         opts = ["rows (count)"] + numeric
         s = _suggestion(p, "density")
-        weight = c[0].selectbox("weight", opts, index=0, key=f"{key}.dn.weight")
+        weight = c[0].selectbox("weight", opts, index=0,
+                                key=link.seed("dn.weight", opts[0], options=opts, label="weight"))
         agg = "count"
         if weight != opts[0]:
-            agg = c[1].selectbox("aggregate", ("sum", "avg", "max", "min", "median"), key=f"{key}.dn.agg")
+            density_aggs = ["sum", "avg", "max", "min", "median"]
+            agg = c[1].selectbox("aggregate", density_aggs,
+                                 key=link.seed("dn.agg", "sum", options=density_aggs, label="aggregate"))
         default_cells = int(min(80, max(16, math.sqrt(max(p.rows, 1)) / 2)))
-        cells = c[2].slider("cells across", 10, 150, default_cells, key=f"{key}.dn.cells")
+        cells = c[2].slider("cells across", 10, 150, default_cells,
+                            key=link.seed("dn.cells", default_cells, bounds=(10, 150), label="cells across"))
         w = None if weight == opts[0] else weight
         cd = query(views.density_data, w, agg, filters, cells=cells)
         label = "rows" if w is None else f"{agg}({w})"
         deck, legend = views.density_deck(cd, label)
-        st.pydeck_chart(deck, height=540, key=f"{key}.deck.density")
+        st.pydeck_chart(deck, height=540, key=f"{link.key}.deck.density")
         legend["stops"] = views.HEAT
         _legend(legend, label)
     else:
@@ -401,16 +527,21 @@ def _map(p: pr.Profile, key: str, filters: tuple[q.Filter, ...], query: CachedVi
             st.info("Trajectories need a time column and a column naming each moving thing (a vehicle or device "
                     "id); none was detected in this data.", icon=":material/route:")
             return
-        entity = c[0].selectbox("one path per", list(p.entities), key=f"{key}.tr.entity")
-        time = c[1].selectbox("ordered by", list(p.times), key=f"{key}.tr.time")
+        entities, times = list(p.entities), list(p.times)
+        entity = c[0].selectbox("one path per", entities,
+                                key=link.seed("tr.entity", entities[0], options=entities, label="path column"))
+        time = c[1].selectbox("ordered by", times,
+                              key=link.seed("tr.time", times[0], options=times, label="order column"))
         opts = [f"each {entity}"] + [n for n in everything if n not in (p.geo.lat, p.geo.lon, entity)]
-        color = c[2].selectbox("colour by", opts, key=f"{key}.tr.color")
+        color = c[2].selectbox("colour by", opts, key=link.seed("tr.color", opts[0], options=opts,
+                                                                 label="colour by"))
         color = None if color == opts[0] else color
-        most = c[3].number_input("at most", 1, 5000, views.MAX_ENTITIES, key=f"{key}.tr.max",
+        most = c[3].number_input("at most", 1, 5000, views.MAX_ENTITIES,
+                                 key=link.seed("tr.max", views.MAX_ENTITIES, bounds=(1, 5000), label="at most"),
                                  help="paths drawn (the entities with the most points)")
         cd = query(views.trajectory_data, entity, time, color, filters, max_entities=int(most))
         deck, legend = views.trajectories_deck(cd, p, entity, color)
-        st.pydeck_chart(deck, height=540, key=f"{key}.deck.trajectories")
+        st.pydeck_chart(deck, height=540, key=f"{link.key}.deck.trajectories")
         _legend(legend, color or entity)
         tip = (f" Many paths overlap: pick a few {entity} values under *Filters* to follow them."
                if len(cd.frame) > 8 and not filters else "")

@@ -24,7 +24,8 @@ def _seen() -> dict[str, str | None]:
     return st.session_state.setdefault(_SEEN, {})
 
 
-def _note(text: str) -> None:
+def note(text: str) -> None:
+    """Add a sentence to the notes :func:`fallback_notes` shows (a part of the link that no longer applies)."""
     notes = st.session_state.setdefault(_NOTES, [])
     if text not in notes:
         notes.append(text)
@@ -61,19 +62,34 @@ def _restore(key: str, param: str, *, options: Collection[Any] | None, multi: bo
         else:
             value = parse(raw) if parse else raw
     except (ValueError, TypeError):
-        _note(f"The link's {what} could not be read; showing the default.")
+        note(f"The link's {what} could not be read; showing the default.")
         return
     if options is not None:
         if multi:
             kept = [v for v in value if v in options]
             if len(kept) < len(value):
                 gone = ", ".join(str(v) for v in value if v not in options)
-                _note(f"The link's {what} {gone} no longer exist{'s' if len(value) - len(kept) == 1 else ''} here.")
+                note(f"The link's {what} {gone} no longer exist{'s' if len(value) - len(kept) == 1 else ''} here.")
             value = kept
         elif value not in options:
-            _note(f"The link's {what} “{value}” no longer exists here; showing the default.")
+            note(f"The link's {what} “{value}” no longer exists here; showing the default.")
             return
     st.session_state[key] = value
+
+
+def restore_packed(param: str, *, label: str) -> dict[str, Any] | None:
+    """The object packed into ``?param=`` when the link's text is new to this session, else None (also when it
+    cannot be read, with a note naming ``label``). For a component that seeds many widgets from one parameter."""
+    raw = st.query_params.get(param)
+    seen = _seen()
+    if raw is None or seen.get(param) == raw:
+        return None
+    seen[param] = raw
+    value = unpack(raw)
+    if not isinstance(value, dict):
+        note(f"The link's {label} could not be read; showing the default.")
+        return None
+    return value
 
 
 def publish(values: Mapping[str, Any], defaults: Mapping[str, Any] | None = None, *,
