@@ -23,6 +23,7 @@ INTERACTION_POINTS = 10
 LOG_SPAN = 100
 EFFECT_HEIGHT = 280
 BAR_HEIGHT = 30  # px per importance bar: every bar keeps its label
+AXIS_HEIGHT = 64  # px of an x axis with labels and a title
 
 
 def short(column: str) -> str:
@@ -48,7 +49,8 @@ def importance_chart(importance: pd.DataFrame) -> alt.LayerChart:
     errors = alt.Chart(data).mark_errorbar(color=INK).encode(
         x=alt.X("low:Q", title="Drop in R² when shuffled"), x2="high:Q", y=y,
     ).transform_calculate(low="datum.importance - datum.std", high="datum.importance + datum.std")
-    return (bars + errors).properties(height=BAR_HEIGHT * len(data) + 20)
+    # Streamlit sizes charts with autosize "fit" / "padding": the height holds the x axis and its title too
+    return (bars + errors).properties(height=BAR_HEIGHT * len(data) + AXIS_HEIGHT)
 
 
 def correlations_table(s: hp.Surrogate) -> pd.DataFrame:
@@ -66,8 +68,9 @@ def log_axis(s: hp.Surrogate, param: str) -> bool:
 def categorical_effect_chart(s: hp.Surrogate, param: str, pdp: pd.DataFrame) -> alt.Chart:
     """A categorical param's partial dependence (:func:`~lens_core.insights.hyperparams.partial_dependence`):
     one bar per value."""
+    angle = 0 if len(pdp) <= 8 else -40  # few values read level; many would overlap
     return alt.Chart(pdp).mark_bar(color=ACCENT).encode(
-        x=alt.X("value:N", title=short(param), sort=None),
+        x=alt.X("value:N", title=short(param), sort=None, axis=alt.Axis(labelAngle=angle, labelLimit=160)),
         y=alt.Y("prediction:Q", title=f"Predicted {short(s.target)}", scale=alt.Scale(zero=False)),
     ).properties(height=EFFECT_HEIGHT)
 
@@ -110,7 +113,8 @@ def interaction_chart(s: hp.Surrogate, first: str, second: str, grid: pd.DataFra
         return [format_number(v) for v in hp.grid_of(s, column, INTERACTION_POINTS)]
 
     return alt.Chart(grid).mark_rect().encode(
-        x=alt.X("second:O", title=short(second), sort=order(second)),
+        x=alt.X("second:O", title=short(second), sort=order(second),
+                axis=alt.Axis(labelAngle=0 if len(order(second)) <= 8 else -40)),
         y=alt.Y("first:O", title=short(first), sort=list(reversed(order(first)))),
         color=alt.Color("prediction:Q", title=f"Predicted {short(s.target)}",
                         scale=alt.Scale(scheme="viridis", reverse=not s.higher_is_better)),
