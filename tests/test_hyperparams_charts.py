@@ -17,7 +17,7 @@ def surrogate() -> hp.Surrogate:
 def test_importance_chart_labels_params_by_short_name(surrogate):
     importance = hp.param_importance(surrogate, n_repeats=3)
     spec = charts.importance_chart(importance).to_dict()
-    assert spec["height"] == charts.BAR_HEIGHT * len(importance) + 20
+    assert spec["height"] == charts.BAR_HEIGHT * len(importance) + charts.AXIS_HEIGHT  # bars, then the x axis
     y = spec["layer"][0]["encoding"]["y"]
     assert y["axis"]["labelOverlap"] is False and y["scale"]["domain"] == list(importance["param"].str[7:])
     values = next(iter(spec["datasets"].values()))
