@@ -52,10 +52,10 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def start_app(uri: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_app(uri: str, script: Path = ROOT / "Home.py") -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true", "--server.address",
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true", "--server.address",
          "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=dict(os.environ, MLFLOW_TRACKING_URI=uri), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True,
@@ -87,9 +87,10 @@ def routes(uri: str) -> dict[str, str]:
     }
 
 
-def visit(browser: object, base: str, page_name: str, path: str, server_pid: int) -> PageTiming:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})  # type: ignore[attr-defined]
-    page = context.new_page()
+def visit(context: object, base: str, page_name: str, path: str, server_pid: int) -> PageTiming:
+    """One page view in a new tab of ``context`` (a new Streamlit session; a context that has loaded the app
+    before has Streamlit's scripts in its cache, as a returning user's browser does)."""
+    page = context.new_page()  # type: ignore[attr-defined]
     cpu_before = cpu_seconds(server_pid)
     started = time.monotonic()
     page.goto(base + path, wait_until="commit")
@@ -105,8 +106,39 @@ def visit(browser: object, base: str, page_name: str, path: str, server_pid: int
     page.wait_for_selector(IDLE, timeout=180_000)
     finished = time.monotonic() - started
     cpu = cpu_seconds(server_pid) - cpu_before
-    context.close()
+    page.close()
     return PageTiming(page_name, first, finished, cpu)
+
+
+#: The floor: Streamlit itself drawing a one-row table, no ExperimentLens code.
+FLOOR_APP = "import pandas as pd\nimport streamlit as st\nst.title('floor')\nst.dataframe(pd.DataFrame({'a': [1]}))\n"
+
+
+def measure_floor(folder: Path) -> tuple[PageTiming, PageTiming]:
+    """Streamlit's own cost of a page view on this machine (browser start-up, scripts, websocket), measured like
+    the pages: what no page of ExperimentLens can go below."""
+    from playwright.sync_api import sync_playwright
+
+    script = folder / "floor_app.py"
+    script.write_text(FLOOR_APP)
+    server, base = start_app("", script)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            context = browser.new_context(viewport={"width": 1440, "height": 1000})
+            cold = visit(context, base, "Home", "/", server.pid)
+            warm = visit(context, base, "Home", "/", server.pid)
+            browser.close()
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+    return cold, warm
+
+
+def fmt(t: PageTiming) -> str:
+    first = "never" if t.first_content_s is None else f"{t.first_content_s:.1f} s"
+    return f"{first:>12}{t.finished_s:>8.1f} s{t.server_cpu_s:>10.2f} s"
 
 
 def measure_store(uri: str, label: str) -> list[tuple[PageTiming, PageTiming]]:
@@ -120,8 +152,12 @@ def measure_store(uri: str, label: str) -> list[tuple[PageTiming, PageTiming]]:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
             for name, path in views.items():
-                cold = visit(browser, base, name, path, server.pid)
-                warm = visit(browser, base, name, path, server.pid)
+                # cold: a fresh browser (nothing cached) and the server's first computation of this view;
+                # warm: the same view again in a new tab, as a teammate opening a shared link
+                context = browser.new_context(viewport={"width": 1440, "height": 1000})
+                cold = visit(context, base, name, path, server.pid)
+                warm = visit(context, base, name, path, server.pid)
+                context.close()
                 out.append((cold, warm))
             browser.close()
     finally:
@@ -131,9 +167,6 @@ def measure_store(uri: str, label: str) -> list[tuple[PageTiming, PageTiming]]:
     print(f"{'page':<16}{'first content':>15}{'finished':>10}{'server CPU':>12}   {'warm: first':>12}{'finished':>10}"
           f"{'server CPU':>12}")
     for cold, warm in out:
-        def fmt(t: PageTiming) -> str:
-            first = "never" if t.first_content_s is None else f"{t.first_content_s:.1f} s"
-            return f"{first:>12}{t.finished_s:>8.1f} s{t.server_cpu_s:>10.2f} s"
         print(f"{cold.page:<16}   {fmt(cold)}   {fmt(warm)}")
     return out
 
@@ -148,12 +181,14 @@ def main(argv: list[str] | None = None) -> None:
 
         args.uri = ensure_demo_store()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    folder = Path(os.environ.get("LENS_BENCH_DIR", "/tmp/lens-bench"))
+    folder.mkdir(parents=True, exist_ok=True)
+    cold, warm = measure_floor(folder)
+    print(f"\n{'Streamlit alone':<16}   {fmt(cold)}   {fmt(warm)}   (a one-table page: the floor)")
     measure_store(args.uri, f"store: {args.uri.rsplit('/', 1)[-1] if args.uri.startswith('sqlite') else args.uri}")
     if args.runs:
         from benchmarks.generate_store import StoreSpec, generate_sqlite_store
 
-        folder = Path(os.environ.get("LENS_BENCH_DIR", "/tmp/lens-bench"))
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"pages-{args.runs}.db"
         uri = f"sqlite:///{path}" if path.exists() else generate_sqlite_store(path, StoreSpec(n_runs=args.runs))
         measure_store(uri, f"generated store: {args.runs:,} runs")

@@ -148,7 +148,9 @@ param = picker("Param", ranked, ranked[0], "hp_param", "param")
 pdp, effects = cached.hyperparams_effect(digest, target, key_params, param, study)
 if effects is None:
     st.altair_chart(charts.categorical_effect_chart(s, param, pdp), width="stretch")
-    st.caption("Partial dependence: the surrogate's average prediction with every run set to each value.")
+    values = s.X[param].nunique()
+    shown = f" Its {len(pdp)} most frequent of {values:,} values." if values > len(pdp) else ""
+    st.caption("Partial dependence: the surrogate's average prediction with every run set to each value." + shown)
 else:
     a, b = st.columns(2)
     a.markdown("**Partial dependence** (line) and the runs (dots)")

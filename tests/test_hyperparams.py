@@ -56,6 +56,33 @@ def test_pdp_recovers_the_bowl(surrogate):
     assert categorical["sgd"] - categorical["adam"] == pytest.approx(1.5, abs=0.3)
 
 
+def test_partial_dependence_is_the_mean_prediction_with_the_param_imposed(surrogate):
+    """Checked one setting at a time against the surrogate itself, for one and two params."""
+    def by_hand(settings: dict) -> float:
+        X = surrogate.X.copy()
+        for column, value in settings.items():
+            X[column] = value
+        return float(np.mean(surrogate.predict(X)))
+
+    pdp = hp.partial_dependence(surrogate, "params.lr")
+    assert pdp["prediction"].tolist() == pytest.approx([by_hand({"params.lr": v}) for v in pdp["value"]])
+    pair = hp.partial_dependence_2d(surrogate, "params.optimizer", "params.depth", points=4)
+    assert len(pair) == 3 * 4
+    assert pair["prediction"].tolist() == pytest.approx(
+        [by_hand({"params.optimizer": a, "params.depth": b}) for a, b in zip(pair["params.optimizer"],
+                                                                               pair["params.depth"])])
+
+
+def test_an_id_like_param_is_drawn_at_its_most_frequent_values_only():
+    """A categorical param with a value per run (thousands of settings) is evaluated at MAX_CATEGORIES values."""
+    runs = synthetic_runs(n=300)
+    runs["params.tag"] = [f"t{i % 100}" for i in range(300)]
+    runs.loc[:20, "params.tag"] = "common"
+    s = hp.fit_surrogate(runs, "metrics.val_loss")
+    pdp = hp.partial_dependence(s, "params.tag")
+    assert len(pdp) == hp.MAX_CATEGORIES and "common" in set(pdp["value"])
+
+
 def test_ale_recovers_the_bowl(surrogate):
     effects = hp.ale(surrogate, "params.lr", bins=8)
     centres = (effects["low"] + effects["high"]) / 2

@@ -209,36 +209,50 @@ def rank_correlations(s: Surrogate) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["param", "kind", "spearman", "eta"])
 
 
+#: Categories a categorical param's partial dependence shows at most: the most frequent ones (an id-like param
+#: with a value per run would otherwise ask the surrogate for thousands of settings).
+MAX_CATEGORIES = 30
+#: Runs the partial dependence averages over: a fixed sample of this many when there are more (the average of
+#: thousands of predictions moves by far less than the chart can show).
+PD_ROWS = 1_000
+
+
 def grid_of(s: Surrogate, param: str, points: int = 20) -> np.ndarray:
-    """Values to evaluate a param at: its categories, or quantiles of its observed numeric values."""
+    """Values to evaluate a param at: its ``MAX_CATEGORIES`` most frequent categories (in order), or quantiles of
+    its observed numeric values."""
     values = s.X[param].dropna()
     if param in s.categorical:
-        return np.array(sorted(values.unique()), dtype=object)
+        frequent = values.value_counts().index[:MAX_CATEGORIES]
+        return np.array(sorted(frequent), dtype=object)
     unique = np.unique(values.to_numpy(dtype=float))
     if len(unique) <= points:
         return unique
     return np.unique(np.quantile(unique, np.linspace(0, 1, points)))
 
 
+def _averaged_over(s: Surrogate, settings: pd.DataFrame) -> np.ndarray:
+    """The surrogate's mean prediction over (a sample of) the runs with each row of ``settings`` imposed: one
+    predict call over len(settings) × rows."""
+    base = s.X if len(s.X) <= PD_ROWS else s.X.sample(n=PD_ROWS, random_state=0)
+    n = len(base)
+    X = pd.concat([base] * len(settings), ignore_index=True)
+    for column in settings.columns:
+        X[column] = np.repeat(settings[column].to_numpy(dtype=object if column in s.categorical else float), n)
+    return np.asarray(s.predict(X), dtype=float).reshape(len(settings), n).mean(axis=1)
+
+
 def partial_dependence(s: Surrogate, param: str, *, grid: np.ndarray | None = None) -> pd.DataFrame:
     """``value, prediction``: the surrogate's average prediction with ``param`` set to each grid value."""
     grid = grid_of(s, param) if grid is None else grid
-    predictions = []
-    for value in grid:
-        X = s.X.copy()
-        X[param] = value
-        predictions.append(float(np.mean(s.predict(X))))
-    return pd.DataFrame({"value": grid, "prediction": predictions})
+    predictions = _averaged_over(s, pd.DataFrame({param: grid}))
+    return pd.DataFrame({"value": grid, "prediction": predictions.astype(float)})
 
 
 def partial_dependence_2d(s: Surrogate, first: str, second: str, *, points: int = 12) -> pd.DataFrame:
     """``<first>, <second>, prediction`` over the product of both params' grids."""
-    rows = []
-    for a, b in itertools.product(grid_of(s, first, points), grid_of(s, second, points)):
-        X = s.X.copy()
-        X[first], X[second] = a, b
-        rows.append((a, b, float(np.mean(s.predict(X)))))
-    return pd.DataFrame(rows, columns=[first, second, "prediction"])
+    pairs = pd.DataFrame(list(itertools.product(grid_of(s, first, points), grid_of(s, second, points))),
+                         columns=[first, second])
+    return pairs.assign(prediction=_averaged_over(s, pairs))
 
 
 def ale(s: Surrogate, param: str, *, bins: int = 10) -> pd.DataFrame:
