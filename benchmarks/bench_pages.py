@@ -119,7 +119,8 @@ def measure_floor(folder: Path) -> tuple[PageTiming, PageTiming]:
     the pages: what no page of ExperimentLens can go below."""
     from playwright.sync_api import sync_playwright
 
-    script = folder / "floor_app.py"
+    (folder / "floor").mkdir(exist_ok=True)  # a folder of its own: Streamlit watches the script's folder
+    script = folder / "floor" / "floor_app.py"
     script.write_text(FLOOR_APP)
     server, base = start_app("", script)
     try:

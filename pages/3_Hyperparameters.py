@@ -132,7 +132,9 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("Which params matter")
     st.altair_chart(charts.importance_chart(study.importance), width="stretch")
-    st.caption("Permutation importance on the surrogate, with its spread over 10 shuffles.")
+    sample = f" on a sample of {hp.IMPORTANCE_ROWS:,} runs" if s.n_runs > hp.BIG_STUDY else ""
+    st.caption(f"Permutation importance on the surrogate{sample}, with its spread over "
+               f"{hp.importance_shuffles(s.n_runs)} shuffles.")
 with right:
     st.subheader("Rank correlation")
     st.dataframe(study.correlations.assign(param=study.correlations["param"].map(short)), hide_index=True,

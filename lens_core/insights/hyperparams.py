@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -102,7 +103,6 @@ def fit_surrogate(runs: pd.DataFrame, target: str, *, params: list[str] | None =
     guess_direction`; pages pass the experiment's rule). ``progress`` hears of each fold and the final fit."""
     from sklearn.base import clone
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import RandomForestRegressor
     from sklearn.metrics import r2_score
     from sklearn.model_selection import KFold
     from sklearn.pipeline import Pipeline
@@ -121,10 +121,11 @@ def fit_surrogate(runs: pd.DataFrame, target: str, *, params: list[str] | None =
     model = Pipeline([
         ("encode", ColumnTransformer([("categorical", encoder, categorical)], remainder="passthrough",
                                      verbose_feature_names_out=False)),
-        ("forest", RandomForestRegressor(n_estimators=300, min_samples_leaf=2, random_state=random_state, n_jobs=1)),
+        ("forest", forest(len(y), random_state)),
     ])
     columns = numeric + categorical
-    folds = KFold(n_splits=min(5, len(y) // 3), shuffle=True, random_state=random_state)
+    folds = KFold(n_splits=min(5 if len(y) <= BIG_STUDY else 3, len(y) // 3), shuffle=True,
+                  random_state=random_state)
     n_folds = folds.get_n_splits()
     scores = []
     for fold, (train, test) in enumerate(folds.split(X)):  # fold by fold (not cross_val_score): progress per fold
@@ -137,6 +138,27 @@ def fit_surrogate(runs: pd.DataFrame, target: str, *, params: list[str] | None =
     wanted = direction or guess_direction(target)
     return Surrogate(model, target, tuple(numeric), tuple(categorical), X[columns], y,
                      float(np.mean(scores)), float(np.std(scores)), wanted == "max")
+
+
+#: Above this many runs the surrogate is a smaller forest on bootstrap samples of this size, cross-validated on 3
+#: folds, and importance is measured on ``IMPORTANCE_ROWS`` runs with 5 shuffles: a 5,000-run sweep with 30
+#: params took minutes with the small-study settings and takes ~20 s with these.
+BIG_STUDY = 2_000
+IMPORTANCE_ROWS = 1_000
+
+
+def forest(n_runs: int, random_state: int = 0) -> Any:
+    """The surrogate's forest for ``n_runs`` runs (see ``BIG_STUDY``)."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    big = n_runs > BIG_STUDY
+    return RandomForestRegressor(n_estimators=100 if big else 300, min_samples_leaf=2,
+                                 max_samples=BIG_STUDY if big else None, random_state=random_state, n_jobs=1)
+
+
+def importance_shuffles(n_runs: int, n_repeats: int = 10) -> int:
+    """How many shuffles :func:`param_importance` makes per param for ``n_runs`` runs."""
+    return min(n_repeats, 5) if n_runs > BIG_STUDY else n_repeats
 
 
 @dataclass(frozen=True)
@@ -176,15 +198,20 @@ def param_importance(s: Surrogate, *, n_repeats: int = 10, random_state: int = 0
     from sklearn.metrics import r2_score
 
     rng = np.random.default_rng(random_state)
-    baseline = r2_score(s.y, s.predict(s.X))
+    X, y = s.X, s.y
+    if len(X) > BIG_STUDY:  # a fixed sample, fewer shuffles (see BIG_STUDY)
+        chosen = np.sort(rng.choice(len(X), IMPORTANCE_ROWS, replace=False))
+        X, y = X.iloc[chosen].reset_index(drop=True), y.iloc[chosen].reset_index(drop=True)
+    n_repeats = importance_shuffles(len(s.X), n_repeats)
+    baseline = r2_score(y, s.predict(X))
     rows = []
     for i, param in enumerate(s.params):
         progress(i / len(s.params), f"Shuffling param {i + 1} of {len(s.params)} ({param.split('.', 1)[-1]})")
-        shuffled = s.X.copy()
+        shuffled = X.copy()
         drops = []
         for _ in range(n_repeats):
-            shuffled[param] = s.X[param].to_numpy()[rng.permutation(len(s.X))]
-            drops.append(baseline - r2_score(s.y, s.predict(shuffled)))
+            shuffled[param] = X[param].to_numpy()[rng.permutation(len(X))]
+            drops.append(baseline - r2_score(y, s.predict(shuffled)))
         rows.append((param, float(np.mean(drops)), float(np.std(drops))))
     progress(1.0, "Importance done")
     frame = pd.DataFrame(rows, columns=["param", "importance", "std"])
@@ -214,7 +241,7 @@ def rank_correlations(s: Surrogate) -> pd.DataFrame:
 MAX_CATEGORIES = 30
 #: Runs the partial dependence averages over: a fixed sample of this many when there are more (the average of
 #: thousands of predictions moves by far less than the chart can show).
-PD_ROWS = 1_000
+PD_ROWS = 500
 
 
 def grid_of(s: Surrogate, param: str, points: int = 20) -> np.ndarray:
@@ -284,6 +311,10 @@ def ale(s: Surrogate, param: str, *, bins: int = 10) -> pd.DataFrame:
     return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "ale": centred, "count": counts})
 
 
+#: Param patterns ("families": the set of params a run logged) searched for suggestions, the most common first.
+MAX_FAMILIES = 50
+
+
 @dataclass(frozen=True)
 class NextSettings:
     """Where to look next (:func:`look_next`).
@@ -316,15 +347,16 @@ def look_next(s: Surrogate, *, n: int = 5, max_candidates: int = 20_000, random_
     for positive values spanning more than ``GEOMETRIC_SPAN``×, whole numbers for integer params)."""
     rng = np.random.default_rng(random_state)
     logged = s.X.notna() & (s.X != MISSING)
-    families = logged.drop_duplicates()
+    pattern = pd.Series([row.tobytes() for row in logged.to_numpy()], index=s.X.index)
+    families = sorted(pattern.groupby(pattern, sort=False).groups.values(), key=len, reverse=True)[:MAX_FAMILIES]
     budget = max(1, max_candidates // len(families))
     observed_parts, between_parts = [], []
     combinations, enumerated = 0, True
-    for _, family in families.iterrows():
-        members = s.X[(logged == family).all(axis=1)]
+    for index in families:
+        members, family = s.X.loc[index], logged.loc[index[0]]
         present = [p for p in s.params if family[p]]
         grids = [_used_values(members[p], p in s.categorical) for p in present]
-        size = int(np.prod([len(g) for g in grids]))
+        size = math.prod(len(g) for g in grids)  # exact: a numpy product overflows on big sweeps
         combinations += size
         enumerated &= size <= budget
         observed_parts.append(_complete(_combine(grids, present, budget, rng), s))
@@ -368,7 +400,7 @@ def _with_midpoints(used: np.ndarray) -> np.ndarray:
 
 def _combine(grids: list[np.ndarray], columns: list[str], budget: int, rng: np.random.Generator) -> pd.DataFrame:
     """Every combination of the grids' values, or ``budget`` random ones when there are more."""
-    if float(np.prod([len(g) for g in grids])) <= budget:
+    if math.prod(len(g) for g in grids) <= budget:
         combos = list(itertools.product(*grids))
     else:
         combos = [tuple(g[rng.integers(len(g))] for g in grids) for _ in range(budget)]
