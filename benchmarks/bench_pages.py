@@ -27,7 +27,9 @@ CONTENT = {
     "Compare": '[data-testid="stVegaLiteChart"] svg .mark-line path, [data-testid="stVegaLiteChart"] canvas',
     "Run": '[data-testid="stMetric"], [data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
     "Hyperparameters": '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
-    "Model insights": '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
+    # a run without a logged model (the generated store's runs) gets a message saying what to log: its content
+    "Model insights": '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg, '
+                      '[data-testid="stMainBlockContainer"] [data-testid="stAlert"]',
 }
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
