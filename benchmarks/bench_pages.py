@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.load_test import ROOT, _children, free_port
+from benchmarks.load_test import ROOT, cpu_seconds, free_port
 
 #: What counts as the main content of each page (a CSS selector that appears when it is drawn).
 CONTENT = {
@@ -40,18 +40,6 @@ class PageTiming:
     first_content_s: float | None  # None: the content never appeared within the limit
     finished_s: float
     server_cpu_s: float
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (clock ticks from /proc)."""
-    ticks = 0
-    for proc in [pid, *_children(pid)]:
-        try:
-            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, IndexError, ValueError):
-            pass
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def start_app(uri: str, script: Path = ROOT / "Home.py") -> tuple[subprocess.Popen[bytes], str]:
