@@ -152,7 +152,7 @@ def forest(n_runs: int, random_state: int = 0) -> Any:
     from sklearn.ensemble import RandomForestRegressor
 
     big = n_runs > BIG_STUDY
-    return RandomForestRegressor(n_estimators=100 if big else 300, min_samples_leaf=2,
+    return RandomForestRegressor(n_estimators=100 if big else 150, min_samples_leaf=2,
                                  max_samples=BIG_STUDY if big else None, random_state=random_state, n_jobs=1)
 
 
