@@ -16,11 +16,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from lens_core.format import MISSING, MLFLOW_INF, finite_only
 
@@ -30,6 +29,12 @@ AGGREGATIONS: tuple[str, ...] = ("mean", "median", "min", "max")
 SPREADS: tuple[str, ...] = ("std", "minmax", "ci", "none")
 #: Groups with fewer runs than this get a warning in two-group comparisons.
 MIN_GROUP_RUNS = 3
+
+
+def _student_t() -> Any:  # scipy.stats.t, imported on first use: importing scipy.stats costs ~0.5 s
+    from scipy.stats import t
+
+    return t
 
 
 def finite(values: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
@@ -49,7 +54,7 @@ def t_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -
     sem = float(x.std(ddof=1)) / math.sqrt(n)
     if sem == 0:
         return mean, mean
-    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1)) * sem
+    half = float(_student_t().ppf(0.5 + confidence / 2, n - 1)) * sem
     return mean - half, mean + half
 
 
@@ -125,8 +130,8 @@ def welch(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, conf
     df = se2**2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
     se = math.sqrt(se2)
     t = diff / se
-    p = float(2 * sps.t.sf(abs(t), df))
-    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    p = float(2 * _student_t().sf(abs(t), df))
+    half = float(_student_t().ppf(0.5 + confidence / 2, df)) * se
     return Welch(n_a, n_b, mean_a, mean_b, diff, diff - half, diff + half, t, df, p)
 
 
@@ -252,7 +257,7 @@ def _band(matrix: np.ndarray, aggregation: str, spread: str) -> tuple[np.ndarray
             low, high = np.nanmin(matrix, axis=0), np.nanmax(matrix, axis=0)
         elif spread == "ci":
             std = np.nanstd(matrix, axis=0, ddof=1)
-            half = sps.t.ppf(0.975, np.maximum(n - 1, 1)) * std / np.sqrt(np.maximum(n, 1))
+            half = _student_t().ppf(0.975, np.maximum(n - 1, 1)) * std / np.sqrt(np.maximum(n, 1))
             half = np.where(n > 1, np.nan_to_num(half), 0.0)
             low, high = mean - half, mean + half
         elif spread == "none":
