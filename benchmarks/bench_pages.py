@@ -26,7 +26,9 @@ CONTENT = {
     "Home": '[data-testid="stMainBlockContainer"] [data-testid="stDataFrame"] canvas',
     "Compare": '[data-testid="stVegaLiteChart"] svg .mark-line path, [data-testid="stVegaLiteChart"] canvas',
     "Run": '[data-testid="stMetric"], [data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
-    "Hyperparameters": '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
+    # the rank correlations, drawn while the surrogate is fitted, or a chart
+    "Hyperparameters": '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg, '
+                       '[data-testid="stMainBlockContainer"] [data-testid="stDataFrame"] canvas',
     # a run without a logged model (the generated store's runs) gets a message saying what to log: its content
     "Model insights": '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg, '
                       '[data-testid="stMainBlockContainer"] [data-testid="stAlert"]',

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from lens_core.format import format_number, plural
@@ -45,6 +46,15 @@ def picker(label: str, options: list[str], default: str | None, key: str, param:
     links.restore(key, param, options=options, parse=lambda text: prefix + text, label=label.lower())
     index = 0 if key in st.session_state or default not in options else options.index(default)
     return where.selectbox(label, options, index=index, format_func=short, key=key)
+
+
+def correlation_table(correlations: pd.DataFrame) -> None:
+    st.subheader("Rank correlation")
+    st.dataframe(correlations.assign(param=correlations["param"].map(short)), hide_index=True, width="stretch",
+                 placeholder="–", column_config={
+                     "spearman": st.column_config.NumberColumn("Spearman ρ", format="%.2f", help="Numeric params"),
+                     "eta": st.column_config.NumberColumn("η", format="%.2f",
+                                                          help="Categorical params: correlation ratio")})
 
 
 def progress_reporter(slot: Any) -> hp.Progress:
@@ -101,7 +111,15 @@ if not chosen:
     st.stop()
 training = runs[["run_id", "status", target, *chosen]]
 digest, key_params = hp.training_digest(training), tuple(chosen)
-working = st.empty()  # where progress shows while the surrogate is fitted; the charts come below it
+# Drawn before the surrogate is fitted (seconds, more on big sweeps): the rank correlations need no model, so the
+# page has content at once; the surrogate's figures and importance fill their places when the fit is done.
+trust_area = st.container()
+left, right = st.columns([3, 2])
+with right:
+    correlation_table(hp.correlations(training, target, chosen))
+with left:
+    st.subheader("Which params matter")
+    working = st.empty()  # where progress shows while the surrogate is fitted
 try:
     study = cached.hyperparams_study(digest, target, key_params, training, progress_reporter(working))
 except hp.TooFewRunsError as exc:
@@ -117,31 +135,23 @@ working.empty()
 
 # ---- trust ----------------------------------------------------------------------------------------------------
 better = "higher is better" if s.higher_is_better else "lower is better"
-cols = st.columns(4)
-cols[0].metric("Runs used", format_number(s.n_runs), help="Finished runs with a finite value of the metric.")
-cols[1].metric("Params", len(s.params), help="Params that vary among those runs.")
-cols[2].metric("Cross-validated R²", f"{s.cv_r2:.2f}", help=f"± {s.cv_r2_std:.2f} over the folds. 1 is perfect; "
-               "0 means the params explain nothing the mean would not.")
-cols[3].metric("Target", f"{short(target)} ({rule})", help=f"{better.capitalize()} (set in the sidebar).")
-if s.cv_r2 < 0.3:
-    st.warning("The surrogate predicts this metric poorly (cross-validated R² below 0.3): the params shown do not "
-               "explain it well, so read what follows as hints, not findings.", icon=":material/warning:")
+with trust_area:
+    cols = st.columns(4)
+    cols[0].metric("Runs used", format_number(s.n_runs), help="Finished runs with a finite value of the metric.")
+    cols[1].metric("Params", len(s.params), help="Params that vary among those runs.")
+    cols[2].metric("Cross-validated R²", f"{s.cv_r2:.2f}", help=f"± {s.cv_r2_std:.2f} over the folds. 1 is perfect; "
+                   "0 means the params explain nothing the mean would not.")
+    cols[3].metric("Target", f"{short(target)} ({rule})", help=f"{better.capitalize()} (set in the sidebar).")
+    if s.cv_r2 < 0.3:
+        st.warning("The surrogate predicts this metric poorly (cross-validated R² below 0.3): the params shown do not "
+                   "explain it well, so read what follows as hints, not findings.", icon=":material/warning:")
 
 # ---- importance -----------------------------------------------------------------------------------------------
-left, right = st.columns([3, 2])
 with left:
-    st.subheader("Which params matter")
     st.altair_chart(charts.importance_chart(study.importance), width="stretch")
     sample = f" on a sample of {hp.IMPORTANCE_ROWS:,} runs" if s.n_runs > hp.BIG_STUDY else ""
     st.caption(f"Permutation importance on the surrogate{sample}, with its spread over "
                f"{hp.importance_shuffles(s.n_runs)} shuffles.")
-with right:
-    st.subheader("Rank correlation")
-    st.dataframe(study.correlations.assign(param=study.correlations["param"].map(short)), hide_index=True,
-                 width="stretch", placeholder="–", column_config={
-                     "spearman": st.column_config.NumberColumn("Spearman ρ", format="%.2f", help="Numeric params"),
-                     "eta": st.column_config.NumberColumn("η", format="%.2f", help="Categorical params: correlation "
-                                                                                   "ratio")})
 
 # ---- effect of one param ----------------------------------------------------------------------------------------
 st.subheader("Effect of a param")

@@ -174,3 +174,14 @@ def test_direction_comes_from_the_shared_rule_and_can_be_overridden():
     s = hp.fit_surrogate(runs, "metrics.neg_log_loss")
     assert s.higher_is_better  # sklearn's negated loss: higher is better, as on every page
     assert not hp.oriented(s, "min").higher_is_better and hp.oriented(s, "max") is s
+
+
+def test_correlations_need_no_surrogate_and_equal_scipy(surrogate):
+    """The page shows them before the fit: the same table as the fitted study's, ρ as scipy computes it."""
+    from scipy.stats import spearmanr
+
+    runs = synthetic_runs()
+    quick = hp.correlations(runs, "metrics.val_loss")
+    pd.testing.assert_frame_equal(quick, hp.rank_correlations(surrogate))
+    rho = quick.set_index("param").loc["params.depth", "spearman"]  # integer values: ties, average ranks
+    assert rho == pytest.approx(spearmanr(runs["params.depth"].astype(float), runs["metrics.val_loss"]).statistic)

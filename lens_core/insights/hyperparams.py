@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,18 +220,29 @@ def param_importance(s: Surrogate, *, n_repeats: int = 10, random_state: int = 0
 
 def rank_correlations(s: Surrogate) -> pd.DataFrame:
     """``param, kind, spearman, eta``: Spearman's ρ for numeric params, the correlation ratio η for categorical."""
-    from scipy.stats import spearmanr
+    return _rank_correlations(s.X, s.y, s.numeric, s.categorical)
 
+
+def correlations(runs: pd.DataFrame, target: str, params: list[str] | None = None) -> pd.DataFrame:
+    """:func:`rank_correlations` straight from the runs, without a surrogate (milliseconds: a page shows them
+    while the surrogate is fitted)."""
+    X, y, numeric, categorical = training_frame(runs, target, params)
+    return _rank_correlations(X, y, numeric, categorical)
+
+
+def _rank_correlations(X: pd.DataFrame, y: pd.Series, numeric: Sequence[str], categorical: Sequence[str]
+                       ) -> pd.DataFrame:
     rows = []
-    for p in s.numeric:
-        present = s.X[p].notna()
-        varies = present.sum() > 2 and s.X.loc[present, p].nunique() > 1 and s.y[present].nunique() > 1
-        rho = spearmanr(s.X.loc[present, p], s.y[present]).statistic if varies else np.nan
+    for p in numeric:
+        present = X[p].notna()
+        varies = present.sum() > 2 and X.loc[present, p].nunique() > 1 and y[present].nunique() > 1
+        # Spearman's ρ is Pearson's r of the (average) ranks; computed so, it needs no scipy import
+        rho = X.loc[present, p].rank().corr(y[present].rank()) if varies else np.nan
         rows.append((p, "numeric", float(rho), np.nan))
-    for p in s.categorical:
-        groups = s.y.groupby(s.X[p])
-        between = (groups.size() * (groups.mean() - s.y.mean()) ** 2).sum()
-        total = ((s.y - s.y.mean()) ** 2).sum()
+    for p in categorical:
+        groups = y.groupby(X[p])
+        between = (groups.size() * (groups.mean() - y.mean()) ** 2).sum()
+        total = ((y - y.mean()) ** 2).sum()
         rows.append((p, "categorical", np.nan, float(np.sqrt(between / total)) if total > 0 else np.nan))
     return pd.DataFrame(rows, columns=["param", "kind", "spearman", "eta"])
 
