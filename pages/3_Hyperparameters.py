@@ -50,8 +50,8 @@ def picker(label: str, options: list[str], default: str | None, key: str, param:
 
 def correlation_table(correlations: pd.DataFrame) -> None:
     st.subheader("Rank correlation")
-    st.dataframe(correlations.assign(param=correlations["param"].map(short)), hide_index=True, width="stretch",
-                 placeholder="–", column_config={
+    st.dataframe(charts.correlations_table(correlations), hide_index=True, width="stretch", placeholder="–",
+                 column_config={
                      "spearman": st.column_config.NumberColumn("Spearman ρ", format="%.2f", help="Numeric params"),
                      "eta": st.column_config.NumberColumn("η", format="%.2f",
                                                           help="Categorical params: correlation ratio")})
@@ -116,7 +116,7 @@ digest, key_params = hp.training_digest(training), tuple(chosen)
 trust_area = st.container()
 left, right = st.columns([3, 2])
 with right:
-    correlation_table(hp.correlations(training, target, chosen))
+    correlation_table(cached.hyperparams_correlations(digest, target, key_params, training))
 with left:
     st.subheader("Which params matter")
     working = st.empty()  # where progress shows while the surrogate is fitted

@@ -163,23 +163,21 @@ def importance_shuffles(n_runs: int, n_repeats: int = 10) -> int:
 
 @dataclass(frozen=True)
 class Study:
-    """What the Hyperparameters page shows before a user picks a param: the surrogate, the params' permutation
-    importance (:func:`param_importance`) and rank correlations (:func:`rank_correlations`)."""
+    """What the Hyperparameters page shows before a user picks a param: the surrogate and the params' permutation
+    importance (:func:`param_importance`). The rank correlations need no surrogate: :func:`correlations`."""
 
     surrogate: Surrogate
     importance: pd.DataFrame
-    correlations: pd.DataFrame
 
 
 def study(runs: pd.DataFrame, target: str, *, params: list[str] | None = None, direction: Direction | None = None,
           progress: Progress = _silent) -> Study:
-    """Fit the surrogate (:func:`fit_surrogate`), then its importance and correlations, telling ``progress`` what
-    is being done (fits take most of the time, importance the rest)."""
+    """Fit the surrogate (:func:`fit_surrogate`), then its importance, telling ``progress`` what is being done
+    (fits take most of the time, importance the rest)."""
     s = fit_surrogate(runs, target, params=params, direction=direction,
                       progress=lambda done, text: progress(0.7 * done, text))
-    importance = param_importance(s, progress=lambda done, text: progress(0.7 + 0.28 * done, text))
-    progress(0.98, "Rank correlations")
-    return Study(s, importance, rank_correlations(s))
+    importance = param_importance(s, progress=lambda done, text: progress(0.7 + 0.3 * done, text))
+    return Study(s, importance)
 
 
 def training_digest(runs: pd.DataFrame) -> str:

@@ -53,9 +53,8 @@ def importance_chart(importance: pd.DataFrame) -> alt.LayerChart:
     return (bars + errors).properties(height=BAR_HEIGHT * len(data) + AXIS_HEIGHT)
 
 
-def correlations_table(s: hp.Surrogate) -> pd.DataFrame:
-    """The rank correlations of each param with the target, params by their short names."""
-    correlations = hp.rank_correlations(s)
+def correlations_table(correlations: pd.DataFrame) -> pd.DataFrame:
+    """Rank correlations (:func:`~lens_core.insights.hyperparams.correlations`) with params by their short names."""
     return correlations.assign(param=correlations["param"].map(short))
 
 

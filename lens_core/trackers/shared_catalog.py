@@ -63,15 +63,8 @@ def file_for(uri: str, experiment_id: str, kind: str) -> Path:
 def load(uri: str, experiment_id: str, kind: str, token: Hashable) -> pd.DataFrame | None:
     """The table stored for this tracker, experiment and kind if it was read under ``token``; else None (also
     when the file is missing, half-written by a crashed process or from another version)."""
-    path = file_for(uri, experiment_id, kind)
-    try:
-        meta = pq.read_schema(path).metadata or {}
-        if meta.get(_META_VERSION) != FORMAT_VERSION or meta.get(_META_TOKEN) != token_digest(token).encode():
-            return None
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException, ValueError):
-        return None
-    return _restore(table, json.loads(meta[_META_DTYPES]))
+    found = read(uri, experiment_id, kind, token)
+    return None if found is None else found[0]
 
 
 def read(uri: str, experiment_id: str, kind: str, token: Hashable) -> tuple[pd.DataFrame, dict[str, str]] | None:

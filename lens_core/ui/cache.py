@@ -115,6 +115,15 @@ def hyperparams_next(digest: str, target: str, params: tuple[str, ...], directio
     return look_next(oriented(_study.surrogate, direction), n=8)  # type: ignore[arg-type]
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def hyperparams_correlations(digest: str, target: str, params: tuple[str, ...], _training: pd.DataFrame
+                             ) -> pd.DataFrame:
+    """The rank correlations of these runs (``digest`` of ``_training``), without a surrogate."""
+    from lens_core.insights.hyperparams import correlations
+
+    return correlations(_training, target, list(params))
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
 def hyperparams_effect(digest: str, target: str, params: tuple[str, ...], param: str, _study: Study
                        ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
