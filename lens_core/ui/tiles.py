@@ -21,6 +21,6 @@ def tiles(shown: Sequence[Tile]) -> None:
     """The tiles in one row, wrapping onto the next line when the page is narrow."""
     if not shown:
         return
-    with st.container(horizontal=True, gap="large"):
+    with st.container(horizontal=True, gap="medium"):
         for tile in shown:
             st.metric(tile.label, tile.value, help=tile.help or None, width="content")
