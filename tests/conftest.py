@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,6 +110,17 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         seconds = time.perf_counter() - began
     return {"uri": uri, "folder": folder, "calls": calls, "seconds": seconds,
             "global_before": global_before, "global_after": (mlflow.get_tracking_uri(), mlflow.active_run())}
+
+
+def forward(upstream: str, path: str, method: str, body: bytes) -> tuple[int, bytes]:
+    """A test proxy's request passed on to the real server: its status and body (error statuses included)."""
+    request = urllib.request.Request(upstream + path, data=body or None, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
 
 
 def free_port() -> int:

@@ -9,8 +9,6 @@ import http.server
 import shutil
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pandas as pd
@@ -21,7 +19,7 @@ from lens_core.errors import TrackerUnreachableError
 from lens_core.trackers import http_runs, mlflow_client, progress, shared_catalog
 from lens_core.trackers.base import INCREMENTAL
 from lens_core.trackers.http_runs import AdaptivePager, merge_runs
-from tests.conftest import serve_mlflow
+from tests.conftest import forward, serve_mlflow
 from tests.test_trackers import assert_same_as_mlflow, search_runs
 
 
@@ -155,13 +153,7 @@ class _SlowFirstSearch(http.server.BaseHTTPRequestHandler):
         elif server.hang_after_first and server.searches:  # type: ignore[attr-defined]
             server.stopping.wait(120)  # type: ignore[attr-defined]
             return
-        request = urllib.request.Request(server.upstream + self.path, data=body or None,  # type: ignore[attr-defined]
-                                         method=self.command, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, payload = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            status, payload = exc.code, exc.read()
+        status, payload = forward(server.upstream, self.path, self.command, body)  # type: ignore[attr-defined]
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -8,8 +8,6 @@ import hashlib
 import http.server
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lens_core import open_tracker
+from tests.conftest import forward
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = str(ROOT / "Home.py")
@@ -186,13 +185,7 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
             server.stopping.wait(server.hang_seconds)  # type: ignore[attr-defined]
             mode = 503
         if mode == "ok":
-            request = urllib.request.Request(server.upstream + self.path, data=body or None,  # type: ignore[attr-defined]
-                                             method=self.command, headers={"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    status, payload = response.status, response.read()
-            except urllib.error.HTTPError as exc:
-                status, payload = exc.code, exc.read()
+            status, payload = forward(server.upstream, self.path, self.command, body)  # type: ignore[attr-defined]
         else:
             status = int(mode)
             payload = b'{"error_code": "%s", "message": "proxy says %d"}' % (

@@ -15,8 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from lens_core.errors import (
     TrackerUnreachableError,
 )
 from lens_core.trackers import faults
+from tests.conftest import forward
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = str(ROOT / "Home.py")
@@ -255,13 +254,7 @@ class _Switch(http.server.BaseHTTPRequestHandler):
             payload = b"<!doctype html><html><head><title>Sign in</title></head><body>Log in</body></html>"
         else:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            request = urllib.request.Request(server.upstream + self.path, data=body or None,  # type: ignore[attr-defined]
-                                             method=self.command, headers={"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    status, payload = response.status, response.read()
-            except urllib.error.HTTPError as exc:
-                status, payload = exc.code, exc.read()
+            status, payload = forward(server.upstream, self.path, self.command, body)  # type: ignore[attr-defined]
             kind = "application/json"
         try:
             self.send_response(status)
