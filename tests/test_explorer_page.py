@@ -134,6 +134,13 @@ def test_the_view_is_a_link_and_stale_parts_fall_back(monkeypatch, fleet_run):
     assert radio(stale, ".chart").value == "Scatter"
     notes = " ".join(str(i.value) for i in stale.info)
     assert "no_such_column" in notes and "speed_kmh" in notes and "gone" in notes
+    typed = AppTest.from_file(HOME, default_timeout=90)  # hand-edited: JSON's Infinity for a whole number
+    typed.query_params.update(run=run_id, item="artifact:data/trajectories.parquet",
+                              data='{"view":"Map","map":"Trajectories","tr.max":Infinity}')
+    typed.switch_page(RUN_PAGE)
+    typed.run()
+    assert not typed.exception and not typed.error and radio(typed, ".map").value == "Trajectories"
+    assert "at most" in " ".join(str(i.value) for i in typed.info)
     stale = AppTest.from_file(HOME, default_timeout=90)
     stale.query_params.update(run=run_id, item="artifact:data/trajectories.parquet", data="~not-a-packed-view")
     stale.switch_page(RUN_PAGE)

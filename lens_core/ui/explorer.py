@@ -120,7 +120,7 @@ class ViewLink:
         raw = self.pending.pop(name)
         try:
             value = self._fit(raw, options, bounds, multi)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, OverflowError):  # OverflowError: a link's Infinity as an int
             links.note(f"The link's {label or name.rsplit('.', 1)[-1]} “{raw}” no longer fits this data; "
                        "showing the default.")
         else:
@@ -131,8 +131,7 @@ class ViewLink:
     def _fit(raw: Any, options: list | None, bounds: tuple[Any, Any] | None, multi: bool) -> Any:
         if options is not None:
             by_json = {json.dumps(_jsonable(o)): o for o in options}
-            chosen = [by_json[json.dumps(v)] for v in raw] if multi else by_json[json.dumps(raw)]
-            return chosen
+            return [by_json[json.dumps(v)] for v in raw] if multi else by_json[json.dumps(raw)]
         if bounds is None:
             if not isinstance(raw, (str, bool)):
                 raise TypeError(raw)
