@@ -148,7 +148,8 @@ def column_picker(experiment_id: str, choice: ColumnChoice) -> list[str]:
     return chosen
 
 
-def filters_for(experiment_id: str, table: pd.DataFrame, columns: list[str]) -> list[RunFilter]:
+def filters_for(experiment_id: str, table: pd.DataFrame, columns: list[str], formats: Mapping[str, str]
+                ) -> list[RunFilter]:
     """Per-column filters chosen in a popover; the rows are filtered on the server."""
     offered = ["run_name", "status", *columns]
     links.restore("home_filter_link", "filter", packed=True, label="filters")
@@ -179,8 +180,8 @@ def filters_for(experiment_id: str, table: pd.DataFrame, columns: list[str]) -> 
                 if low == high:
                     st.caption(f"{label}: every run has {format_number(low)}")
                     continue
-                picked = st.slider(label, low, high, initial(key, (low, high)), key=key, format=home.number_format(
-                    numbers, logged_text=column.startswith("params.")))
+                picked = st.slider(label, low, high, initial(key, (low, high)), key=key,
+                                   format=formats.get(column) or home.number_format(numbers, logged_text=False))
                 if picked != (low, high):
                     filters.append(RangeFilter(column, picked[0], picked[1]))
                     values[column] = picked
@@ -197,7 +198,8 @@ def filters_for(experiment_id: str, table: pd.DataFrame, columns: list[str]) -> 
     return filters
 
 
-def column_config(table: pd.DataFrame, rules: dict[str, SummaryRule]) -> dict[str, object]:
+def column_config(table: pd.DataFrame, rules: dict[str, SummaryRule], formats: Mapping[str, str]
+                  ) -> dict[str, object]:
     config: dict[str, object] = {
         "run_name": st.column_config.TextColumn("Run", pinned=True, help="The run's name, else its id's start"),
         "status": st.column_config.TextColumn("Status"),
@@ -208,7 +210,7 @@ def column_config(table: pd.DataFrame, rules: dict[str, SummaryRule]) -> dict[st
     for column in table.columns[6:]:
         help_text = home.column_help(column, rules)
         if pd.api.types.is_numeric_dtype(table[column]):
-            number = home.number_format(table[column], logged_text=column.startswith("params."))
+            number = formats.get(column) or home.number_format(table[column], logged_text=False)
             config[column] = st.column_config.NumberColumn(short(column), format=number, help=help_text)
         else:
             config[column] = st.column_config.TextColumn(short(column), help=help_text)
@@ -337,6 +339,7 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
     rules = home.summary_rules(columns_of(runs, "metrics"), exceptions, options.summary_rule)
     extremes = shell.metric_extremes(t, experiment_id) if home.needs_histories(rules) else None
     typed = cached.monitor_table(t, experiment_id, runs, rules, extremes)
+    formats = cached.grid_formats(t, experiment_id, runs, rules, extremes, typed)  # from every run, filtered or not
     labels = labels_by_id(typed)
     table_area, chart_area = st.container(), st.container()  # the chart sits under the table, its brush filters it
     pc_columns: list[str] = []
@@ -362,14 +365,14 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
         with left:
             columns = column_picker(experiment_id, home.column_choice(typed, options))
         with right:
-            filters = filters_for(experiment_id, typed, columns)
+            filters = filters_for(experiment_id, typed, columns, formats)
         filtered = typed[filter_mask(typed, filters) & parcoords.mask(typed, brushed)]
         if filters or brushed:
             st.caption(home.filters_caption(filters, brushed, len(filtered), len(typed)))
         if filtered.empty:
             st.info("No run passes these filters. Loosen them in **Filters**, or click the parallel-coordinates "
                     "chart outside its brush to clear it.", icon=":material/filter_alt_off:")
-        selected = runs_grid(experiment, filtered, typed, columns, rules, labels)
+        selected = runs_grid(experiment, filtered, typed, columns, rules, formats, labels)
     with chart_area:
         if view == "tradeoffs":
             tradeoffs(t, experiment_id, filtered, labels)
@@ -392,7 +395,7 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
 
 
 def runs_grid(experiment: Experiment, filtered: pd.DataFrame, typed: pd.DataFrame, columns: list[str],
-              rules: dict[str, SummaryRule], labels: Mapping[str, str]) -> list[str]:
+              rules: dict[str, SummaryRule], formats: Mapping[str, str], labels: Mapping[str, str]) -> list[str]:
     """The runs grid with its selection and actions; returns the selected run ids."""
     table = display_table(filtered, columns)
     selected_before = [r for r in st.session_state.get(shell.SELECTED_RUNS, []) if r in set(table["run_id"])]
@@ -400,7 +403,7 @@ def runs_grid(experiment: Experiment, filtered: pd.DataFrame, typed: pd.DataFram
     st.subheader(f"Runs · {len(filtered):,}" + (f" of {len(typed):,}" if len(filtered) < len(typed) else ""))
     event = st.dataframe(
         table,
-        column_config=column_config(table, rules),
+        column_config=column_config(table, rules, formats),
         column_order=[c for c in table.columns if c != "run_id"],
         hide_index=True,
         width="stretch",

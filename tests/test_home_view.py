@@ -85,3 +85,17 @@ def test_digest_is_short_stable_and_order_sensitive():
     assert home.digest(["a", "b"]) == home.digest(["a", "b"]) != home.digest(["b", "a"])
     assert len(home.digest([])) == 16
     assert home.short("params.lr") == "lr" and home.short("run_name") == "run_name"
+
+
+def test_number_formats_come_from_every_run_so_a_filter_does_not_change_how_numbers_read():
+    typed = pd.DataFrame({
+        "run_id": ["a", "b", "c"],
+        "params.seed": [97531.0, 3.0, 4.0],           # whole: exact
+        "params.lr": [0.123456, 0.1, 0.2],             # logged as text: every digit as logged
+        "metrics.acc": [0.99612, 0.99615, 0.5],        # distinct values read distinct
+        "tags.note": ["x", "y", "z"],                  # text: no number format
+    })
+    formats = home.number_formats(typed)
+    assert formats == {"params.seed": "%d", "params.lr": "%.6g", "metrics.acc": "%.5g"}
+    narrowed = typed[typed["run_id"] != "b"]  # the run that needed the fifth digit is filtered out…
+    assert home.number_format(narrowed["metrics.acc"], logged_text=False) == "%.4g"  # …the grid keeps "%.5g"

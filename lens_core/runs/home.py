@@ -146,6 +146,14 @@ def number_format(values: pd.Series, *, logged_text: bool) -> str:
     return f"%.{digits}g"
 
 
+def number_formats(typed: pd.DataFrame) -> dict[str, str]:
+    """:func:`number_format` of every numeric param, metric and tag column of Home's typed runs table, from all
+    of its runs: a filter narrows the rows, it does not change how a number reads."""
+    return {column: number_format(typed[column], logged_text=column.startswith("params."))
+            for column in typed.columns
+            if column.startswith(("params.", "metrics.", "tags.")) and pd.api.types.is_numeric_dtype(typed[column])}
+
+
 # ---- the view in the link: filters, shown columns, per-metric rules ---------------------------------------------
 FilterValue = tuple[float, float] | list[str] | str  # a slider's range, the values picked, the text typed
 
