@@ -237,7 +237,7 @@ def _replace_rows(old: pd.DataFrame, update: pd.DataFrame, gone: Sequence[str]) 
             incoming = pd.Series([None] * len(update), dtype=column.dtype).array
         array = column.array.copy()
         array[position] = incoming
-        out[name] = pd.Series(array, index=out.index, name=name)
+        out[name] = array  # no Series: its first Mapping check costs ~0.1 s in a fresh process with mlflow loaded
     out.attrs = dict(old.attrs)
     return out
 
