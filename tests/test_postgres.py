@@ -118,3 +118,46 @@ def test_a_stopped_server(monkeypatch, tmp_path):
 
         cluster.start()
         assert tracker.runs(experiment_id).attrs.get("lens.stale_error") is None
+
+
+def test_params_read_beside_shares_the_snapshot_and_falls_back(postgres_store, monkeypatch):
+    """The params are read on a second connection in the first transaction's exported snapshot: a param logged
+    between the two is not seen, as a single transaction would not see it; a server that will not export its
+    snapshot gets one connection reading everything."""
+    import mlflow
+
+    from lens_core.trackers import mlflow_postgres
+
+    uri, _ = postgres_store
+    client = mlflow.MlflowClient(tracking_uri=client_uri(uri))
+    experiment_id = client.create_experiment("snapshot-shared")
+    first = client.create_run(experiment_id).info.run_id
+    client.log_param(first, "alpha", "1")
+    tracker = open_tracker(uri)
+    monkeypatch.setattr(tracker, "shares_catalog", False)  # each read below from the store
+    original = PostgresTracker._arrow_in_snapshot
+
+    def write_first(self, *args):
+        client.log_param(first, "late", "2")  # committed after the snapshot was taken
+        return original(self, *args)
+
+    monkeypatch.setattr(PostgresTracker, "_arrow_in_snapshot", write_first)
+    runs = tracker.runs(experiment_id)
+    assert "params.alpha" in runs and "params.late" not in runs
+    monkeypatch.setattr(PostgresTracker, "_arrow_in_snapshot", original)
+    assert runs_now(tracker, experiment_id)["params.late"].tolist() == ["2"]
+
+    refused = mlflow_postgres._Session.rows
+
+    def no_export(self, sql, params=()):
+        if "pg_export_snapshot" in sql:
+            raise RuntimeError("ERROR: cannot export a snapshot from a subtransaction")
+        return refused(self, sql, params)
+
+    monkeypatch.setattr(mlflow_postgres._Session, "rows", no_export)
+    assert runs_now(tracker, experiment_id)[["params.alpha", "params.late"]].values.tolist() == [["1", "2"]]
+
+
+def runs_now(tracker: PostgresTracker, experiment_id: str) -> pd.DataFrame:
+    tracker.forget()
+    return tracker.runs(experiment_id)

@@ -19,6 +19,7 @@ import importlib.util
 import re
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
@@ -38,7 +39,16 @@ from lens_core.errors import (
 )
 from lens_core.trackers.base import Tracker
 from lens_core.trackers.mlflow_revisions import DIRECT_READ_REVISIONS
-from lens_core.trackers.mlflow_sql import MlflowSqlTracker
+from lens_core.trackers.mlflow_sql import (
+    LATEST_COLUMNS,
+    LATEST_FROM,
+    PARAMS_COLUMNS,
+    PARAMS_FROM,
+    TAGS_COLUMNS,
+    TAGS_FROM,
+    MlflowSqlTracker,
+    run_info,
+)
 from lens_core.trackers.sqlite_io import Column
 
 #: URI schemes read here: SQLAlchemy's spellings of PostgreSQL, with or without a driver.
@@ -50,6 +60,11 @@ LOCK_TIMEOUT_MS = 5_000
 IDLE_IN_TRANSACTION_MS = 60_000
 #: Idle connections kept for the next read (a connection costs a round trip or a TLS handshake).
 POOL_SIZE = 4
+#: A snapshot id as ``pg_export_snapshot()`` writes it (``00000003-0000001B-1``): checked before it is spliced
+#: into ``SET TRANSACTION SNAPSHOT``, which takes no bound parameter.
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
+#: Second connections reading a share of a runs table in the first one's snapshot.
+_HELPERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lens-pg-read")
 _TYPES: dict[str, pa.DataType] = {"text": pa.string(), "integer": pa.int64(), "real": pa.float64()}
 _PLACEHOLDER = re.compile(r"\?")
 ReadMode = Literal["auto", "direct", "client"]
@@ -121,6 +136,10 @@ class _Session:
         table = self.cursor.fetch_arrow_table()
         return table.rename_columns([c.name for c in columns]).cast(
             pa.schema([pa.field(c.name, _TYPES[c.kind]) for c in columns]))
+
+
+class _NotShared(Exception):
+    """The read transaction could not export its snapshot."""
 
 
 class PostgresTracker(MlflowSqlTracker):
@@ -198,11 +217,51 @@ class PostgresTracker(MlflowSqlTracker):
             except Exception as exc:
                 fault = self._fault(exc)
                 if attempt == 0 and pooled and isinstance(fault, TrackerUnreachableError):
-                    continue  # the server closed an idle connection; a new one tells whether it is up
+                    self.close()  # the server closed idle connections (a restart: all of them)
+                    continue  # a new one tells whether it is up
                 if fault is None:
                     raise
                 raise fault from exc
         raise AssertionError("unreachable")
+
+    def _long_tables(self, key: tuple[int]) -> tuple[pd.DataFrame, pa.Table, pa.Table, pa.Table]:
+        """As :meth:`MlflowSqlTracker._long_tables`, with the params (the largest table) read on a second
+        connection in the same snapshot (exported by the first transaction) while the first reads the rest: on
+        10k runs 0.13–0.17 s instead of 0.25 s. When the snapshot cannot be shared (a server that refuses
+        ``pg_export_snapshot``) the first connection reads everything, as for sqlite."""
+        def work(s: _Session) -> tuple[pd.DataFrame, pa.Table, pa.Table, pa.Table]:
+            try:
+                [(snapshot,)] = s.rows("SELECT pg_export_snapshot()")
+            except Exception as exc:  # noqa: BLE001 - the transaction is now aborted: start over without sharing
+                raise _NotShared from exc
+            params: Future[pa.Table] = _HELPERS.submit(self._arrow_in_snapshot, str(snapshot), PARAMS_COLUMNS,
+                                                       PARAMS_FROM, key)
+            info = run_info(s, key)
+            latest, tags = s.arrow(LATEST_COLUMNS, LATEST_FROM, key), s.arrow(TAGS_COLUMNS, TAGS_FROM, key)
+            try:
+                shared = params.result()
+            except Exception:  # noqa: BLE001 - no second connection, or the snapshot refused there: read it here
+                shared = s.arrow(PARAMS_COLUMNS, PARAMS_FROM, key)
+            return info, latest, shared, tags
+
+        try:
+            return self._read(work)
+        except _NotShared:
+            return super()._long_tables(key)
+
+    def _arrow_in_snapshot(self, snapshot: str, columns: Sequence[Column], source: str,
+                           params: Sequence[object]) -> pa.Table:
+        """One query on a connection of its own, in the exported ``snapshot`` (the same rows the exporting
+        transaction sees, however the store changes meanwhile)."""
+        if not _SNAPSHOT_ID.fullmatch(snapshot):
+            raise ValueError(f"unexpected snapshot id {snapshot!r}")
+        with self._connection() as (con, _), con.cursor() as cursor:
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                return _Session(cursor).arrow(columns, source, params)
+            finally:
+                cursor.execute("ROLLBACK")
 
     def _read_revision(self) -> str:
         try:
