@@ -62,13 +62,29 @@ def test_a_table_read_back_equals_the_one_read_from_the_store(store, mlruns_stor
                                   open_tracker(uri).metric_extremes(experiment_id))
 
 
-def test_an_mlruns_experiment_with_running_runs_stays_in_memory(mlruns_store, tmp_path):
-    """A running run's metric files grow without touching its folder: only the process that parsed it watches
-    them, so a fresh process could not tell a stored table is stale."""
+def test_an_mlruns_experiment_with_running_runs_is_shared_and_its_running_runs_watched(mlruns_store, tmp_path,
+                                                                                      monkeypatch):
+    """A running run's metric files grow without touching its folder. The process that read the table names its
+    running runs in a note beside it, so a fresh process watches their metric files too: it is served the stored
+    table while nothing changed, and reads again once a point is appended."""
+    import time
+
     shutil.copytree(mlruns_store[0], tmp_path / "mlruns")
     uri, experiment_id = str(tmp_path / "mlruns"), mlruns_store[1]["main"]
-    assert "RUNNING" in set(open_tracker(uri).runs(experiment_id)["status"])
-    assert not shared_catalog.file_for(uri, experiment_id, "runs").exists()
+    reader = open_tracker(uri)
+    first = reader.runs(experiment_id)
+    running = first[first["status"] == "RUNNING"]
+    assert len(running) and shared_catalog.file_for(reader.uri, experiment_id, "runs").exists()
+    fresh = open_tracker(uri)
+    never_read(monkeypatch, fresh)
+    pd.testing.assert_frame_equal(fresh.runs(experiment_id), first)
+
+    run_id = running["run_id"].iloc[0]
+    key = next(c for c in running.columns if c.startswith("metrics.") and pd.notna(running[c].iloc[0]))[8:]
+    [metric_file] = (tmp_path / "mlruns").glob(f"*/{run_id}/metrics/{key}")
+    with metric_file.open("a") as f:  # as MLflow logs a point: the file grows, its folder does not change
+        f.write(f"{int(time.time() * 1000) + 60_000} 123.5 999\n")
+    assert open_tracker(uri).runs(experiment_id).set_index("run_id").loc[run_id, f"metrics.{key}"] == 123.5
 
 
 def test_processes_on_one_cache_folder_see_each_others_changes(store):

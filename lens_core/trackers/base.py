@@ -218,10 +218,9 @@ class Tracker(ABC):
                         if frame is None:
                             frame = load(experiment_id)
                             settled = self._settled_token(experiment_id, token)
-                            # Shared only under a token any process can take (mlruns watches running runs more
-                            # closely than a fresh process can: while some run, the table stays in this process).
-                            if token is not None and settled == token and self.shares_catalog:
-                                shared_catalog.save(self.uri, experiment_id, kind, token, frame)
+                            shared = self._shareable_token(experiment_id, token, settled)
+                            if shared is not None and self.shares_catalog:
+                                shared_catalog.save(self.uri, experiment_id, kind, shared, frame)
                             token = settled
                         frame.attrs[_FULL] = time.time()
         except LAST_GOOD_ERRORS as exc:
@@ -371,6 +370,13 @@ class Tracker(ABC):
         seconds), as a runs table, and the ids of known runs that are gone; None to ask for a full read. Also
         checks that the experiment is still there (as :meth:`_check_experiment`)."""
         return None
+
+    def _shareable_token(self, experiment_id: str, token: Hashable | None, settled: Hashable | None
+                         ) -> Hashable | None:
+        """The token a table just read is stored under for other processes: one any process can take by itself
+        (None: the table stays in this process). ``token`` is the probe taken before the read, ``settled`` the one
+        that matches what was read (see :meth:`_settled_token`)."""
+        return token if token is not None and settled == token else None
 
     def _shared(self, experiment_id: str, kind: str, token: Hashable | None) -> pd.DataFrame | None:
         """The table another process (or an earlier run of this one) stored under the current token, if any."""

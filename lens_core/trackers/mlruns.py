@@ -23,6 +23,7 @@ from lens_core.confine import hide_paths
 from lens_core.errors import ArtifactNotFoundError, RunNotFoundError, TrackerWriteError
 from lens_core.model import ArtifactRef, DatasetInput, Experiment, LoggedModel, RunDetail
 from lens_core.paths import local_path_from_uri
+from lens_core.trackers import shared_catalog
 from lens_core.trackers.artifacts import (
     artifacts_destinations,
     check_artifact_path,
@@ -143,6 +144,8 @@ class _ParsedRun:
     tag_values: Sequence[str]
 
 
+#: The shared catalog's note naming the run folders a fresh process's probe watches (see ``_remember_running``).
+_WATCHED = "watched"
 #: Run folders read in helper processes (besides this one) when this many or more changed at once.
 PARALLEL_FROM = 400
 
@@ -181,6 +184,9 @@ class MlrunsTracker(Tracker):
         self._scans: dict[str, tuple[dict[str, tuple[object, ...]], str]] = {}
         self._loaded_digests: dict[str, str | None] = {}  # the digest of the probe each experiment was loaded with
         self._loaded: dict[str, dict[str, tuple[object, ...]]] = {}  # the probe each experiment was loaded with
+        # run folder names whose metric files the probe watches before they are parsed here: those running at the
+        # last read (by this process or, through the shared catalog's note, another one)
+        self._watched: dict[str, frozenset[str]] = {}
 
     # ---- experiments and run folders --------------------------------------------------------------------------
     def _experiment_dirs(self) -> dict[str, tuple[Path, dict[str, Any]]]:
@@ -243,13 +249,36 @@ class MlrunsTracker(Tracker):
         """Token of every run folder of the experiment (stats only, no file is read)."""
         tokens = {}
         root = str(self.root)
+        watched = self._watched_names(experiment_id)
         with os.scandir(self._experiment_dir(experiment_id)) as entries:
             for entry in entries:
                 if entry.name not in _RESERVED and entry.is_dir():
                     key = entry.path
                     previous = self._parsed.get(key)
-                    tokens[key] = run_token(key, root, previous is not None and previous.running)
+                    watch = previous.running if previous is not None else entry.name in watched
+                    tokens[key] = run_token(key, root, watch)
         return tokens
+
+    def _watched_names(self, experiment_id: str) -> frozenset[str]:
+        if experiment_id not in self._watched:
+            note = shared_catalog.read_note(self.uri, experiment_id, _WATCHED) if self.shares_catalog else None
+            self._watched[experiment_id] = frozenset(note.split("\n")) - {""} if note else frozenset()
+        return self._watched[experiment_id]
+
+    def _remember_running(self, experiment_id: str, run_dirs: Sequence[str]) -> None:
+        """The run folders found running: watched from now on, here and (through the note) by fresh processes,
+        whose probe then matches the token this read is stored under."""
+        running = frozenset(os.path.basename(d) for d in run_dirs
+                            if (p := self._parsed.get(d)) is not None and p.running)
+        if running != self._watched_names(experiment_id):
+            self._watched[experiment_id] = running
+            if self.shares_catalog:
+                shared_catalog.save_note(self.uri, experiment_id, _WATCHED, "\n".join(sorted(running)))
+
+    def _shareable_token(self, experiment_id: str, token: Hashable | None, settled: Hashable | None
+                         ) -> Hashable | None:
+        """The settled token: a fresh process takes it too, watching the running runs the note names."""
+        return settled if token is not None else None
 
     def change_token(self, experiment_id: str) -> Hashable:
         try:
@@ -285,6 +314,7 @@ class MlrunsTracker(Tracker):
                     self._parsed.pop(run_dir, None)
                 else:
                     self._parsed[run_dir] = parsed
+        self._remember_running(experiment_id, list(tokens))
         info_rows: list[tuple[object, ...]] = []
         long: dict[str, tuple[list[str], list[str], list[object]]] = {g: ([], [], []) for g in ("m", "p", "t")}
         for run_dir in tokens:

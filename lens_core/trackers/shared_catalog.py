@@ -143,6 +143,26 @@ def save(uri: str, experiment_id: str, kind: str, token: Hashable, frame: pd.Dat
     _prune()
 
 
+def read_note(uri: str, experiment_id: str, name: str) -> str | None:
+    """A small text an adapter keeps beside an experiment's tables (what a fresh process must know to take the
+    same change token); None when there is none."""
+    try:
+        return file_for(uri, experiment_id, name).with_suffix(".txt").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def save_note(uri: str, experiment_id: str, name: str, text: str) -> None:
+    """Write a note atomically (a failure only costs the next process a read)."""
+    path = file_for(uri, experiment_id, name).with_suffix(".txt")
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        aside.write_text(text, encoding="utf-8")
+        os.replace(aside, path)
+    except OSError:
+        aside.unlink(missing_ok=True)
+
+
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns Arrow stores as they are: object columns become strings (None kept)."""
     out = frame.copy()
