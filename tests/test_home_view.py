@@ -95,7 +95,8 @@ def test_number_formats_come_from_every_run_so_a_filter_does_not_change_how_numb
         "metrics.acc": [0.99612, 0.99615, 0.5],        # distinct values read distinct
         "tags.note": ["x", "y", "z"],                  # text: no number format
     })
-    formats = home.number_formats(typed)
-    assert formats == {"params.seed": "%d", "params.lr": "%.6g", "metrics.acc": "%.5g"}
+    formats = home.NumberFormats(typed)
+    assert dict(formats) == {"params.seed": "%d", "params.lr": "%.6g", "metrics.acc": "%.5g"}
+    assert formats.get("tags.note") is None and formats.get("run_id") is None
     narrowed = typed[typed["run_id"] != "b"]  # the run that needed the fifth digit is filtered out…
     assert home.number_format(narrowed["metrics.acc"], logged_text=False) == "%.4g"  # …the grid keeps "%.5g"

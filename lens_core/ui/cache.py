@@ -12,7 +12,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -186,15 +185,15 @@ def _monitor_key(t: Tracker, experiment_id: str, runs: pd.DataFrame, rules: dict
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _grid_formats(uri: str, experiment_id: str, loaded_at: str, rules: tuple[tuple[str, str], ...],
                   _typed: pd.DataFrame) -> Mapping[str, str]:
-    from lens_core.runs.home import number_formats
+    from lens_core.runs.home import NumberFormats
 
-    return MappingProxyType(number_formats(_typed))
+    return NumberFormats(_typed)
 
 
 def grid_formats(t: Tracker, experiment_id: str, runs: pd.DataFrame, rules: dict[str, str],
                  extremes: pd.DataFrame | None, typed: pd.DataFrame) -> Mapping[str, str]:
-    """The printf format of each numeric column of :func:`monitor_table`'s ``typed`` table, computed once per
-    catalog load and rule set (on 10k runs the digits search takes ~1 CPU-s)."""
+    """The printf format of each numeric column of :func:`monitor_table`'s ``typed`` table, each computed once per
+    catalog load and rule set (on 10k runs the digits search of every column took ~1 CPU-s a page view)."""
     return _grid_formats(*_monitor_key(t, experiment_id, runs, rules, extremes), typed)
 
 
