@@ -223,20 +223,26 @@ def _replace_rows(old: pd.DataFrame, update: pd.DataFrame, gone: Sequence[str]) 
         return None
     if not pd.api.types.is_datetime64_any_dtype(old["end_time"]) and update["end_time"].notna().any():
         return None  # the first end time in a table without any: the column's type changes, rebuild
-    out = old.copy()
+    changed: dict[str, Any] = {}
     for name in old.columns:
-        column = out[name]
+        column = old[name]
         if name in update.columns:
             values = update[name]
             if name == "end_time" and not pd.api.types.is_datetime64_any_dtype(column):
                 continue  # both all missing
             if values.dtype != column.dtype:
                 values = values.astype(column.dtype)
-            incoming = values.array
         else:
-            incoming = pd.Series([None] * len(update), dtype=column.dtype).array
+            values = pd.Series([None] * len(update), dtype=column.dtype)
+        if column.iloc[position].reset_index(drop=True).equals(values.reset_index(drop=True)):
+            continue  # re-read as it was (params and tags of running runs, mostly): the column is kept
         array = column.array.copy()
-        array[position] = incoming
+        array[position] = values.array
+        changed[name] = array
+    if not changed:
+        return old
+    out = old.copy()
+    for name, array in changed.items():
         out[name] = array  # no Series: its first Mapping check costs ~0.1 s in a fresh process with mlflow loaded
     out.attrs = dict(old.attrs)
     return out

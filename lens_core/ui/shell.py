@@ -10,6 +10,9 @@ never a traceback; last good data served instead of a failed read is announced o
 """
 from __future__ import annotations
 
+import gc
+import sys
+import threading
 from collections.abc import Sequence
 
 import pandas as pd
@@ -111,6 +114,26 @@ def _guard() -> _PageGuard | None:
     return guard if isinstance(guard, _PageGuard) else None
 
 
+_frozen_at_modules = 0
+_freezing = threading.Lock()
+
+
+def _freeze_new_imports() -> None:
+    """When a page run finds modules imported since the last time (a process's first pages: Streamlit, pandas,
+    MLflow, scikit-learn — millions of objects), collect once, then move every object alive out of the garbage
+    collector's generations (``gc.freeze``): its full collections, which otherwise walk them all (~0.1 CPU-s each,
+    paid by whichever page view triggers one), then only look at what page runs allocate."""
+    global _frozen_at_modules
+    if len(sys.modules) <= _frozen_at_modules or not _freezing.acquire(blocking=False):
+        return
+    try:
+        gc.collect()
+        gc.freeze()
+        _frozen_at_modules = len(sys.modules)
+    finally:
+        _freezing.release()
+
+
 def guard_page() -> None:
     """The page-level guard; call it once, first thing after ``st.set_page_config``. From then on, in this page
     run and in its fragments' runs:
@@ -128,6 +151,7 @@ def guard_page() -> None:
     page = _PageGuard()
     if page.ctx is None:  # bare mode (no script run): nothing to guard
         return
+    _freeze_new_imports()
 
     def on_script_error(exc: Exception) -> bool:
         if not faults.is_read_fault(exc):
