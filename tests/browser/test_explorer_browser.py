@@ -146,6 +146,8 @@ def open_artifact(page, base: str, run_id: str, folder: str, name: str) -> None:
     """As a user: the run's page, then the folder and the file in the artifact tree."""
     page.goto(f"{base}/Run?run={run_id}")
     settle(page, 120_000)
+    page.wait_for_timeout(300)  # a rerun the first paint asks for (widths) starts within this: not during the click
+    settle(page, 120_000)
     tree = page.locator('[data-testid="stExpander"]').filter(has_text=re.compile(r"^\s*\S*\s*Artifacts"))
     expect(tree).to_have_count(1)
     entry = tree.locator('[data-testid="stRadio"] label').filter(has_text=re.compile(rf"\b{re.escape(folder)}\s*$"))
