@@ -37,6 +37,7 @@ from lens_core.trackers.runs_table import columns_of
 from lens_core.ui import cache as cached
 from lens_core.ui import links, shell
 from lens_core.ui.directions import direction_control
+from lens_core.ui.progress import runs_loading
 
 st.set_page_config(page_title="ExperimentLens", page_icon=":material/science:", layout="wide")
 
@@ -319,7 +320,7 @@ def monitor(t: Tracker, experiment: Experiment, options: TableOptions, exception
             live: bool) -> None:
     """The experiment's header, runs grid and parallel coordinates: the fragment live refresh reruns."""
     experiment_id = experiment.experiment_id
-    with progress.shown_in(st.empty()):  # a full re-read (every LENS_FULL_REFRESH_SECONDS) shows its progress
+    with runs_loading(st.empty()):  # a full re-read (every LENS_FULL_REFRESH_SECONDS) shows its progress
         runs = shell.runs(t, experiment_id, notify=False)  # the page run above already warned
     link_slot = header(experiment, runs)
     if fresh := progress.freshness(runs):  # HTTP: "checked 10 s ago · fully re-read 4 min ago"
@@ -431,7 +432,7 @@ def liveness(t: Tracker, runs: pd.DataFrame) -> Liveness:
                             latest=lambda ids: cached.metric_times(t, runs, tuple(ids)))
 
 
-with progress.shown_in(st.empty()):  # HTTP: "4,000 runs read from the server… 12 s" while a big experiment loads
+with runs_loading(st.empty()):  # HTTP: "4,000 runs read from the server… 12 s", then the newest runs, while it loads
     runs_now = shell.runs(tracker, experiment_id)
 metrics_now = columns_of(runs_now, "metrics")
 # sidebar widgets live outside the fragment

@@ -100,3 +100,15 @@ def test_number_formats_come_from_every_run_so_a_filter_does_not_change_how_numb
     assert formats.get("tags.note") is None and formats.get("run_id") is None
     narrowed = typed[typed["run_id"] != "b"]  # the run that needed the fifth digit is filtered out…
     assert home.number_format(narrowed["metrics.acc"], logged_text=False) == "%.4g"  # …the grid keeps "%.5g"
+
+
+def test_the_loading_preview_shows_label_status_start_and_the_most_logged_metrics():
+    runs = pd.DataFrame({
+        "run_id": ["a1b2c3d4e5", "f6a7b8c9d0"], "run_name": ["first", None], "status": ["FINISHED", "RUNNING"],
+        "start_time": pd.to_datetime([2, 1], unit="s", utc=True), "end_time": pd.to_datetime([9, None], unit="s", utc=True),
+        "metrics.z_loss": [0.5, 0.4], "metrics.acc": [0.9, None], "metrics.rare": [None, None],
+        "params.lr": ["0.1", "0.2"],
+    })
+    preview = home.loading_preview(runs, metrics=2)
+    assert list(preview.columns) == ["Run", "Status", "Started (UTC)", "acc", "z_loss"]
+    assert preview["Run"].tolist() == ["first", "f6a7b8c9"] and preview["z_loss"].tolist() == [0.5, 0.4]

@@ -308,21 +308,15 @@ def test_progress_is_reported_while_pages_arrive(monkeypatch, mlflow_server, sql
     tracker = open_tracker(mlflow_server)
     tracker.shares_catalog = False
     seen: list[progress.LoadProgress] = []
-
-    class Placeholder:
-        cleared = False
-
-        def info(self, text: str, icon: str = "") -> None:
-            seen.append(text)  # type: ignore[arg-type]
-
-        def empty(self) -> None:
-            Placeholder.cleared = True
-
-    with progress.shown_in(Placeholder()):
+    with progress.reporting(seen.append):
         runs = tracker.runs(ids["main"])
-    counts = [int(t.split(" runs read")[0].replace(",", "")) for t in seen if " runs read" in t]  # type: ignore[union-attr]
-    assert counts and counts == sorted(counts) and counts[-1] == len(runs)
-    assert Placeholder.cleared and tracker.progress(ids["main"]) is None
+    counts = [s.runs_read for s in seen if s.runs_read]
+    assert counts and counts == sorted(counts) and counts[-1] == len(runs) and len(runs) > 3
+    assert f"{len(runs):,} runs read from the server" in seen[-1].text()
+    previews = [s.preview for s in seen if s.preview is not None]
+    assert previews and all(p is previews[0] for p in previews)  # the first page's runs, drawn once
+    assert set(previews[0]["run_id"]) == set(runs["run_id"].iloc[:3])  # MLflow answers newest first
+    assert tracker.progress(ids["main"]) is None
 
 
 def test_freshness_says_when_the_table_was_checked_and_fully_read():

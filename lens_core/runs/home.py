@@ -23,6 +23,7 @@ from lens_core.runs.monitor import (
     SummaryRule,
     constant_columns,
     describe,
+    display_table,
     filter_kind,
     system_tag,
 )
@@ -170,6 +171,16 @@ class NumberFormats(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._columns)
+
+
+def loading_preview(runs: pd.DataFrame, metrics: int = 4) -> pd.DataFrame:
+    """The runs read so far as a compact table to look at while the rest load: run label, status, start time
+    and the ``metrics`` metrics most of them have (in name order), named as the grid names them."""
+    by_count = sorted(columns_of(runs, "metrics"), key=lambda c: -int(runs[c].notna().sum()))
+    shown = sorted(by_count[:metrics])
+    table = display_table(runs, shown).drop(columns=["run_id", "rating", "duration"])
+    return table.rename(columns={"run_name": "Run", "status": "Status", "start_time": "Started (UTC)",
+                                 **{c: short(c) for c in shown}})
 
 
 # ---- the view in the link: filters, shown columns, per-metric rules ---------------------------------------------

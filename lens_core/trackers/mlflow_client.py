@@ -283,7 +283,9 @@ class MlflowClientTracker(Tracker):
             pager.record(asked, len(runs), took)
             found.add(runs)
             pages += 1
-            if update is not None:
+            if update is not None and pages == 1 and into is None and answer.get("next_page_token"):
+                update(runs_read=len(found), pages=pages, preview=found.table())  # the newest runs, to show at once
+            elif update is not None:
                 update(runs_read=len(found), pages=pages)
             token = answer.get("next_page_token") or None
             if not token or not runs:

@@ -6,11 +6,11 @@ on its way, to :class:`LoadProgress` — a thread-safe value kept per experiment
 context variable, so each page run of each session has its own). A session that asks for a table another session
 is already reading waits for that read and sees its progress too.
 
-Pages show it with one line around their read; ``placeholder`` is any object with ``info`` and ``empty`` methods
-(a Streamlit ``st.empty()``)::
+Pages show it with one line around their read (:func:`lens_core.ui.progress.runs_loading`, which also shows the
+first page's runs, :attr:`LoadProgress.preview`, while the rest come)::
 
-    with progress.shown_in(st.empty()):
-        runs = cached.runs(tracker, experiment_id)
+    with runs_loading(st.empty()):
+        runs = shell.runs(tracker, experiment_id)
 
 Nothing is shown for reads shorter than :data:`QUIET_SECONDS`.
 """
@@ -48,6 +48,9 @@ class LoadProgress:
     #: Runs in the experiment when known (MLflow's API gives no count: usually None).
     total: int | None = None
     done: bool = False
+    #: The runs of the first page of a full read (MLflow answers newest first), for a page to show while the rest
+    #: comes; None before it arrives and for other reads.
+    preview: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @property
     def seconds(self) -> float:
@@ -133,26 +136,6 @@ def reporting(sink: Sink) -> Iterator[None]:
         yield
     finally:
         _sink.reset(token)
-
-
-@contextmanager
-def shown_in(placeholder: Any) -> Iterator[None]:
-    """Reads in this block show their progress in ``placeholder`` (``st.empty()``), cleared at the end."""
-    drawn = [False]
-
-    def draw(state: LoadProgress) -> None:
-        placeholder.info(state.text(), icon=":material/downloading:")
-        drawn[0] = True
-
-    try:
-        with reporting(draw):
-            yield
-    finally:
-        if drawn[0]:
-            try:
-                placeholder.empty()
-            except Exception:  # noqa: BLE001
-                pass
 
 
 # ---- freshness ----------------------------------------------------------------------------------------------------
