@@ -54,7 +54,10 @@ def correlation_table(correlations: pd.DataFrame) -> None:
                  column_config={
                      "spearman": st.column_config.NumberColumn("Spearman ρ", format="%.2f", help="Numeric params"),
                      "eta": st.column_config.NumberColumn("η", format="%.2f",
-                                                          help="Categorical params: correlation ratio")})
+                                                          help="Categorical params: correlation ratio"),
+                     "note": st.column_config.TextColumn(
+                         "Note", width="medium", help="η is left out when most runs have a value of their own: "
+                         "groups of one run give η = 1 whatever the param does")})
 
 
 def progress_reporter(slot: Any) -> hp.Progress:

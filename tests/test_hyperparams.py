@@ -98,6 +98,18 @@ def test_rank_correlations(surrogate):
     table = hp.rank_correlations(surrogate).set_index("param")
     assert table.loc["params.optimizer", "eta"] > 0.8
     assert abs(table.loc["params.seed", "spearman"]) < 0.3
+    assert (table["note"] == "").all()
+
+
+def test_an_id_like_categorical_param_gets_no_eta_but_a_note():
+    rng = np.random.default_rng(3)
+    runs = pd.DataFrame({"run_id": [f"r{i}" for i in range(40)], "status": "FINISHED",
+                         "params.tag": [f"job-{i}" for i in range(40)],
+                         "params.opt": ["adam", "sgd"] * 20, "metrics.acc": rng.normal(size=40)})
+    table = hp.correlations(runs, "metrics.acc").set_index("param")
+    assert np.isnan(table.loc["params.tag", "eta"])  # it was 1.00: one run per value explains everything
+    assert table.loc["params.tag", "note"] == "a value per run"
+    assert 0 <= table.loc["params.opt", "eta"] < 1 and table.loc["params.opt", "note"] == ""
 
 
 def test_two_param_pdp(surrogate):

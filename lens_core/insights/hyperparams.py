@@ -217,7 +217,9 @@ def param_importance(s: Surrogate, *, n_repeats: int = 10, random_state: int = 0
 
 
 def rank_correlations(s: Surrogate) -> pd.DataFrame:
-    """``param, kind, spearman, eta``: Spearman's ρ for numeric params, the correlation ratio η for categorical."""
+    """``param, kind, spearman, eta, note``: Spearman's ρ for numeric params, the correlation ratio η for
+    categorical ones; none for a categorical param with more values than half the runs (an id-like param: η of
+    groups of one run is 1 whatever the param does), its note saying so."""
     return _rank_correlations(s.X, s.y, s.numeric, s.categorical)
 
 
@@ -236,13 +238,17 @@ def _rank_correlations(X: pd.DataFrame, y: pd.Series, numeric: Sequence[str], ca
         varies = present.sum() > 2 and X.loc[present, p].nunique() > 1 and y[present].nunique() > 1
         # Spearman's ρ is Pearson's r of the (average) ranks; computed so, it needs no scipy import
         rho = X.loc[present, p].rank().corr(y[present].rank()) if varies else np.nan
-        rows.append((p, "numeric", float(rho), np.nan))
+        rows.append((p, "numeric", float(rho), np.nan, ""))
     for p in categorical:
         groups = y.groupby(X[p])
+        if groups.ngroups > len(y) / 2:  # η of groups of one run is 1 whatever the param does
+            rows.append((p, "categorical", np.nan, np.nan,
+                         "a value per run" if groups.ngroups == len(y) else "few runs per value"))
+            continue
         between = (groups.size() * (groups.mean() - y.mean()) ** 2).sum()
         total = ((y - y.mean()) ** 2).sum()
-        rows.append((p, "categorical", np.nan, float(np.sqrt(between / total)) if total > 0 else np.nan))
-    return pd.DataFrame(rows, columns=["param", "kind", "spearman", "eta"])
+        rows.append((p, "categorical", np.nan, float(np.sqrt(between / total)) if total > 0 else np.nan, ""))
+    return pd.DataFrame(rows, columns=["param", "kind", "spearman", "eta", "note"])
 
 
 #: Categories a categorical param's partial dependence shows at most: the most frequent ones (an id-like param

@@ -54,8 +54,10 @@ def importance_chart(importance: pd.DataFrame) -> alt.LayerChart:
 
 
 def correlations_table(correlations: pd.DataFrame) -> pd.DataFrame:
-    """Rank correlations (:func:`~lens_core.insights.hyperparams.correlations`) with params by their short names."""
-    return correlations.assign(param=correlations["param"].map(short))
+    """Rank correlations (:func:`~lens_core.insights.hyperparams.correlations`) with params by their short names;
+    the note column only when some param has a note."""
+    table = correlations.assign(param=correlations["param"].map(short))
+    return table if (table["note"] != "").any() else table.drop(columns="note")
 
 
 def log_axis(s: hp.Surrogate, param: str) -> bool:
