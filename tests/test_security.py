@@ -245,7 +245,10 @@ def test_dataset_sources_outside_the_store_are_refused(hostile, monkeypatch):
 
     assert dataset_path(by_name["outside"].source, roots, quiet=True) is None  # callers that only look for data
     assert set(shared_datasets([detail, detail], roots)) <= {"inside"}
-    assert availability(tracker, detail).test_data is None  # the outside test set is not read
+    found = availability(tracker, detail)
+    assert found.test_data is None  # the outside test set is not read, and the page says why and what to do
+    assert "'outside' was skipped" in found.missing and "data_roots" in found.missing
+    assert str(outside) not in found.missing
     # an operator allows the folder: the dataset opens
     allowed = open_tracker(uri, data_roots=[str(outside)])
     assert SECRET_CSV in dataset_path(by_name["outside"].source, dataset_roots(allowed, detail.artifact_uri)).read_text()
@@ -414,7 +417,13 @@ def test_data_roots_from_secrets_open_the_dataset(hostile, monkeypatch):
 
     monkeypatch.delenv("LENS_DATA_ROOTS", raising=False)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    cached.shared_tracker.clear()  # the tracker is opened once per URI, with the options of that moment
+    def restart() -> None:  # the tracker is opened once per URI, with the options of that moment
+        import streamlit as st
+
+        cached.shared_tracker.clear()
+        st.cache_data.clear()  # what was found with the former options (the run's insights availability)
+
+    restart()
     try:
         at = AppTest.from_file(HOME, default_timeout=90)
         at.secrets["lens"] = {"data_roots": [str(outside)]}
@@ -425,4 +434,4 @@ def test_data_roots_from_secrets_open_the_dataset(hostile, monkeypatch):
         assert "data_roots" not in all_text(at)
         assert SECRET_CSV in everything_on(at)  # allowed by the operator: the explorer shows the table
     finally:
-        cached.shared_tracker.clear()
+        restart()

@@ -33,8 +33,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from lens_core.confine import confine_tree, dataset_path, dataset_roots, hide_paths, is_inside
-from lens_core.errors import LensError
+from lens_core.confine import HOW_TO_ALLOW, confine_tree, dataset_path, dataset_roots, hide_paths, is_inside
+from lens_core.errors import LensError, OutsideRootsError
 from lens_core.paths import local_path_from_uri
 from lens_core.trackers.artifacts import ArtifactCache, download_remote
 
@@ -120,7 +120,8 @@ def load_inputs(tracker: Any, run_id: str) -> InsightInputs:
     if test is None:
         raise InsightInputsError(
             f"Run {run_id} has a model ({model_source}) but no test data: log a dataset input with context "
-            "'test' whose source is a readable table, or explainability/X_test.csv and Y_test.csv.",
+            "'test' whose source is a readable table, or explainability/X_test.csv and Y_test.csv."
+            + (f" {outside}" if (outside := outside_test_data(tracker, detail)) else ""),
             missing=("test data",),
         )
     X_test, y_test, test_source = test
@@ -519,6 +520,23 @@ def _dataset_split(tracker: Any, detail: Any, contexts: tuple[str, ...], feature
     return None
 
 
+def outside_test_data(tracker: Any, detail: Any) -> str | None:
+    """A sentence naming the run's test dataset inputs whose files lie outside the folders ExperimentLens may
+    read (skipped when test data is looked for), and how an operator allows them; None when there are none."""
+    roots = dataset_roots(tracker, getattr(detail, "artifact_uri", ""))
+    outside = []
+    for dataset in detail.inputs:
+        if (dataset.context or "").lower() in TEST_CONTEXTS:
+            try:
+                dataset_path(dataset.source, roots)
+            except OutsideRootsError:
+                outside.append(repr(dataset.name))
+    if not outside:
+        return None
+    return (f"Its test dataset input {', '.join(outside)} was skipped: the file is outside the folders "
+            f"ExperimentLens may read. {HOW_TO_ALLOW}")
+
+
 def _target_column(frame: pd.DataFrame, features: list[str] | None) -> str | None:
     if features is None or not set(features) <= set(frame.columns):
         return None
@@ -533,6 +551,7 @@ class Availability:
     model: str | None  # where the model is, or None
     test_data: str | None  # where the test data is, or None
     problem: str | None = None  # a model is there but cannot be loaded (e.g. an unsupported flavor)
+    outside: str | None = None  # no test data because the run's test dataset is outside the readable folders
 
     @property
     def ready(self) -> bool:
@@ -546,7 +565,7 @@ class Availability:
                                           (("test data (a dataset input with context 'test', or "
                                             "explainability/X_test.csv + Y_test.csv)"), self.test_data)) if not found]
         text = "This run has no " + " and no ".join(parts) + "." if parts else ""
-        return " ".join(x for x in (self.problem, text) if x)
+        return " ".join(x for x in (self.problem, text, None if self.test_data else self.outside) if x)
 
 
 def availability(tracker: Any, detail: Any) -> Availability:
@@ -596,7 +615,7 @@ def availability(tracker: Any, detail: Any) -> Availability:
                  and dataset_path(d.source, roots, quiet=True) is not None), None)
     if test is None and {"X_test.csv", "Y_test.csv"} <= layout.keys():
         test = f"{FOLDER}/X_test.csv"
-    return Availability(model, test, problem)
+    return Availability(model, test, problem, None if test else outside_test_data(tracker, detail))
 
 
 def _flavor_problem(mlmodel: Path | None, label: str) -> str | None:
