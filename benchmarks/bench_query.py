@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from lens_core.explorer import extracts
+    from lens_core.explorer import extracts, maps
     from lens_core.explorer import profile as pr
     from lens_core.explorer import query as q
     from lens_core.explorer import views as ex
@@ -104,12 +104,12 @@ def main() -> None:
         ("histogram x (30 bins)", lambda: ex.histogram_data(p, "x", 30)),
         ("heatmap kind × n (bins)", lambda: ex.heatmap_data(p, "kind", "n")),
         ("heatmap x × y (30×30 bins)", lambda: ex.heatmap_data(p, "x", "y")),
-        ("map points colour x", lambda: ex.points_data(p, "x", ("vehicle_id",))),
-        ("map density sum(x) 80×80", lambda: ex.density_data(p, "x", "sum", cells=80)),
+        ("map points colour x", lambda: maps.points_data(p, "x", ("vehicle_id",))),
+        ("map density sum(x) 80×80", lambda: maps.density_data(p, "x", "sum", cells=80)),
         # first draw of a dataset's paths (the entity pick is forgotten before each run), then a redraw in
         # another colour, which reuses the pick
-        ("map trajectories (200 paths)", lambda: (ex._picks.clear(), ex.trajectory_data(p, "vehicle_id", "ts"))[1]),
-        ("map trajectories, recoloured", lambda: ex.trajectory_data(p, "vehicle_id", "ts", "kind")),
+        ("map trajectories (200 paths)", lambda: (maps._picks.clear(), maps.trajectory_data(p, "vehicle_id", "ts"))[1]),
+        ("map trajectories, recoloured", lambda: maps.trajectory_data(p, "vehicle_id", "ts", "kind")),
         ("filtered: bar by kind where x>30", lambda: ex.bar_data(p, "kind", "y", "avg", (q.Filter("x", "gt", 30.0),))),
     ]
     # hand-written SQL reading the same columns, for the cost of the columns themselves (no service around it)

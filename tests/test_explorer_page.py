@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lens_core import open_tracker
+from lens_core.explorer import maps
 from lens_core.explorer import profile as pr
 from lens_core.explorer import query as q
 from lens_core.explorer import views as ex
@@ -218,20 +219,20 @@ def big_fleet(tmp_path_factory) -> pr.Profile:
 
 def test_big_data_is_capped_or_aggregated(big_fleet):
     p = big_fleet
-    points = ex.points_data(p, "w")
+    points = maps.points_data(p, "w")
     assert len(points.frame) == ex.POINT_CAP and "sample of 10,000 of 60,000" in points.notes[0]
-    density = ex.density_data(p, "w", "sum", cells=50)
+    density = maps.density_data(p, "w", "sum", cells=50)
     assert len(density.frame) <= 50 * 50 and abs(density.frame["rows"].sum() - 60_000) < 1
     np.testing.assert_allclose(density.frame["value"].sum(), pd.read_parquet(p.source.path)["w"].sum(), rtol=1e-9)
-    traj = ex.trajectory_data(p, "vehicle", "t", max_entities=100, max_vertices=5000)
+    traj = maps.trajectory_data(p, "vehicle", "t", max_entities=100, max_vertices=5000)
     assert len(traj.frame) == 100 and traj.extra["vertices"] <= 5000
     assert any("100 vehicle values" in n for n in traj.notes) and any("simplified" in n for n in traj.notes)
     first = traj.frame["path"].iloc[0]
     assert len(first) >= 2
     line = ex.line_data(p, "t", ("w",))
     assert 0 < len(line.frame) <= ex.LINE_BUCKETS
-    points = ex.points_data(p, "kind", ("vehicle",))
-    deck, legend = ex.points_deck(points, p, "kind", ("vehicle",))
+    points = maps.points_data(p, "kind", ("vehicle",))
+    deck, legend = maps.points_deck(points, p, "kind", ("vehicle",))
     assert set(legend["categories"]) == {"a", "b"}
     layers = json.loads(deck.to_json())["layers"]
     assert next(x for x in layers if x["id"] == "points")["radiusUnits"] == "pixels"
@@ -243,8 +244,8 @@ def test_tooltips_escape_column_names(tmp_path: Path):
     path = tmp_path / "odd.csv"
     frame.to_csv(path, index=False)
     p = pr.profile(q.Source.of(path))
-    cd = ex.points_data(p, "<b>x</b>.y", ("<b>x</b>.y",))
-    deck, _ = ex.points_deck(cd, p, "<b>x</b>.y", ("<b>x</b>.y",))
+    cd = maps.points_data(p, "<b>x</b>.y", ("<b>x</b>.y",))
+    deck, _ = maps.points_deck(cd, p, "<b>x</b>.y", ("<b>x</b>.y",))
     html = deck._tooltip["html"]  # the label escaped, the value a field of renamed data (t0), not the name
     assert "&lt;b&gt;x&lt;/b&gt;.y" in html and "<b>x</b>.y" not in html and "{t0}" in html
     layer = next(x for x in json.loads(deck.to_json())["layers"] if x["id"] == "points")
@@ -353,15 +354,15 @@ def test_a_redraw_reuses_the_entity_pick_until_the_file_changes(tmp_path: Path, 
     write(1.0)
     p = pr.profile(q.Source.of(path))
     statements.clear()
-    first = ex.trajectory_data(p, "vehicle", "t", max_entities=2)
+    first = maps.trajectory_data(p, "vehicle", "t", max_entities=2)
     assert len(statements) == 2  # the pick, then the paths
-    recoloured = ex.trajectory_data(p, "vehicle", "t", "kind", max_entities=2)
+    recoloured = maps.trajectory_data(p, "vehicle", "t", "kind", max_entities=2)
     assert len(statements) == 3  # the paths only
     assert first.frame["entity"].tolist() == recoloured.frame["entity"].tolist() == ["a", "b"]
     assert first.frame["path"].tolist() == recoloured.frame["path"].tolist()
     write(1.01)  # a new version of the file: picked and drawn again
     os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
-    changed = ex.trajectory_data(p, "vehicle", "t", max_entities=2)
+    changed = maps.trajectory_data(p, "vehicle", "t", max_entities=2)
     assert len(statements) == 5 and changed.frame["path"].tolist() != first.frame["path"].tolist()
 
 

@@ -19,7 +19,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import pandas as pd
 import streamlit as st
 
-from lens_core.explorer import extracts, views
+from lens_core.explorer import extracts, maps, views
 from lens_core.explorer import profile as pr
 from lens_core.explorer import query as q
 from lens_core.ui import links
@@ -497,8 +497,8 @@ def _map(p: pr.Profile, link: ViewLink, filters: tuple[q.Filter, ...], query: Ca
         tips = c[1].multiselect("tooltip", tip_options, default=tip_default,
                                 key=link.seed("pt.tips", tip_default, options=tip_options, multi=True,
                                               label="tooltip"))
-        cd = query(views.points_data, color, tuple(tips), filters)
-        deck, legend = views.points_deck(cd, p, color, tuple(tips))
+        cd = query(maps.points_data, color, tuple(tips), filters)
+        deck, legend = maps.points_deck(cd, p, color, tuple(tips))
         st.pydeck_chart(deck, height=540, key=f"{link.key}.deck.points")
         _legend(legend, color)
     elif kind == "Density":
@@ -515,9 +515,9 @@ def _map(p: pr.Profile, link: ViewLink, filters: tuple[q.Filter, ...], query: Ca
         cells = c[2].slider("cells across", 10, 150, default_cells,
                             key=link.seed("dn.cells", default_cells, bounds=(10, 150), label="cells across"))
         w = None if weight == opts[0] else weight
-        cd = query(views.density_data, w, agg, filters, cells=cells)
+        cd = query(maps.density_data, w, agg, filters, cells=cells)
         label = "rows" if w is None else f"{agg}({w})"
-        deck, legend = views.density_deck(cd, label)
+        deck, legend = maps.density_deck(cd, label)
         st.pydeck_chart(deck, height=540, key=f"{link.key}.deck.density")
         legend["stops"] = views.HEAT
         _legend(legend, label)
@@ -535,11 +535,11 @@ def _map(p: pr.Profile, link: ViewLink, filters: tuple[q.Filter, ...], query: Ca
         color = c[2].selectbox("colour by", opts, key=link.seed("tr.color", opts[0], options=opts,
                                                                  label="colour by"))
         color = None if color == opts[0] else color
-        most = c[3].number_input("at most", 1, 5000, views.MAX_ENTITIES,
-                                 key=link.seed("tr.max", views.MAX_ENTITIES, bounds=(1, 5000), label="at most"),
+        most = c[3].number_input("at most", 1, 5000, maps.MAX_ENTITIES,
+                                 key=link.seed("tr.max", maps.MAX_ENTITIES, bounds=(1, 5000), label="at most"),
                                  help="paths drawn (the entities with the most points)")
-        cd = query(views.trajectory_data, entity, time, color, filters, max_entities=int(most))
-        deck, legend = views.trajectories_deck(cd, p, entity, color)
+        cd = query(maps.trajectory_data, entity, time, color, filters, max_entities=int(most))
+        deck, legend = maps.trajectories_deck(cd, p, entity, color)
         st.pydeck_chart(deck, height=540, key=f"{link.key}.deck.trajectories")
         _legend(legend, color or entity)
         tip = (f" Many paths overlap: pick a few {entity} values under *Filters* to follow them."
