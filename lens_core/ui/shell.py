@@ -120,14 +120,15 @@ _freezing = threading.Lock()
 
 def _freeze_new_imports() -> None:
     """When a page run finds modules imported since the last time (a process's first pages: Streamlit, pandas,
-    MLflow, scikit-learn — millions of objects), collect once, then move every object alive out of the garbage
-    collector's generations (``gc.freeze``): its full collections, which otherwise walk them all (~0.1 CPU-s each,
-    paid by whichever page view triggers one), then only look at what page runs allocate."""
+    MLflow, scikit-learn — millions of objects), move every object alive out of the garbage collector's
+    generations (``gc.freeze``, which takes no time): its full collections, which otherwise walk them all (~0.1
+    CPU-s each, paid by whichever page view triggers one), then only look at what page runs allocate. No
+    collection first: it would pause every thread of the process (requests in flight included) for as long; the
+    few cycles left over by earlier runs at that moment are kept, once per batch of imports."""
     global _frozen_at_modules
     if len(sys.modules) <= _frozen_at_modules or not _freezing.acquire(blocking=False):
         return
     try:
-        gc.collect()
         gc.freeze()
         _frozen_at_modules = len(sys.modules)
     finally:
