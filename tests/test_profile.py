@@ -238,3 +238,18 @@ def test_a_failed_profile_is_remembered_per_file_version(tmp_path: Path, monkeyp
     pr.forget_failure(source)  # Retry: tried again, and a success is not remembered as a failure
     monkeypatch.undo()
     assert pr.profile_file(source).rows == 2 and pr.remembered_failure(source) is None
+
+
+def test_latitude_and_longitude_past_the_column_budget_are_profiled(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(4)
+    names = [f"c{i}" for i in range(80)] + ["latitude", "longitude"]
+    arrays = [rng.normal(size=30) for _ in range(80)] + [rng.uniform(40, 50, 30), rng.uniform(-5, 5, 30)]
+    pq.write_table(pa.Table.from_arrays(arrays, names=names), tmp_path / "wide_geo.parquet")
+    p = pr.profile(q.Source.of(tmp_path / "wide_geo.parquet"), max_columns=20)
+    assert p.partial and len(p.columns) == 20
+    assert [c.name for c in p.columns][-2:] == ["latitude", "longitude"]  # in place of c18, c19
+    assert p.geo is not None and (p.geo.lat, p.geo.lon) == ("latitude", "longitude")
+    assert any(s.chart == "points" for s in p.suggestions)

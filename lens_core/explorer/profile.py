@@ -167,7 +167,8 @@ def _num(value: object) -> float | None:
 def profile(source: q.Source, *, timeout: float = q.DEFAULT_TIMEOUT,
             max_columns: int | None = None) -> Profile:
     """Profile a file: exact row count, per-column statistics, geo / time / entity columns and suggestions.
-    Only the first ``max_columns`` (default :data:`MAX_PROFILED_COLUMNS`) columns are profiled."""
+    Only the first ``max_columns`` (default :data:`MAX_PROFILED_COLUMNS`) columns are profiled, save that
+    latitude / longitude columns further on take the place of the last few."""
     budget = max(1, int(MAX_PROFILED_COLUMNS if max_columns is None else max_columns))
     src, params = q.source_sql(source)
     rows = int(q.sql(f"SELECT count(*) AS n FROM {src}", params, timeout=timeout).iloc[0, 0])
@@ -176,7 +177,8 @@ def profile(source: q.Source, *, timeout: float = q.DEFAULT_TIMEOUT,
     if types.empty:
         return Profile(source, rows, (), False, None, (), (), ())
     names = [str(n) for n in types["column_name"]]
-    picked = "*" if len(names) <= budget else ", ".join(q.quote(n) for n in names[:budget])
+    chosen = _within_budget(names, budget)
+    picked = "*" if chosen == names else ", ".join(q.quote(n) for n in chosen)
     scan = f"SELECT {picked} FROM {src}" + (
         f" USING SAMPLE reservoir({FULL_SCAN_ROWS} ROWS) REPEATABLE (7)" if sampled else "")
     summary = q.sql(f"SUMMARIZE {scan}", params, timeout=timeout)
@@ -363,6 +365,19 @@ def _string_times(source: q.Source, names: list[str], timeout: float) -> set[str
 def _range_ok(c: ColumnProfile, limit: float) -> bool:
     lo, hi = _num(c.minimum), _num(c.maximum)
     return c.kind == "numeric" and lo is not None and hi is not None and -limit <= lo and hi <= limit
+
+
+#: Latitude / longitude columns (by name) past the column budget that are profiled anyway: the maps need them.
+MAX_GEO_PAST_BUDGET = 4
+
+
+def _within_budget(names: list[str], budget: int) -> list[str]:
+    """The columns a profile covers: all when they fit ``budget``, else the first ones and, in place of the last
+    few, the columns past the budget whose names say latitude or longitude."""
+    if len(names) <= budget:
+        return names
+    geo = [n for n in names[budget:] if geo_role(n)][:min(MAX_GEO_PAST_BUDGET, budget // 2)]
+    return names[:budget - len(geo)] + geo
 
 
 def detect_geo(columns: list[ColumnProfile] | tuple[ColumnProfile, ...]) -> GeoPair | None:
