@@ -57,3 +57,13 @@ def test_suggestions_table_and_best_run(surrogate):
     assert charts.predicted_column(surrogate) == "predicted val_loss"
     assert charts.best_seen(surrogate) == surrogate.y.min()
     assert set(charts.correlations_table(hp.rank_correlations(surrogate))["param"]) >= {"lr", "optimizer"}
+
+
+def test_the_correlation_table_never_reads_minus_zero():
+    import numpy as np
+
+    table = charts.correlations_table(pd.DataFrame({
+        "param": ["params.a", "params.b", "params.c"], "kind": ["numeric", "numeric", "categorical"],
+        "spearman": [-0.001, -0.4, np.nan], "eta": [np.nan, np.nan, 0.3], "note": ["", "", ""]}))
+    assert [f"{v:.2f}" for v in table["spearman"][:2]] == ["0.00", "-0.40"] and np.isnan(table["spearman"][2])
+    assert list(table.columns) == ["param", "kind", "spearman", "eta"]  # no note: no note column

@@ -55,8 +55,10 @@ def importance_chart(importance: pd.DataFrame) -> alt.LayerChart:
 
 def correlations_table(correlations: pd.DataFrame) -> pd.DataFrame:
     """Rank correlations (:func:`~lens_core.insights.hyperparams.correlations`) with params by their short names;
-    the note column only when some param has a note."""
-    table = correlations.assign(param=correlations["param"].map(short))
+    the note column only when some param has a note. A ρ that rounds to zero at the two decimals shown is zero (the
+    table read "-0.00")."""
+    rho = correlations["spearman"]
+    table = correlations.assign(param=correlations["param"].map(short), spearman=rho.mask(rho.abs() < 0.005, 0.0))
     return table if (table["note"] != "").any() else table.drop(columns="note")
 
 
